@@ -1,0 +1,34 @@
+"""`tinygen convert`: a model as C sources for TFLite Micro or tinygen's AOT runtime."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..convert import RUNTIMES, convert
+from .common import emit_json, handle_errors, json_option, make_reporter, model_argument
+
+
+@click.command("convert")
+@model_argument
+@click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Directory for the generated files (created if missing).")
+@click.option("--name", default=None, help="C name prefix (default: the model file's stem).")
+@click.option("--runtime", type=click.Choice(RUNTIMES), default="tflm", show_default=True,
+              help="tflm: model array + op resolver + arena size; aot: tinygen's generated C runtime.")
+@click.option("--labels", "labels_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Text file with one class label per line, emitted as a C array.")
+@json_option
+@handle_errors
+def command(model: str, out_dir: Path, name: str | None, runtime: str, labels_path: Path | None, as_json: bool) -> None:
+    """Write a model as C sources for the device."""
+    result = convert(model, out_dir, name=name, runtime=runtime, labels_path=labels_path,
+                     reporter=make_reporter())
+    if as_json:
+        emit_json("convert", {"name": result.name, "runtime": result.runtime, "out_dir": str(result.out_dir),
+                              "files": list(result.files), "changed": list(result.changed)})
+    else:
+        for f in result.files:
+            mark = "wrote" if f in result.changed else "unchanged"
+            click.echo(f"{mark:9s} {result.out_dir / f}")

@@ -1,0 +1,133 @@
+"""`tinygen inspect`: what is in a model and what it needs on a device."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from ..model import ModelInfo, TensorInfo, classify_quantization, load_model
+from ..model.cost import model_macs, op_macs
+from ..model.ops import resolver_method
+from .common import emit_json, handle_errors, json_option, model_argument
+
+
+def _tensor_dict(t: TensorInfo) -> dict[str, Any]:
+    q = t.quantization
+    return {
+        "index": t.index,
+        "name": t.name,
+        "dtype": t.dtype,
+        "shape": list(t.shape),
+        "bytes": t.nbytes,
+        "constant": t.is_constant,
+        "scale": list(q.scale) if q else None,
+        "zero_point": list(q.zero_point) if q else None,
+        "quantized_axis": q.axis if q and q.per_channel else None,
+    }
+
+
+def describe(model: ModelInfo) -> dict[str, Any]:
+    """Everything `inspect` reports, as plain data."""
+    quant = classify_quantization(model)
+    arena: dict[str, Any] | None = None
+    try:
+        from ..arena import compute_arena
+
+        arena = {k: compute_arena(model, kernels=k).to_json() for k in ("reference", "cmsis-nn")}
+    except ImportError:
+        arena = None
+    except Exception as exc:  # arena modelling must not hide the rest of the report
+        arena = {"error": str(exc)}
+    return {
+        "path": str(model.path),
+        "sha256": model.sha256,
+        "file_bytes": len(model.data),
+        "constant_bytes": model.constant_bytes,
+        "quantization": quant.kind,
+        "full_int8": quant.ok,
+        "quantization_reason": quant.reason,
+        "inputs": [_tensor_dict(t) for t in model.inputs],
+        "outputs": [_tensor_dict(t) for t in model.outputs],
+        "ops": [
+            {"op": name, "count": count, "tflm": resolver_method(name) is not None}
+            for name, count in model.op_counts.items()
+        ],
+        "macs": model_macs(model),
+        "subgraphs": [
+            {
+                "index": sg.index,
+                "name": sg.name,
+                "inputs": list(sg.inputs),
+                "outputs": list(sg.outputs),
+                "operators": [
+                    {
+                        "index": op.index,
+                        "op": op.op,
+                        "inputs": list(op.inputs),
+                        "outputs": list(op.outputs),
+                        "macs": op_macs(sg, op),
+                    }
+                    for op in sg.operators
+                ],
+                "tensors": [_tensor_dict(t) for t in sg.tensors],
+            }
+            for sg in model.subgraphs
+        ],
+        "arena": arena,
+    }
+
+
+def _fmt_tensor(t: dict[str, Any]) -> str:
+    q = ""
+    if t["scale"]:
+        q = (
+            f" scale={t['scale'][0]:.6g} zp={t['zero_point'][0]}"
+            if len(t["scale"]) == 1
+            else f" per-channel({len(t['scale'])})"
+        )
+    return f"{t['name']}: {t['dtype']}{t['shape']}{q}"
+
+
+def _print_human(d: dict[str, Any], show_tensors: bool) -> None:
+    echo = click.echo
+    echo(f"model      {d['path']}")
+    echo(f"sha256     {d['sha256'][:16]}…  {d['file_bytes']} B file, {d['constant_bytes']} B constants (flash)")
+    status = "yes" if d["full_int8"] else f"NO ({d['quantization']}: {d['quantization_reason']})"
+    echo(f"full-int8  {status}")
+    for t in d["inputs"]:
+        echo(f"input      {_fmt_tensor(t)}")
+    for t in d["outputs"]:
+        echo(f"output     {_fmt_tensor(t)}")
+    echo(f"subgraphs  {len(d['subgraphs'])}   MACs {d['macs']:,}")
+    echo("ops")
+    for op in d["ops"]:
+        flag = "" if op["tflm"] else "   <- not in TFLM"
+        echo(f"  {op['count']:4d} x {op['op']}{flag}")
+    arena = d.get("arena")
+    if arena and "error" not in arena:
+        for kernels, a in arena.items():
+            echo(f"arena      {a['total']} B with {kernels} kernels (head {a['head']} + tail {a['tail']})")
+    elif arena:
+        echo(f"arena      unavailable: {arena['error']}")
+    if show_tensors:
+        for sg in d["subgraphs"]:
+            echo(f"subgraph {sg['index']} '{sg['name']}' tensors")
+            for t in sg["tensors"]:
+                kind = "const" if t["constant"] else "act  "
+                echo(f"  {t['index']:4d} {kind} {t['bytes']:8d} B  {_fmt_tensor(t)}")
+
+
+@click.command("inspect")
+@model_argument
+@click.option("--tensors", is_flag=True, help="Also list every tensor.")
+@json_option
+@handle_errors
+def command(model: str, tensors: bool, as_json: bool) -> None:
+    """Show a model's inputs, outputs, ops, quantization, flash and arena needs."""
+    info = load_model(model)
+    d = describe(info)
+    if as_json:
+        emit_json("inspect", d)
+    else:
+        _print_human(d, tensors)

@@ -1,0 +1,1 @@
+"""C/C++ code generation: one backend per runtime (tflm, aot) over shared C helpers."""

@@ -1,0 +1,81 @@
+"""Model -> C sources for one runtime. The library call behind `tinygen convert`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import UsageError
+from .model import ModelInfo, check_deployable, load_model
+from .codegen import tflm
+from .codegen.cnames import c_identifier
+from .codegen.output import write_files
+from .report import Reporter, silent
+
+RUNTIMES = ("tflm", "aot")
+
+
+@dataclass(frozen=True)
+class ConvertResult:
+    name: str
+    runtime: str
+    out_dir: Path
+    files: tuple[str, ...]
+    changed: tuple[str, ...]
+
+
+def read_labels(path: Path | None) -> list[str] | None:
+    if path is None:
+        return None
+    try:
+        labels = [line.strip() for line in Path(path).read_text().splitlines() if line.strip()]
+    except OSError as exc:
+        raise UsageError(f"cannot read labels file {path}: {exc.strerror}") from exc
+    if not labels:
+        raise UsageError(f"labels file {path} is empty")
+    return labels
+
+
+def tflm_arena_sizes(model: ModelInfo) -> tflm.ArenaSizes:
+    from .arena import compute_arena
+
+    return tflm.ArenaSizes(
+        reference=compute_arena(model, kernels="reference").total,
+        cmsis_nn=compute_arena(model, kernels="cmsis-nn").total,
+    )
+
+
+def generate_sources(model: ModelInfo, runtime: str, name: str, labels: list[str] | None) -> dict[str, str]:
+    """The files one runtime needs, keyed by file name (nothing written)."""
+    if runtime == "tflm":
+        return tflm.generate(model, name, labels, tflm_arena_sizes(model))
+    if runtime == "aot":
+        from .codegen import aot
+
+        return aot.generate(model, name, labels)
+    raise UsageError(f"unknown runtime '{runtime}' (choose from {', '.join(RUNTIMES)})")
+
+
+def convert(
+    model_path: str | Path,
+    out_dir: str | Path,
+    name: str | None = None,
+    runtime: str = "tflm",
+    labels_path: Path | None = None,
+    reporter: Reporter | None = None,
+) -> ConvertResult:
+    reporter = reporter or silent()
+    model = load_model(model_path)
+    check_deployable(model)
+    name = c_identifier(name) if name else c_identifier(model.path.stem)
+    labels = read_labels(labels_path)
+    reporter.step(f"generating {runtime} sources for {model.path.name} as '{name}'")
+    files = generate_sources(model, runtime, name, labels)
+    changed = write_files(Path(out_dir), files)
+    return ConvertResult(
+        name=name,
+        runtime=runtime,
+        out_dir=Path(out_dir),
+        files=tuple(sorted(files)),
+        changed=tuple(sorted(p.name for p in changed)),
+    )

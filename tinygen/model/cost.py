@@ -1,0 +1,34 @@
+"""Multiply-accumulate counts per operator: the first-order cost of a model on an MCU."""
+
+from __future__ import annotations
+
+import math
+
+from .info import ModelInfo, OperatorInfo, SubgraphInfo
+
+
+def op_macs(sg: SubgraphInfo, op: OperatorInfo) -> int:
+    """MACs of one operator (0 for data movement and elementwise-free ops)."""
+    t = sg.tensors
+    if not op.outputs:
+        return 0
+    out = t[op.outputs[0]]
+    n_out = math.prod(out.shape) if out.shape else 1
+    if op.op == "CONV_2D" and len(op.inputs) > 1:
+        w = t[op.inputs[1]].shape  # [out_c, kh, kw, in_c]
+        return n_out * w[1] * w[2] * w[3] if len(w) == 4 else 0
+    if op.op == "DEPTHWISE_CONV_2D" and len(op.inputs) > 1:
+        w = t[op.inputs[1]].shape  # [1, kh, kw, out_c]
+        return n_out * w[1] * w[2] if len(w) == 4 else 0
+    if op.op == "FULLY_CONNECTED" and len(op.inputs) > 1:
+        w = t[op.inputs[1]].shape  # [units, in]
+        return n_out * w[-1] if w else 0
+    if op.op in ("AVERAGE_POOL_2D", "MAX_POOL_2D") and op.options is not None:
+        return n_out * op.options.filterHeight * op.options.filterWidth
+    if op.op in ("ADD", "MUL", "SUB", "SOFTMAX", "LOGISTIC", "MEAN"):
+        return n_out
+    return 0
+
+
+def model_macs(model: ModelInfo) -> int:
+    return sum(op_macs(sg, op) for sg in model.subgraphs for op in sg.operators)
