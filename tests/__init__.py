@@ -1,0 +1,1 @@
+"""tinygen test suite."""
