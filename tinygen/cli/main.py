@@ -5,11 +5,12 @@ from __future__ import annotations
 import click
 
 from .. import __version__
-from . import convert, inspect
+from . import convert, inspect, quantize
 
 COMMANDS: list[click.Command] = [
     inspect.command,
     convert.command,
+    quantize.command,
 ]
 
 
