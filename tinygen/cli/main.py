@@ -5,12 +5,13 @@ from __future__ import annotations
 import click
 
 from .. import __version__
-from . import convert, inspect, quantize
+from . import boards, convert, inspect, quantize
 
 COMMANDS: list[click.Command] = [
     inspect.command,
     convert.command,
     quantize.command,
+    boards.command,
 ]
 
 
