@@ -9,7 +9,7 @@ from .errors import UsageError
 from .model import ModelInfo, check_deployable, load_model
 from .codegen import tflm
 from .codegen.cnames import c_identifier
-from .codegen.output import write_files
+from .codegen.output import check_writable, write_files
 from .report import Reporter, silent
 
 RUNTIMES = ("tflm", "aot")
@@ -65,6 +65,7 @@ def convert(
     reporter: Reporter | None = None,
 ) -> ConvertResult:
     reporter = reporter or silent()
+    check_writable(Path(out_dir))
     model = load_model(model_path)
     check_deployable(model)
     name = c_identifier(name) if name else c_identifier(model.path.stem)

@@ -24,6 +24,17 @@ def banner(version: str, source: str, sha256: str, comment: str = "//") -> str:
     return f"{comment} {text}\n"
 
 
+def check_writable(out_dir: Path) -> None:
+    """Fail before any work if `out_dir` cannot be created or written (nothing is created here)."""
+    probe = Path(out_dir).absolute()
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir():
+        raise TinygenError(f"cannot create output directory {out_dir}: {probe} is a file")
+    if not os.access(probe, os.W_OK):
+        raise TinygenError(f"output directory {out_dir} is not writable")
+
+
 def write_files(out_dir: Path, files: dict[str, str | bytes]) -> list[Path]:
     """Write `files` (relative name -> content) under `out_dir` atomically. Returns changed paths."""
     out_dir = Path(out_dir)
