@@ -36,7 +36,6 @@ def fw(host_exe: Path) -> Iterator[LocalFirmware]:
 
 def connect(transport: Transport, config: LinkConfig = FAST) -> Device:
     link = Link(transport, config)
-    assert link.wait_boot() is not None
     dev = Device(link)
     dev.connect()
     return dev

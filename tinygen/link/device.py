@@ -95,8 +95,8 @@ class Device:
     inputs: list[TensorInfo] = field(default_factory=list)
     outputs: list[TensorInfo] = field(default_factory=list)
 
-    def _call(self, cmd: Cmd, payload: bytes = b"", timeout: float | None = None) -> bytes:
-        reply = self.link.request(cmd, payload, timeout)
+    def _call(self, cmd: Cmd, payload: bytes = b"", timeout: float | None = None, boot_ok: bool = False) -> bytes:
+        reply = self.link.request(cmd, payload, timeout, boot_ok)
         if reply.status != Status.OK:
             status = Status(reply.status).name if reply.status in Status._value2member_map_ else reply.status
             detail = f" (runtime status {struct.unpack_from('<I', reply.payload)[0]})" \
@@ -109,8 +109,9 @@ class Device:
         return self.info.max_payload if self.info else 64
 
     def connect(self) -> DeviceInfo:
-        """Identify the firmware and read every tensor's description."""
-        self.info = self.hello()
+        """Identify the firmware and read every tensor's description. A BOOT frame (the device just
+        started, or was reset) may arrive before the answer and is not an error here."""
+        self.info = parse_hello(self._call(Cmd.HELLO, timeout=self.link.config.boot_timeout, boot_ok=True))
         if not self.info.runtime_ok:
             raise ProtocolError(f"the runtime on {self.info.board} failed to initialise "
                                 f"(tg_status {self.info.init_status})",

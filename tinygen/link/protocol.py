@@ -91,8 +91,10 @@ class Link:
                 frames.append(item)
         return frames
 
-    def request(self, cmd: int, payload: bytes = b"", timeout: float | None = None) -> Frame:
-        """Send `cmd` and return its reply frame (any status); raise LinkTimeout or DeviceReset."""
+    def request(self, cmd: int, payload: bytes = b"", timeout: float | None = None,
+                boot_ok: bool = False) -> Frame:
+        """Send `cmd` and return its reply frame (any status); raise LinkTimeout or DeviceReset.
+        `boot_ok`: a BOOT frame is expected (first contact, after a reboot) and is skipped."""
         timeout = self.config.timeout if timeout is None else timeout
         seq = self._next_seq()
         wire = framing.DELIMITER + framing.encode(Frame(int(cmd), seq, payload))
@@ -108,6 +110,8 @@ class Link:
                 frames = self._frames(deadline)
                 nak = False
                 for i, f in enumerate(frames):
+                    if f.type == Cmd.BOOT and boot_ok:
+                        continue
                     if f.type == Cmd.BOOT:
                         raise DeviceReset(f"device rebooted while waiting for the reply to {name}",
                                           hint="it crashed, ran out of stack, or was reset; see its serial output")
