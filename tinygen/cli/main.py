@@ -5,13 +5,14 @@ from __future__ import annotations
 import click
 
 from .. import __version__
-from . import boards, convert, inspect, quantize
+from . import boards, convert, features, inspect, quantize
 
 COMMANDS: list[click.Command] = [
     inspect.command,
     convert.command,
     quantize.command,
     boards.command,
+    features.command,
 ]
 
 
