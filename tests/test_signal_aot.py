@@ -16,7 +16,7 @@ import pytest
 
 from tinygen.audio import TEST_CLIPS, ReferenceFrontend, clip_path, frame_audio, preprocessor_model_path, read_wav
 
-pytest.importorskip("tinygen.codegen.aot", reason="the AOT code generator is not in this tree")
+pytest.importorskip("tinygen.codegen.aot.generator", reason="the AOT code generator is not in this tree")
 pytestmark = pytest.mark.skipif(shutil.which("cc") is None and shutil.which("gcc") is None, reason="no host C compiler")
 
 
