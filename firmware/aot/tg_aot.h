@@ -1,0 +1,173 @@
+/* tinygen AOT runtime: the kernel library that generated model code calls.
+ *
+ * Every kernel takes a const parameter block that tinygen fills in at generation time (shapes,
+ * offsets, precomputed requantization multipliers and shifts), so nothing is parsed or computed
+ * on the device. Build with -DTG_AOT_NO_DSP to force the portable path on a DSP-capable core;
+ * otherwise the Cortex-M4/M7/M33 SIMD path is used when the compiler defines __ARM_FEATURE_DSP.
+ * Both paths give identical results.
+ */
+#ifndef TINYGEN_TG_AOT_H_
+#define TINYGEN_TG_AOT_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tg_aot_fixedpoint.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TG_AOT_VERSION 1
+
+/* Constant arrays are word aligned so the DSP path can load them a word at a time. */
+#if defined(__GNUC__) || defined(__clang__)
+#define TG_AOT_ALIGN __attribute__((aligned(4)))
+#else
+#define TG_AOT_ALIGN
+#endif
+
+/* --- convolutions and fully connected (int8 activations, int8 weights, int32 bias) --- */
+
+typedef struct {
+  int32_t batches, in_h, in_w, in_c;
+  int32_t out_h, out_w, out_c;
+  int32_t k_h, k_w, filter_in_c;  /* filter_in_c < in_c: grouped convolution */
+  int32_t stride_h, stride_w, dil_h, dil_w, pad_h, pad_w;
+  int32_t in_offset, out_offset, act_min, act_max;
+  const int32_t *mult;            /* per output channel, Q31 */
+  const int32_t *shift;           /* per output channel */
+  const int32_t *bias;            /* raw bias (zeros when the model has none) */
+  const int32_t *bias_folded;     /* bias + in_offset * sum(weights): used where no tap is padded */
+} tg_conv_params;
+
+typedef struct {
+  int32_t batches, in_h, in_w, in_c;
+  int32_t out_h, out_w, out_c, depth_mult;
+  int32_t k_h, k_w;
+  int32_t stride_h, stride_w, dil_h, dil_w, pad_h, pad_w;
+  int32_t in_offset, out_offset, act_min, act_max;
+  const int32_t *mult;
+  const int32_t *shift;
+  const int32_t *bias;
+  const int32_t *bias_folded;
+} tg_dwconv_params;
+
+typedef struct {
+  int32_t batches, in_depth, out_depth;
+  int32_t out_offset, act_min, act_max;
+  const int32_t *mult;            /* one entry, or out_depth entries when per_channel */
+  const int32_t *shift;
+  int32_t per_channel;
+  const int32_t *bias_folded;     /* bias + in_offset * sum(weights row) */
+} tg_fc_params;
+
+/* scratch: out_c int32 accumulators (dwconv) */
+void tg_conv_s8(const tg_conv_params *p, const int8_t *in, const int8_t *w, int8_t *out);
+void tg_dwconv_s8(const tg_dwconv_params *p, const int8_t *in, const int8_t *w, int8_t *out,
+                  int32_t *scratch);
+void tg_fc_s8(const tg_fc_params *p, const int8_t *in, const int8_t *w, int8_t *out);
+
+/* Sum of a[i] * b[i]: the inner product every weighted kernel is built from. */
+int32_t tg_dot_s8(const int8_t *a, const int8_t *b, int32_t n);
+
+/* --- pooling --- */
+
+typedef struct {
+  int32_t batches, in_h, in_w, channels, out_h, out_w;
+  int32_t k_h, k_w, stride_h, stride_w, pad_h, pad_w;
+  int32_t act_min, act_max;
+} tg_pool_params;
+
+void tg_avgpool_s8(const tg_pool_params *p, const int8_t *in, int8_t *out);
+void tg_maxpool_s8(const tg_pool_params *p, const int8_t *in, int8_t *out);
+
+/* --- activations --- */
+
+typedef struct {
+  int32_t rows, depth;
+  int32_t beta_mult, beta_left_shift, diff_min;
+} tg_softmax_params;
+
+void tg_softmax_s8(const tg_softmax_params *p, const int8_t *in, int8_t *out);
+
+typedef struct {
+  int32_t size, in_zero_point, range_radius, in_mult, in_left_shift;
+} tg_logistic_params;
+
+void tg_logistic_s8(const tg_logistic_params *p, const int8_t *in, int8_t *out);
+
+/* --- elementwise (in place allowed: out may equal an input) --- */
+
+typedef struct {
+  int32_t size;
+  int32_t in1_offset, in2_offset, left_shift;
+  int32_t in1_mult, in1_shift, in2_mult, in2_shift;
+  int32_t out_mult, out_shift, out_offset, act_min, act_max;
+  /* broadcasting: 0 when both inputs have the output's shape */
+  int32_t broadcast, dims;
+  int32_t out_shape[6], in1_stride[6], in2_stride[6];
+} tg_add_params;
+
+void tg_add_s8(const tg_add_params *p, const int8_t *a, const int8_t *b, int8_t *out);
+
+typedef struct {
+  int32_t size;
+  int32_t in1_offset, in2_offset, out_offset, out_mult, out_shift, act_min, act_max;
+  int32_t broadcast, dims;
+  int32_t out_shape[6], in1_stride[6], in2_stride[6];
+} tg_mul_params;
+
+void tg_mul_s8(const tg_mul_params *p, const int8_t *a, const int8_t *b, int8_t *out);
+
+/* Requantize between int8/uint8/int16 tensors: out = in_zp-relative value * scale + out_zp. */
+typedef struct {
+  int32_t size, in_zero_point, out_zero_point, mult, shift;
+  int32_t in_type, out_type;      /* tg_dtype values: 9 int8, 3 uint8, 7 int16 */
+} tg_requant_params;
+
+void tg_requantize(const tg_requant_params *p, const void *in, void *out);
+
+typedef struct {
+  int32_t size, zero_point, in_type;
+  double scale;
+} tg_dequant_params;
+
+void tg_dequantize(const tg_dequant_params *p, const void *in, float *out);
+
+/* --- reductions --- */
+
+typedef struct {
+  int32_t outer, reduce, inner;   /* input viewed as [outer, reduce, inner], reduce axes merged */
+  int32_t in_zero_point, out_zero_point, mult, shift;
+} tg_mean_params;
+
+void tg_mean_s8(const tg_mean_params *p, const int8_t *in, int8_t *out);
+
+/* --- data movement (element-size generic) --- */
+
+/* Copy `count` blocks of `block` bytes from src (stride src_stride) to dst (stride dst_stride). */
+void tg_copy_blocks(void *dst, int32_t dst_stride, const void *src, int32_t src_stride,
+                    int32_t block, int32_t count);
+
+typedef struct {
+  int32_t dims, elem_bytes;
+  int32_t start[6], stop_count[6], step[6];   /* stop_count: elements taken along each axis */
+  int32_t in_stride[6];                       /* in elements */
+} tg_slice_params;
+
+void tg_strided_slice(const tg_slice_params *p, const void *in, void *out);
+
+typedef struct {
+  int32_t dims, elem_bytes;
+  int32_t in_shape[6], out_shape[6], before[6];
+  const void *pad_value;                      /* one element */
+} tg_pad_params;
+
+void tg_pad(const tg_pad_params *p, const void *in, void *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TINYGEN_TG_AOT_H_ */

@@ -1,0 +1,78 @@
+/* tinygen AOT runtime: CONV_2D, int8 with per-channel requantization (NHWC input, OHWI filter). */
+#include "tg_aot.h"
+
+/* Sum of the weights of output channel `w` over the filter window rows/cols that are in bounds. */
+static int32_t window_weight_sum(const int8_t *w, int32_t k_w, int32_t fic, int32_t y0, int32_t y1,
+                                 int32_t x0, int32_t x1) {
+  int32_t s = 0, y, i;
+  for (y = y0; y < y1; ++y) {
+    const int8_t *r = w + (y * k_w + x0) * fic;
+    for (i = 0; i < (x1 - x0) * fic; ++i) s += r[i];
+  }
+  return s;
+}
+
+void tg_conv_s8(const tg_conv_params *p, const int8_t *in, const int8_t *w, int8_t *out) {
+  const int32_t filter_size = p->k_h * p->k_w * p->filter_in_c;
+  const int32_t per_group = p->out_c / (p->in_c / p->filter_in_c);
+  int32_t n, oy, ox, c;
+  for (n = 0; n < p->batches; ++n) {
+    const int8_t *img = in + n * p->in_h * p->in_w * p->in_c;
+    for (oy = 0; oy < p->out_h; ++oy) {
+      const int32_t iy0 = oy * p->stride_h - p->pad_h;
+      /* filter rows inside the image: ky in [ky0, ky1) */
+      int32_t ky0 = 0, ky1 = p->k_h;
+      while (ky0 < p->k_h && iy0 + ky0 * p->dil_h < 0) ++ky0;
+      while (ky1 > ky0 && iy0 + (ky1 - 1) * p->dil_h >= p->in_h) --ky1;
+      for (ox = 0; ox < p->out_w; ++ox) {
+        const int32_t ix0 = ox * p->stride_w - p->pad_w;
+        int32_t kx0 = 0, kx1 = p->k_w;
+        int8_t *o = out + ((n * p->out_h + oy) * p->out_w + ox) * p->out_c;
+        int full;
+        while (kx0 < p->k_w && ix0 + kx0 * p->dil_w < 0) ++kx0;
+        while (kx1 > kx0 && ix0 + (kx1 - 1) * p->dil_w >= p->in_w) --kx1;
+        full = ky0 == 0 && ky1 == p->k_h && kx0 == 0 && kx1 == p->k_w;
+        for (c = 0; c < p->out_c; ++c) {
+          const int8_t *wc = w + c * filter_size;
+          const int32_t cin0 = (c / per_group) * p->filter_in_c;
+          uint32_t acc = 0;
+          int32_t ky, kx;
+          if (p->dil_w == 1 && p->filter_in_c == p->in_c) {
+            /* whole filter rows are contiguous in input and weights */
+            for (ky = ky0; ky < ky1; ++ky) {
+              const int8_t *x = img + ((iy0 + ky * p->dil_h) * p->in_w + ix0 + kx0) * p->in_c;
+              acc += (uint32_t)tg_dot_s8(x, wc + (ky * p->k_w + kx0) * p->filter_in_c,
+                                         (kx1 - kx0) * p->in_c);
+            }
+          } else {
+            for (ky = ky0; ky < ky1; ++ky) {
+              for (kx = kx0; kx < kx1; ++kx) {
+                const int8_t *x =
+                    img + ((iy0 + ky * p->dil_h) * p->in_w + ix0 + kx * p->dil_w) * p->in_c + cin0;
+                acc += (uint32_t)tg_dot_s8(x, wc + (ky * p->k_w + kx) * p->filter_in_c,
+                                           p->filter_in_c);
+              }
+            }
+          }
+          if (full) {
+            acc += (uint32_t)p->bias_folded[c];
+          } else {
+            /* padded taps contribute nothing: add the offset only for the taps in bounds */
+            int32_t ws;
+            if (p->dil_w == 1 && p->dil_h == 1) {
+              ws = window_weight_sum(wc, p->k_w, p->filter_in_c, ky0, ky1, kx0, kx1);
+            } else {
+              ws = 0;
+              for (ky = ky0; ky < ky1; ++ky)
+                for (kx = kx0; kx < kx1; ++kx)
+                  ws += window_weight_sum(wc, p->k_w, p->filter_in_c, ky, ky + 1, kx, kx + 1);
+            }
+            acc += (uint32_t)p->bias[c] + (uint32_t)(p->in_offset * ws);
+          }
+          o[c] = (int8_t)tg_clamp(tg_requant((int32_t)acc, p->mult[c], p->shift[c]) + p->out_offset,
+                                  p->act_min, p->act_max);
+        }
+      }
+    }
+  }
+}

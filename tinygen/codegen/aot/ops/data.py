@@ -1,0 +1,176 @@
+"""Data movement for any element size: RESHAPE/SQUEEZE/EXPAND_DIMS (aliases), CONCATENATION,
+STRIDED_SLICE, SPLIT, SPLIT_V, PAD, PADV2. These serve the int16/int32 tensors of the audio
+frontend as well as int8 activations."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..context import OpContext
+from . import Lowered, register
+
+_SRC = ("tg_aot_data.c",)
+
+
+def _eb(ctx: OpContext, t=None) -> int:
+    t = t or ctx.output(0)
+    return int(t.nbytes // max(1, t.num_elements)) if t.num_elements else 1
+
+
+def _copy(ctx: OpContext) -> Lowered:
+    """Output = input bytes (used when the input is a constant and cannot be aliased)."""
+    return Lowered(f"memcpy({ctx.out(0)}, {ctx.inp(0)}, {ctx.output(0).nbytes});")
+
+
+for _op in ("RESHAPE", "SQUEEZE", "EXPAND_DIMS"):
+    register(_op, alias=True)(_copy)
+
+
+def _axis(ctx: OpContext, axis: int, rank: int) -> int:
+    a = axis + rank if axis < 0 else axis
+    if not 0 <= a < rank:
+        raise ctx.error(f"axis {axis} out of range for rank {rank}")
+    return a
+
+
+def _blocks(ctx: OpContext, full_shape: tuple[int, ...], axis: int) -> tuple[int, int]:
+    """(outer count, bytes per unit along `axis`) of a tensor viewed as [outer, axis, inner]."""
+    outer = int(np.prod(full_shape[:axis])) if axis else 1
+    inner = int(np.prod(full_shape[axis + 1:])) if axis + 1 < len(full_shape) else 1
+    return outer, inner * _eb(ctx)
+
+
+@register("CONCATENATION")
+def concatenation(ctx: OpContext) -> Lowered:
+    out = ctx.output(0)
+    for i in range(len(ctx.op.inputs)):
+        t = ctx.input(i)
+        if t is not None and t.quantization and out.quantization and (
+                t.quantization.scale != out.quantization.scale or t.quantization.zero_point != out.quantization.zero_point):
+            raise ctx.error("inputs with a different quantization than the output are not supported")
+    if ctx.options and ctx.options.fusedActivationFunction:
+        raise ctx.error("fused activation on CONCATENATION is not supported")
+    axis = _axis(ctx, ctx.options.axis if ctx.options else 0, len(out.shape))
+    outer, unit = _blocks(ctx, out.shape, axis)
+    out_row = out.shape[axis] * unit
+    lines, pos = [], 0
+    for i in range(len(ctx.op.inputs)):
+        t = ctx.input(i)
+        row = t.shape[axis] * unit
+        lines.append(f"tg_copy_blocks((uint8_t *){ctx.out(0)} + {pos}, {out_row}, {ctx.inp(i)}, {row}, {row}, {outer});")
+        pos += row
+    return Lowered("\n".join(lines), _SRC)
+
+
+def _split(ctx: OpContext, value_index: int, axis: int, sizes: list[int]) -> Lowered:
+    src = ctx.input(value_index)
+    axis = _axis(ctx, axis, len(src.shape))
+    outer, unit = _blocks(ctx, src.shape, axis)
+    in_row = src.shape[axis] * unit
+    lines, pos = [], 0
+    for i, n in enumerate(sizes):
+        row = n * unit
+        lines.append(f"tg_copy_blocks({ctx.out(i)}, {row}, (const uint8_t *){ctx.inp(value_index)} + {pos}, {in_row}, {row}, {outer});")
+        pos += row
+    return Lowered("\n".join(lines), _SRC)
+
+
+@register("SPLIT_V")
+def split_v(ctx: OpContext) -> Lowered:
+    src = ctx.input(0)
+    sizes = [int(v) for v in ctx.array(ctx.input(1)).reshape(-1)]
+    axis = int(ctx.array(ctx.input(2)).reshape(-1)[0])
+    a = _axis(ctx, axis, len(src.shape))
+    if -1 in sizes:
+        sizes[sizes.index(-1)] = src.shape[a] - (sum(sizes) + 1)
+    return _split(ctx, 0, axis, sizes)
+
+
+@register("SPLIT")
+def split(ctx: OpContext) -> Lowered:
+    src = ctx.input(1)
+    axis = int(ctx.array(ctx.input(0)).reshape(-1)[0])
+    a = _axis(ctx, axis, len(src.shape))
+    n = len(ctx.op.outputs)
+    return _split(ctx, 1, axis, [src.shape[a] // n] * n)
+
+
+def slice_axes(ctx: OpContext) -> tuple[list[int], list[int], list[int]]:
+    """(start, count, step) per input axis, following TFLite's strided-slice rules."""
+    o = ctx.options
+    shape = ctx.input(0).shape
+    begin = [int(v) for v in ctx.array(ctx.input(1)).reshape(-1)]
+    end = [int(v) for v in ctx.array(ctx.input(2)).reshape(-1)]
+    strides = [int(v) for v in ctx.array(ctx.input(3)).reshape(-1)] if ctx.input(3) is not None else [1] * len(begin)
+    if o and (o.ellipsisMask or o.newAxisMask or getattr(o, "offset", False)):
+        raise ctx.error("ellipsis_mask, new_axis_mask and offset are not supported")
+    bm, em, sm = (o.beginMask, o.endMask, o.shrinkAxisMask) if o else (0, 0, 0)
+    starts, counts, steps = [], [], []
+    for i, d in enumerate(shape):
+        if i >= len(begin):
+            starts.append(0), counts.append(d), steps.append(1)
+            continue
+        s = strides[i]
+        if s == 0:
+            raise ctx.error("stride 0")
+        lo, hi = (0, d) if s > 0 else (-1, d - 1)
+        if bm & (1 << i):
+            start = 0 if s > 0 else d - 1
+        else:
+            start = begin[i] + d if begin[i] < 0 else begin[i]
+        start = min(max(start, lo), hi)
+        if sm & (1 << i):
+            stop, s = start + 1, 1
+        elif em & (1 << i):
+            stop = d if s > 0 else -1
+        else:
+            stop = end[i] + d if end[i] < 0 else end[i]
+            stop = min(max(stop, lo), hi)
+        count = max(0, math.ceil((stop - start) / s))
+        starts.append(start), counts.append(count), steps.append(s)
+    return starts, counts, steps
+
+
+@register("STRIDED_SLICE")
+def strided_slice(ctx: OpContext) -> Lowered:
+    src = ctx.input(0)
+    starts, counts, steps = slice_axes(ctx)
+    if int(np.prod(counts)) != ctx.output(0).num_elements:
+        raise ctx.error(f"slice takes {int(np.prod(counts))} elements but the output has {ctx.output(0).num_elements}")
+    dims = len(src.shape)
+    if dims > 6:
+        raise ctx.error("more than 6 dimensions")
+    in_stride = [int(np.prod(src.shape[d + 1:])) for d in range(dims)]
+    pad = lambda v: list(v) + [0] * (6 - len(v))  # noqa: E731
+    params = ctx.struct("tg_slice_params", {
+        "dims": dims, "elem_bytes": _eb(ctx), "start": pad(starts), "stop_count": pad(counts),
+        "step": pad(steps), "in_stride": pad(in_stride),
+    }, "slice")
+    return Lowered(f"tg_strided_slice(&{params}, {ctx.inp(0)}, {ctx.out(0)});", _SRC)
+
+
+def _pad(ctx: OpContext) -> Lowered:
+    src, out = ctx.input(0), ctx.output(0)
+    pads = ctx.array(ctx.input(1)).reshape(-1, 2)
+    dims = len(src.shape)
+    if dims > 6 or dims == 0:
+        raise ctx.error("PAD needs 1 to 6 dimensions")
+    eb = _eb(ctx)
+    if ctx.input(2) is not None:
+        value = ctx.array(ctx.input(2)).reshape(-1)[:1]
+    else:
+        zp = out.quantization.zero_point[0] if out.quantization else 0
+        value = np.array([zp], dtype=np.dtype(out.dtype))
+    val = ctx.const_array(np.frombuffer(value.astype(np.dtype(out.dtype)).tobytes(), np.uint8), "uint8_t", "padv")
+    pad6 = lambda v: [int(x) for x in v] + [0] * (6 - len(v))  # noqa: E731
+    params = ctx.struct("tg_pad_params", {
+        "dims": dims, "elem_bytes": eb, "in_shape": pad6(src.shape), "out_shape": pad6(out.shape),
+        "before": pad6(pads[:, 0]), "pad_value": val,
+    }, "pad")
+    return Lowered(f"tg_pad(&{params}, {ctx.inp(0)}, {ctx.out(0)});", _SRC)
+
+
+register("PAD")(_pad)
+register("PADV2")(_pad)
