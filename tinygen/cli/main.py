@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from .. import __version__
-from . import boards, convert, features, inspect, quantize
+from . import boards, convert, features, inspect, quantize, run
 
 COMMANDS: list[click.Command] = [
     inspect.command,
@@ -13,6 +13,7 @@ COMMANDS: list[click.Command] = [
     quantize.command,
     boards.command,
     features.command,
+    run.command,
 ]
 
 
