@@ -2,7 +2,8 @@
 
 Signal frontends post-process their int16/int32/uint32 tensors with these (scale, offset, clip,
 cast to int8). Such tensors carry no quantization parameters, so the arithmetic is C integer
-arithmetic with TFLite Micro's conventions: int32 ADD/MUL wrap, DIV truncates toward zero, int32
+arithmetic with TFLite Micro's conventions (MAXIMUM/MINIMUM and CAST also take quantized int8/int16
+tensors: TFLM works on their raw values too): int32 ADD/MUL wrap, DIV truncates toward zero, int32
 ADD ignores the fused activation (TFLM does), MUL/DIV clamp to it. Broadcasting becomes a 4-deep
 loop nest whose strides are computed here. Kernels: firmware/aot/signal/tg_intops.c.
 """
@@ -110,5 +111,8 @@ def binary(ctx: OpContext) -> Lowered:
     return Lowered(code, sources=_SOURCES)
 
 
-for _op in OP_CODES:
+for _op in ("ADD", "MUL", "DIV"):
     register(_op, when=is_plain_integer)(binary)
+# TFLM compares raw values for MAXIMUM/MINIMUM whatever the quantization, so any integer tensor goes
+for _op in ("MAXIMUM", "MINIMUM"):
+    register(_op, when=is_integer)(binary)
