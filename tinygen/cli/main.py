@@ -5,10 +5,11 @@ from __future__ import annotations
 import click
 
 from .. import __version__
-from . import boards, convert, features, inspect, quantize, run
+from . import arena, boards, convert, features, inspect, quantize, run
 
 COMMANDS: list[click.Command] = [
     inspect.command,
+    arena.command,
     convert.command,
     quantize.command,
     boards.command,

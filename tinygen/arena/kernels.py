@@ -1,0 +1,353 @@
+"""What each TFLM kernel asks of the arena in Init and Prepare, for reference and CMSIS-NN kernels.
+
+Each model mirrors the kernel source at TFLM 90b983c (tensorflow/lite/micro/kernels/*.cc and
+kernels/cmsis_nn/*.cc; CMSIS-NN 4ab83cc for arm_*_get_buffer_size on a Cortex-M4, i.e. DSP
+extension, no MVE, built with GCC). A kernel talks to the arena through `KernelContext`, in the
+order the C++ does:
+
+- `persistent(n)`: context->AllocatePersistentBuffer (tail, 16-byte aligned);
+- `temp_input(i)` / `temp_output(i)`: MicroContext::AllocateTemp{Input,Output}Tensor (head, freed
+  at the end of the node);
+- `scratch(n)`: context->RequestScratchBufferInArena (planned in the head with the activations).
+
+The builtin-options structs (allocated while parsing the flatbuffer) are in `BUILTIN_PARAMS`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Protocol
+
+from ..model import OperatorInfo, TensorInfo
+from .abi import Abi, Field, sizeof
+
+# ---- helper struct pieces -------------------------------------------------------------------
+PADDING_VALUES = ("int", "int", "int", "int")  # TfLitePaddingValues
+OP_DATA_CONV = (PADDING_VALUES, "i32", "i32", "i32", "i32", "int", "ptr", "ptr", "i32", "i32", "int")
+OP_DATA_FC = ("i32", "int", "i32", "i32", "int", "i32", "i32", "i32", "int", "ptr", "ptr", "bool")
+OP_DATA_POOLING = (PADDING_VALUES, "i32", "i32", "float", "float")
+OP_DATA_ADD = ("bool",) + ("int",) * 11 + ("float", "float")
+OP_DATA_MUL = ("i32",) * 7 + ("float", "float")
+SOFTMAX_PARAMS = ("i64",) + ("i32",) * 6 + ("float", "ptr", "ptr", "ptr", "ptr", "ptr")  # `double beta` first
+STRIDED_SLICE_PARAMS = ("i8", ("arr", "i32", 5), "i8", ("arr", "i32", 5), "i8", ("arr", "i32", 5)) + ("i16",) * 5 + ("bool",)
+CONCATENATION_PARAMS = ("i32", "ptr", "ptr", "i32", "i32", "float")
+QUANTIZE_OP_DATA = (("i32", "i64"), "i32", "int", "i32")  # QuantizationParams{zero_point, double scale}
+DEQUANTIZE_OP_DATA = (("i64", "i32"), "i32", "int", "i32")  # DequantizationParams{double scale, zp}
+
+# Builtin options structs from tensorflow/lite/core/c/builtin_op_data.h, allocated with
+# alignof(T) by the flatbuffer parser. None: the parser allocates nothing for this op.
+BUILTIN_PARAMS: dict[str, Field | None] = {
+    "ADD": ("enum", "bool"),
+    "SUB": ("enum", "bool"),
+    "MUL": ("enum",),
+    "DIV": ("enum",),
+    "CONV_2D": ("enum", "int", "int", "enum", "int", "int", "enum"),
+    "DEPTHWISE_CONV_2D": ("enum", "int", "int", "int", "enum", "int", "int"),
+    "FULLY_CONNECTED": ("enum", "enum", "bool", "bool", "enum"),
+    "AVERAGE_POOL_2D": ("enum", "int", "int", "int", "int", "enum", PADDING_VALUES),
+    "MAX_POOL_2D": ("enum", "int", "int", "int", "int", "enum", PADDING_VALUES),
+    "RESHAPE": (("arr", "int", 8), "int"),
+    "SOFTMAX": ("float",),
+    "CAST": ("enum", "enum"),
+    "CONCATENATION": ("int", "enum"),
+    "STRIDED_SLICE": ("int", "int", "int", "int", "int", "bool"),
+    "CALL_ONCE": ("int",),
+    "VAR_HANDLE": ("ptr", "ptr"),
+    "SPLIT_V": ("int",),
+    "SPLIT": ("int",),
+    "PAD": ("u8",),
+    "MEAN": ("bool",),
+    "ASSIGN_VARIABLE": None,
+    "READ_VARIABLE": None,
+    "DEQUANTIZE": None,
+    "QUANTIZE": None,
+    "LOGISTIC": None,
+    "MAXIMUM": None,
+    "MINIMUM": None,
+    "RELU": None,
+    "RELU6": None,
+    "TANH": None,
+}
+
+
+class KernelContext(Protocol):
+    """The slice of TfLiteContext/MicroContext a kernel model uses (implemented in tflm.py)."""
+
+    abi: Abi
+    kernels: str
+
+    def tensor(self, index: int) -> TensorInfo: ...
+    def input(self, op: OperatorInfo, i: int) -> TensorInfo | None: ...
+    def output(self, op: OperatorInfo, i: int) -> TensorInfo | None: ...
+    def temp_input(self, op: OperatorInfo, i: int) -> TensorInfo | None: ...
+    def temp_output(self, op: OperatorInfo, i: int) -> TensorInfo | None: ...
+    def persistent(self, nbytes: int, category: str = "op data") -> None: ...
+    def scratch(self, nbytes: int) -> None: ...
+    def filter_channels(self, t: TensorInfo) -> int: ...
+    def var_handle(self, op: OperatorInfo) -> None: ...
+    def assign_variable(self, op: OperatorInfo) -> None: ...
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """Init allocates OpData; Prepare does the rest. Either may be None (no such callback)."""
+
+    init: Callable[[KernelContext, OperatorInfo], None] | None
+    prepare: Callable[[KernelContext, OperatorInfo], None] | None
+
+
+def _init_struct(fields: Field) -> Callable[[KernelContext, OperatorInfo], None]:
+    def init(ctx: KernelContext, op: OperatorInfo) -> None:
+        ctx.persistent(sizeof(fields, ctx.abi))
+    return init
+
+
+def _temps(*spec: str) -> Callable[[KernelContext, OperatorInfo], None]:
+    """A Prepare that only looks at tensors: 'i0' = input 0, 'o1' = output 1, in order."""
+    def prepare(ctx: KernelContext, op: OperatorInfo) -> None:
+        for s in spec:
+            (ctx.temp_input if s[0] == "i" else ctx.temp_output)(op, int(s[1:]))
+    return prepare
+
+
+def _all_inputs_then_output(ctx: KernelContext, op: OperatorInfo) -> None:
+    for i in range(len(op.inputs)):
+        ctx.temp_input(op, i)
+    ctx.temp_output(op, 0)
+
+
+# ---- CONV_2D / DEPTHWISE_CONV_2D -------------------------------------------------------------
+
+def _per_channel(ctx: KernelContext, filt: TensorInfo, axis: int) -> None:
+    # per_channel_output_multiplier and per_channel_output_shift, num_channels int32 each
+    channels = filt.shape[axis]
+    ctx.persistent(4 * channels)
+    ctx.persistent(4 * channels)
+
+
+def _calculate_op_data_conv(ctx: KernelContext, op: OperatorInfo) -> None:
+    # CalculateOpDataConv / CalculateOpDataDepthwiseConv: input, filter, bias, output again
+    for i in range(3):
+        ctx.temp_input(op, i)
+    ctx.temp_output(op, 0)
+
+
+def _conv_prepare_ref(ctx: KernelContext, op: OperatorInfo) -> None:
+    ctx.temp_output(op, 0)
+    ctx.temp_input(op, 0)
+    filt = ctx.temp_input(op, 1)
+    assert filt is not None
+    _per_channel(ctx, filt, 0)
+    _calculate_op_data_conv(ctx, op)
+    if filt.dtype == "int4":
+        ctx.scratch(filt.num_elements)
+
+
+def _dw_prepare_ref(ctx: KernelContext, op: OperatorInfo) -> None:
+    ctx.temp_output(op, 0)
+    ctx.temp_input(op, 0)
+    filt = ctx.temp_input(op, 1)
+    assert filt is not None
+    _per_channel(ctx, filt, 3)
+    _calculate_op_data_conv(ctx, op)
+    if filt.dtype == "int4":
+        ctx.scratch(filt.num_elements)
+
+
+def _padding(op: OperatorInfo, inp: TensorInfo, filt: TensorInfo, out: TensorInfo) -> tuple[int, int]:
+    """ComputePaddingHeightWidth (kernels/padding.h): the (height, width) padding TFLM uses."""
+    o = op.options
+    pad_same = getattr(o, "padding", 0) == 0  # schema Padding.SAME == 0
+    res = []
+    for dim, stride, dil in ((1, o.strideH, o.dilationHFactor), (2, o.strideW, o.dilationWFactor)):
+        in_size, f_size = inp.shape[dim], filt.shape[dim]
+        eff = (f_size - 1) * dil + 1
+        out_size = (in_size + stride - 1) // stride if pad_same else (in_size - eff + stride) // stride
+        total = max((out_size - 1) * stride + eff - in_size, 0)
+        res.append(total // 2)
+    return res[0], res[1]
+
+
+def _conv_prepare_cmsis(ctx: KernelContext, op: OperatorInfo) -> None:
+    inp = ctx.temp_input(op, 0)
+    filt = ctx.temp_input(op, 1)
+    out = ctx.temp_output(op, 0)
+    ctx.temp_output(op, 2)  # sic: CMSIS-NN fetches the bias as output 2, which never exists
+    assert inp is not None and filt is not None and out is not None
+    if inp.dtype in ("int8", "int16"):
+        _per_channel(ctx, filt, 0)
+    _calculate_op_data_conv(ctx, op)
+    if inp.dtype == "int8":
+        pad_h, pad_w = _padding(op, inp, filt, out)
+        o = op.options
+        in_c, f_h, f_w, f_c = inp.shape[3], filt.shape[1], filt.shape[2], filt.shape[3]
+        if pad_h == 0 and pad_w == 0 and f_h == 1 and f_w == 1 and o.dilationWFactor == 1 \
+                and o.dilationHFactor == 1 and in_c == f_c:
+            size = 0  # 1x1: the fast path's buffer is only used when built with Arm Compiler 6
+        elif inp.shape[1] == 1 and o.dilationWFactor == 1 and f_h == 1 \
+                and (o.strideW * in_c) % 4 == 0 and in_c == f_c:
+            size = _cmsis_im2col_size(in_c, f_h, f_w)  # arm_convolve_1_x_n_s8 (non-MVE)
+        else:
+            size = _cmsis_im2col_size(in_c, f_h, f_w)  # arm_convolve_s8
+        if size > 0:
+            ctx.scratch(size)
+
+
+def _cmsis_im2col_size(in_c: int, f_h: int, f_w: int) -> int:
+    # arm_convolve_s8_get_buffer_size without MVE: two im2col columns of int16, 4-aligned
+    rhs_cols = f_w * f_h * in_c
+    aligned = rhs_cols + (4 - rhs_cols % 4) % 4
+    return 2 * aligned * 2
+
+
+def _dw_prepare_cmsis(ctx: KernelContext, op: OperatorInfo) -> None:
+    inp = ctx.temp_input(op, 0)
+    filt = ctx.temp_input(op, 1)
+    out = ctx.temp_output(op, 0)
+    assert inp is not None and filt is not None and out is not None
+    if inp.dtype in ("int8", "int16"):
+        _per_channel(ctx, filt, 3)
+    _calculate_op_data_conv(ctx, op)
+    if inp.dtype == "int8":
+        pad_h, pad_w = _padding(op, inp, filt, out)
+        o = op.options
+        size = 0
+        # arm_depthwise_conv_wrapper_s8_get_buffer_size, DSP path
+        if inp.shape[3] == out.shape[3] and inp.shape[0] == 1 and o.dilationWFactor == 1 \
+                and o.dilationHFactor == 1:
+            if not (filt.shape[2] == 3 and filt.shape[1] == 3 and pad_h <= 1 and pad_w <= 1):
+                size = inp.shape[3] * filt.shape[1] * filt.shape[2] * 2
+        if size > 0:
+            ctx.scratch(size)
+
+
+# ---- FULLY_CONNECTED ---------------------------------------------------------------------------
+
+def _fc_calculate(ctx: KernelContext, op: OperatorInfo, filt: TensorInfo) -> None:
+    # CalculateOpDataFullyConnected: per-channel arrays only for per-channel filters
+    q = filt.quantization
+    if q is not None and q.per_channel:
+        ctx.persistent(4 * len(q.scale))
+        ctx.persistent(4 * len(q.scale))
+
+
+def _fc_prepare_ref(ctx: KernelContext, op: OperatorInfo) -> None:
+    ctx.temp_input(op, 0)
+    filt = ctx.temp_input(op, 1)
+    ctx.temp_input(op, 2)
+    ctx.temp_output(op, 0)
+    assert filt is not None
+    if filt.dtype == "int4":
+        ctx.scratch(filt.num_elements)
+    _fc_calculate(ctx, op, filt)
+
+
+def _fc_prepare_cmsis(ctx: KernelContext, op: OperatorInfo) -> None:
+    inp = ctx.temp_input(op, 0)
+    filt = ctx.temp_input(op, 1)
+    ctx.temp_input(op, 2)
+    out = ctx.temp_output(op, 0)
+    assert inp is not None and filt is not None and out is not None
+    _fc_calculate(ctx, op, filt)
+    accum_depth = filt.shape[-1]
+    output_depth = out.shape[-1]
+    if inp.dtype == "int16":
+        size = 0  # arm_fully_connected_s16_get_buffer_size: 0 without MVE
+    elif inp.dtype == "int8" and filt.dtype != "int4":
+        if len(out.shape) > 2 and accum_depth % 4 == 0:
+            q = filt.quantization
+            if not (q is not None and q.per_channel):
+                ctx.scratch(output_depth * 4 * 2)  # fake per-channel params for conv 1x1
+            size = 0  # arm_convolve_1x1_s8_fast_get_buffer_size: 0 with GCC
+        else:
+            size = 0  # arm_fully_connected_s8_get_buffer_size: 0 without MVE -> no kernel_sums
+    else:
+        size = 0
+    if size > 0:
+        ctx.scratch(size)
+
+
+# ---- pooling, softmax, elementwise --------------------------------------------------------------
+
+def _avgpool_prepare_cmsis(ctx: KernelContext, op: OperatorInfo) -> None:
+    _temps("i0", "o0")(ctx, op)  # PoolingPrepare
+    inp = ctx.temp_input(op, 0)
+    out = ctx.temp_output(op, 0)
+    assert inp is not None and out is not None
+    if inp.dtype == "int8":
+        size = out.shape[3] * 4  # arm_avgpool_s8_get_buffer_size_dsp: depth int32 accumulators
+    elif inp.dtype == "int16":
+        size = out.shape[3] * 4
+    else:
+        size = 0
+    if size > 0:
+        ctx.scratch(size)
+
+
+def _softmax_prepare(ctx: KernelContext, op: OperatorInfo) -> None:
+    inp = ctx.temp_input(op, 0)
+    ctx.temp_output(op, 0)
+    assert inp is not None
+    if inp.dtype == "int16":  # InitializeLutForInt16: two 513-entry int16 tables
+        ctx.persistent(513 * 2)
+        ctx.persistent(513 * 2)
+
+
+def _concat_prepare(ctx: KernelContext, op: OperatorInfo) -> None:
+    ctx.temp_input(op, 0)
+    ctx.temp_output(op, 0)
+    for i in range(len(op.inputs)):
+        ctx.temp_input(op, i)
+
+
+def _var_handle_prepare(ctx: KernelContext, op: OperatorInfo) -> None:
+    ctx.var_handle(op)
+
+
+def _assign_variable_prepare(ctx: KernelContext, op: OperatorInfo) -> None:
+    ctx.assign_variable(op)
+
+
+def _strided_slice_prepare(ctx: KernelContext, op: OperatorInfo) -> None:
+    _temps("i0", "i1", "i2", "i3", "o0")(ctx, op)
+
+
+REFERENCE: dict[str, Kernel] = {
+    "ADD": Kernel(_init_struct(OP_DATA_ADD), _temps("i0", "i1", "o0")),
+    # No Init unless TFLM is built with USE_TFLM_COMPRESSION (then an int scratch index).
+    "ASSIGN_VARIABLE": Kernel(None, _assign_variable_prepare),
+    "AVERAGE_POOL_2D": Kernel(_init_struct(OP_DATA_POOLING), _temps("i0", "o0")),
+    "MAX_POOL_2D": Kernel(_init_struct(OP_DATA_POOLING), _temps("i0", "o0")),
+    "CALL_ONCE": Kernel(_init_struct(("int", "bool")), None),
+    "CAST": Kernel(None, _temps("i0", "o0")),
+    "CONCATENATION": Kernel(_init_struct((CONCATENATION_PARAMS,)), _concat_prepare),
+    "CONV_2D": Kernel(_init_struct(OP_DATA_CONV), _conv_prepare_ref),
+    "DEPTHWISE_CONV_2D": Kernel(_init_struct(OP_DATA_CONV), _dw_prepare_ref),
+    "DEQUANTIZE": Kernel(_init_struct(DEQUANTIZE_OP_DATA), _temps("i0", "o0")),
+    "DIV": Kernel(_init_struct(("i32",) * 7), _temps("i0", "i1", "o0")),
+    "FULLY_CONNECTED": Kernel(_init_struct(OP_DATA_FC), _fc_prepare_ref),
+    "LOGISTIC": Kernel(_init_struct(("i32", "i32", "i32", "int")), _temps("i0", "o0")),
+    "MAXIMUM": Kernel(None, None),
+    "MINIMUM": Kernel(None, None),
+    "MUL": Kernel(_init_struct(OP_DATA_MUL), _temps("i0", "i1", "o0")),
+    "QUANTIZE": Kernel(_init_struct(QUANTIZE_OP_DATA), _temps("i0", "o0")),
+    "READ_VARIABLE": Kernel(None, _temps("i0")),
+    "RESHAPE": Kernel(None, _temps("i0", "o0")),
+    "SOFTMAX": Kernel(_init_struct(SOFTMAX_PARAMS), _softmax_prepare),
+    "SPLIT_V": Kernel(None, _temps("i2")),
+    "STRIDED_SLICE": Kernel(_init_struct(STRIDED_SLICE_PARAMS), _strided_slice_prepare),
+    "VAR_HANDLE": Kernel(_init_struct(("i32",)), _var_handle_prepare),
+}
+
+# CMSIS-NN replaces these kernels; everything else is the reference kernel.
+CMSIS_NN: dict[str, Kernel] = {
+    **REFERENCE,
+    "ADD": Kernel(_init_struct(OP_DATA_ADD), _temps("i0", "i1", "o0")),
+    "AVERAGE_POOL_2D": Kernel(_init_struct((OP_DATA_POOLING, "int")), _avgpool_prepare_cmsis),
+    "MAX_POOL_2D": Kernel(_init_struct((OP_DATA_POOLING, "int")), _temps("i0", "o0")),
+    "CONV_2D": Kernel(_init_struct((OP_DATA_CONV, "int")), _conv_prepare_cmsis),
+    "DEPTHWISE_CONV_2D": Kernel(_init_struct((OP_DATA_CONV, "int")), _dw_prepare_cmsis),
+    "FULLY_CONNECTED": Kernel(_init_struct((OP_DATA_FC, "int", "int", "ptr", "i32", "i32", "i32")),
+                              _fc_prepare_cmsis),
+    "SOFTMAX": Kernel(_init_struct((SOFTMAX_PARAMS, "i32", "i32")), _softmax_prepare),
+}
