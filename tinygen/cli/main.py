@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from .. import __version__
-from . import arena, boards, convert, features, inspect, quantize, run
+from . import arena, boards, convert, features, inspect, quantize, run, verify
 
 COMMANDS: list[click.Command] = [
     inspect.command,
@@ -15,6 +15,7 @@ COMMANDS: list[click.Command] = [
     boards.command,
     features.command,
     run.command,
+    verify.command,
 ]
 
 

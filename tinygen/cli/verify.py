@@ -1,0 +1,92 @@
+"""`tinygen verify`: run a model on a device (or QEMU) and compare with the Python reference."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..errors import DeviceError, VerifyMismatch
+from ..link import LinkConfig
+from ..verify.report import result_dict, write_reports
+from ..verify.run import VerifyOptions, verify_model
+from .common import emit_json, handle_errors, json_option, make_reporter
+
+
+@click.command("verify")
+@click.option("--board", "-b", required=True, help="Board name (tinygen boards), e.g. qemu-m4.")
+@click.option("--model", "-m", "model", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The .tflite model the firmware runs.")
+@click.option("--port", "-p", default=None, help="Serial port or pyserial URL (default: the one attached board).")
+@click.option("--inputs", "-i", "inputs", multiple=True, type=click.Path(exists=False),
+              help="Input directory, .npz/.npy/.bin file or .wav files (repeatable; order kept).")
+@click.option("--random", "random_n", type=click.IntRange(min=0), default=0, help="Add N random inputs (seeded).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for --random.")
+@click.option("--runtime", type=click.Choice(["aot", "tflm"]), default="aot", show_default=True,
+              help="Runtime the firmware is built with (emulated board).")
+@click.option("--tflm-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Local TFLite Micro tree for --runtime tflm.")
+@click.option("--arena-size", type=click.IntRange(min=1), default=None,
+              help="TFLM arena bytes (default: what `tinygen arena` computes).")
+@click.option("--elf", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+              help="Use this already-built HIL firmware instead of building one (emulated board).")
+@click.option("--tolerance", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Largest accepted difference in quantized units (0 = bit-exact).")
+@click.option("--timeout", type=click.FloatRange(min=0.01), default=2.0, show_default=True,
+              help="Seconds to wait for each reply.")
+@click.option("--invoke-timeout", type=click.FloatRange(min=0.01), default=60.0, show_default=True,
+              help="Seconds to wait for one inference.")
+@click.option("--retries", type=click.IntRange(min=0), default=3, show_default=True, help="Resends per request.")
+@click.option("--measure-link", is_flag=True, help="Measure the serial link's bytes/s first (LINK_TEST).")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the JSON report here.")
+@click.option("--junit", "junit_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write a JUnit XML report here (one testcase per input).")
+@json_option
+@handle_errors
+def command(board: str, model: Path, port: str | None, inputs: tuple[str, ...], random_n: int, seed: int,
+            runtime: str, tflm_dir: Path | None, arena_size: int | None, elf: Path | None, tolerance: int,
+            timeout: float, invoke_timeout: float, retries: int, measure_link: bool, report_path: Path | None,
+            junit_path: Path | None, as_json: bool) -> None:
+    """Check that the device computes exactly what the reference computes.
+
+    Streams every input to the HIL firmware, runs the PyPI tflite-micro interpreter on the same
+    inputs in the same order, and reports per output: exact-match rate, max abs error, RMSE,
+    cosine similarity, top-1 agreement; plus on-device cost, arena, stack and throughput.
+    Exit status 0 only when every input ran and matched (8: mismatch, 7: device failure).
+    """
+    reporter = make_reporter()
+    opts = VerifyOptions(board=board, model=model, inputs=inputs, random=random_n, seed=seed, runtime=runtime,
+                         elf=elf, port=port, tolerance=tolerance, tflm_dir=tflm_dir, arena_size=arena_size,
+                         measure_link=measure_link,
+                         link=LinkConfig(timeout=timeout, invoke_timeout=invoke_timeout, retries=retries))
+    result, names = verify_model(opts, reporter)
+    write_reports(result, names, report_path, junit_path)
+    doc = result_dict(result)
+    if as_json:
+        emit_json("verify", doc)
+    else:
+        _print_summary(doc)
+    if result.error is not None:
+        raise DeviceError(f"device failed after {result.completed} of {result.planned} inputs: {result.error}",
+                          hint="the report lists exactly which inputs ran" if report_path or junit_path
+                          else "pass --report out.json to see exactly which inputs ran")
+    if not result.ok:
+        raise VerifyMismatch(f"{result.mismatches} of {result.completed} inputs differ from the reference",
+                             hint="see the per-output statistics above (--report for the failing input names)")
+
+
+def _print_summary(doc: dict) -> None:  # type: ignore[type-arg]
+    perf = doc["performance"]
+    click.echo(f"{Path(doc['model']).name} on {doc['device']['board']} ({doc['device']['runtime']}): "
+               f"{doc['completed']}/{doc['planned']} inputs, {doc['completed'] - doc['mismatches']} match "
+               f"(tolerance {doc['tolerance']})")
+    for o in doc["outputs"]:
+        click.echo(f"  {o['name']}: exact {o['exact']}/{o['inferences']}  max|err| {o['max_abs_error']}  "
+                   f"rmse {o['rmse']:.4g}  cosine {o['cosine_similarity']:.6f}  top-1 {o['top1_agreement']:.1%}")
+    click.echo(f"  cost {perf['cost_per_inference']:.0f} {perf['cost_unit']}/inference, arena "
+               f"{perf['arena_used']}/{perf['arena_size']} B, stack {perf['stack_used']}/{perf['stack_size']} B, "
+               f"{perf['inferences_per_second']:.2f} inferences/s, {perf['tensor_bytes_per_second']:.0f} tensor B/s")
+    bw = doc["link"].get("bandwidth_bytes_per_second")
+    if bw:
+        click.echo(f"  link: {bw['host_to_device']:.0f} B/s to device, {bw['device_to_host']:.0f} B/s back")

@@ -1,0 +1,30 @@
+"""The HIL firmware for (board, model, runtime): generated and built with tinygen's project and
+build stages, cached per model hash so repeated `verify` runs rebuild nothing."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..errors import BuildError
+from ..report import Reporter
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("TINYGEN_CACHE_DIR", Path.home() / ".cache" / "tinygen")) / "hil"
+
+
+def build_hil_firmware(board_name: str, model: Path, runtime: str, reporter: Reporter,
+                       tflm_dir: Path | None = None, arena_size: int | None = None) -> Path:
+    """Path of the built HIL firmware ELF for this board, model and runtime."""
+    try:
+        from ..build import build_firmware  # type: ignore[attr-defined]
+    except ImportError as exc:
+        raise BuildError("this tinygen cannot build firmware yet (tinygen.build.build_firmware missing)",
+                         hint="build the HIL firmware yourself and pass it with --elf") from exc
+    from ..model import load_model
+
+    sha = load_model(model).sha256[:16]
+    out = cache_dir() / f"{board_name}-{runtime}-{sha}{'-a' + str(arena_size) if arena_size else ''}"
+    return Path(build_firmware(board_name, model, out, app="hil", runtime=runtime, tflm_dir=tflm_dir,
+                               arena_size=arena_size, reporter=reporter))

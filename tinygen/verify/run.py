@@ -1,0 +1,74 @@
+"""`verify` end to end: inputs, reference, firmware, device, loop, reports. The CLI and the pytest
+plugin call `verify_model`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from ..boards import get_board
+from ..emulator import EmulatorConfig
+from ..errors import UsageError
+from ..link import LinkConfig
+from ..model import load_model
+from ..reference import Reference
+from ..report import Reporter, silent
+from .firmware import build_hil_firmware
+from .inputs import InputCase, load_inputs, random_inputs
+from .runner import VerifyResult, run_cases
+from .session import measure_link, open_device
+
+
+@dataclass(frozen=True)
+class VerifyOptions:
+    board: str
+    model: Path
+    inputs: tuple[str, ...] = ()
+    random: int = 0
+    seed: int = 0
+    runtime: str = "aot"
+    elf: Path | None = None
+    port: str | None = None
+    tolerance: int = 0
+    tflm_dir: Path | None = None
+    arena_size: int | None = None
+    measure_link: bool = False
+    link: LinkConfig | None = None
+
+
+def make_cases(opts: VerifyOptions, reference: Reference, streaming: bool) -> list[InputCase]:
+    cases: list[InputCase] = []
+    if opts.inputs:
+        cases += load_inputs(opts.inputs, reference.inputs, streaming)
+    if opts.random:
+        cases += random_inputs(reference.inputs, opts.random, opts.seed)
+    if not cases:
+        raise UsageError("no inputs to verify", hint="pass --inputs PATH and/or --random N")
+    return cases
+
+
+def verify_model(opts: VerifyOptions, reporter: Reporter | None = None) -> tuple[VerifyResult, list[str]]:
+    """Run the whole verification; returns the result and the names of all planned inputs."""
+    reporter = reporter or silent()
+    board = get_board(opts.board)
+    info = load_model(opts.model)
+    reference = Reference.from_file(opts.model)
+    streaming = info.op_counts.get("VAR_HANDLE", 0) > 0
+    cases = make_cases(opts, reference, streaming)
+    elf = opts.elf
+    if elf is None and board.emulated:
+        elf = build_hil_firmware(board.name, Path(opts.model), opts.runtime, reporter, opts.tflm_dir, opts.arena_size)
+    link = opts.link or LinkConfig(baudrate=board.serial_baud)
+    reporter.step(f"connecting to {board.name}" + (f" (QEMU, {elf.name})" if board.emulated and elf else ""))
+    with open_device(board, elf=elf, port=opts.port, config=link, emulator_config=EmulatorConfig()) as conn:
+        dev = conn.device
+        assert dev.info is not None
+        reporter.info(f"device: {dev.info.board}, {dev.info.runtime} runtime, arena {dev.info.arena_used}/"
+                      f"{dev.info.arena_size} B, frames up to {dev.info.max_payload} B")
+        bandwidth = measure_link(dev) if opts.measure_link else None
+        reporter.step(f"verifying {len(cases)} inputs{' (streaming: one sequence)' if streaming else ''}")
+        result = run_cases(dev, reference, cases, str(opts.model), info.sha256, opts.tolerance, reporter)
+        if bandwidth:
+            result.link["bandwidth_bytes_per_second"] = bandwidth
+    return result, [c.name for c in cases]
