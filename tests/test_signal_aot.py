@@ -66,3 +66,25 @@ def test_reset_restarts_the_stream(aot: object) -> None:
     # without a reset the noise estimate carries over and the features change
     carried = np.stack([aot.run(f) for f in frames])  # type: ignore[attr-defined]
     assert not np.array_equal(first, carried)
+
+
+@pytest.mark.qemu
+def test_bit_exact_on_emulated_cortex_m4(ref: ReferenceFrontend) -> None:
+    """The same C cross-compiled for Cortex-M4F and run on QEMU mps2-an386 as one stream."""
+    from tinygen.errors import ToolMissingError
+    from tinygen.hostrun.qemu import run_on_m4, tools
+    from tinygen.model import load_model
+
+    try:
+        tools()
+    except ToolMissingError as exc:
+        pytest.skip(str(exc))
+    rng = np.random.default_rng(5)
+    frames = np.concatenate([
+        frame_audio(read_wav(clip_path("yes_1000ms.wav"))),
+        np.clip(rng.normal(size=(12, 480)) * np.logspace(0, 4.6, 12)[:, None], -32768, 32767),
+        rng.choice([-32768, 32767], size=(2, 480)), np.zeros((2, 480)),
+    ]).astype(np.int16)
+    run = run_on_m4(load_model(preprocessor_model_path()), [[f.reshape(1, 480)] for f in frames])
+    got = np.stack([o[0].reshape(-1) for o in run.outputs])
+    assert np.array_equal(got, ref.run_frames(frames))
