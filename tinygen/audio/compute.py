@@ -37,6 +37,12 @@ def compute_features(
         raise UsageError(f"unknown runtime {runtime!r}; choose one of {', '.join(RUNTIMES)}")
     path = Path(model) if model is not None else preprocessor_model_path()
     reference = ReferenceFrontend(path)
+    if reference.window_samples != spec.window_samples:
+        raise UsageError(
+            f"{path.name} takes {reference.window_samples}-sample frames, "
+            f"but {spec.window_ms:g} ms at {spec.sample_rate} Hz is {spec.window_samples} samples",
+            hint="use an audio frontend model with a 30 ms (480-sample) int16 input",
+        )
     frames = frame_audio(samples, spec)
     reporter.step(f"{len(frames)} frames through {path.name} (TFLM reference)")
     ref = reference.run_frames(frames)
