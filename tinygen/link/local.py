@@ -28,7 +28,7 @@ class LocalFirmware:
         self.transport: Transport | None = None
 
     def __enter__(self) -> "LocalFirmware":
-        self.proc = subprocess.Popen([str(self.exe)], stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        self.proc = subprocess.Popen([str(self.exe.resolve())], stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline().decode().strip()  # first line: the port (or EOF on failure)
         if not line.startswith("TG_HOST_PORT="):
@@ -96,7 +96,7 @@ def build_host(out: Path, runtime_sources: list[Path], include_dirs: tuple[Path,
     if shutil.which(cc) is None:
         raise ToolMissingError(f"C compiler {cc!r} not found", hint="install gcc or clang")
     fw = firmware_dir()
-    incs = [fw / "include", fw / "link", *include_dirs]
+    incs = [fw / "include", fw / "boards", fw / "link", *include_dirs]
     cmd = [cc, "-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", *[f"-I{p}" for p in incs],
            *map(str, host_sources(runtime_sources)), "-o", str(out), "-lm"]
     proc = subprocess.run(cmd, capture_output=True, text=True)
