@@ -1,6 +1,8 @@
 /* Plain integer CAST and broadcast elementwise ops (see tg_intops.h). */
 #include "tg_intops.h"
 
+#include <string.h>
+
 static int32_t int32_apply(int32_t op, int32_t a, int32_t b) {
   switch (op) {
     case TG_INT_ADD:
@@ -119,9 +121,35 @@ static void store_int(void *p, int32_t type, int32_t i, int64_t v) {
   }
 }
 
+#define TG_CAST_LOOP(TI, TO)                      \
+  do {                                            \
+    const TI *src = (const TI *)in;               \
+    TO *dst = (TO *)out;                          \
+    for (i = 0; i < n; ++i) dst[i] = (TO)src[i];  \
+  } while (0)
+
+static int is_32bit(int32_t type) {
+  return type == TG_INT_T_INT32 || type == TG_INT_T_UINT32;
+}
+
 void tg_int_cast(const void *in, int32_t in_type, void *out, int32_t out_type, int32_t n) {
   int32_t i;
-  for (i = 0; i < n; ++i) {
-    store_int(out, out_type, i, load_int(in, in_type, i));
+  /* The pairs frontends use get straight loops; int32 <-> uint32 keeps the bit pattern. */
+  if (is_32bit(in_type) && is_32bit(out_type)) {
+    if (in != out) {
+      memmove(out, in, (size_t)n * 4u);
+    }
+  } else if (in_type == TG_INT_T_INT16 && out_type == TG_INT_T_INT32) {
+    TG_CAST_LOOP(int16_t, int32_t);
+  } else if (in_type == TG_INT_T_INT32 && out_type == TG_INT_T_INT8) {
+    TG_CAST_LOOP(int32_t, int8_t);
+  } else if (in_type == TG_INT_T_INT32 && out_type == TG_INT_T_INT16) {
+    TG_CAST_LOOP(int32_t, int16_t);
+  } else if (in_type == TG_INT_T_INT8 && out_type == TG_INT_T_INT32) {
+    TG_CAST_LOOP(int8_t, int32_t);
+  } else {
+    for (i = 0; i < n; ++i) {
+      store_int(out, out_type, i, load_int(in, in_type, i));
+    }
   }
 }

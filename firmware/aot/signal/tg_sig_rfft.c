@@ -7,6 +7,17 @@
  */
 #include "tg_signal.h"
 
+/* Cortex-M4/M7/M33 DSP path: complex values as packed halfword pairs. SMUSD/SMUADX give the exact
+ * 32-bit product sums (wrapping like the portable code), SADD16/SSUB16 add and subtract with the
+ * same int16 wrap-around, so both paths produce identical bits. Off with TG_AOT_NO_DSP. */
+#if defined(__ARM_FEATURE_DSP) && !defined(TG_AOT_NO_DSP) && !defined(__ARM_BIG_ENDIAN)
+#define TG_SIG_DSP 1
+#include <arm_acle.h>
+#include <string.h>
+#else
+#define TG_SIG_DSP 0
+#endif
+
 /* Q15 rounding of a 32-bit product sum, computed modulo 2^32 to stay defined on overflow. */
 static int16_t q15_round(uint32_t acc) {
   return (int16_t)((int32_t)(acc + (1u << 14)) >> 15);
@@ -20,12 +31,35 @@ static int16_t wrap16(int32_t v) {
   return (int16_t)v;
 }
 
+#if TG_SIG_DSP
+static uint32_t pack(tg_cpx16 a) {
+  uint32_t v;
+  memcpy(&v, &a, sizeof v);
+  return v;
+}
+
+static tg_cpx16 unpack(uint32_t v) {
+  tg_cpx16 a;
+  memcpy(&a, &v, sizeof a);
+  return a;
+}
+
+static tg_cpx16 cmul(tg_cpx16 a, tg_cpx16 b) {
+  const int16x2_t pa = (int16x2_t)pack(a);
+  const int16x2_t pb = (int16x2_t)pack(b);
+  tg_cpx16 r;
+  r.re = q15_round((uint32_t)__smusd(pa, pb));
+  r.im = q15_round((uint32_t)__smuadx(pa, pb));
+  return r;
+}
+#else
 static tg_cpx16 cmul(tg_cpx16 a, tg_cpx16 b) {
   tg_cpx16 r;
   r.re = q15_round(prod(a.re, b.re) - prod(a.im, b.im));
   r.im = q15_round(prod(a.re, b.im) + prod(a.im, b.re));
   return r;
 }
+#endif
 
 /* Scale by 1/radix as Q15 multiplication by floor(32767 / radix). */
 static tg_cpx16 cdiv(tg_cpx16 a, int16_t radix) {
@@ -36,6 +70,15 @@ static tg_cpx16 cdiv(tg_cpx16 a, int16_t radix) {
   return r;
 }
 
+#if TG_SIG_DSP
+static tg_cpx16 cadd(tg_cpx16 a, tg_cpx16 b) {
+  return unpack((uint32_t)__sadd16((int16x2_t)pack(a), (int16x2_t)pack(b)));
+}
+
+static tg_cpx16 csub(tg_cpx16 a, tg_cpx16 b) {
+  return unpack((uint32_t)__ssub16((int16x2_t)pack(a), (int16x2_t)pack(b)));
+}
+#else
 static tg_cpx16 cadd(tg_cpx16 a, tg_cpx16 b) {
   tg_cpx16 r;
   r.re = wrap16((int32_t)a.re + b.re);
@@ -49,6 +92,7 @@ static tg_cpx16 csub(tg_cpx16 a, tg_cpx16 b) {
   r.im = wrap16((int32_t)a.im - b.im);
   return r;
 }
+#endif
 
 static void radix2(tg_cpx16 *x, int32_t stride, const tg_cpx16 *tw, int32_t m) {
   int32_t u;
