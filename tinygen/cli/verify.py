@@ -86,7 +86,9 @@ def _print_summary(doc: dict) -> None:  # type: ignore[type-arg]
                    f"rmse {o['rmse']:.4g}  cosine {o['cosine_similarity']:.6f}  top-1 {o['top1_agreement']:.1%}")
     click.echo(f"  cost {perf['cost_per_inference']:.0f} {perf['cost_unit']}/inference, arena "
                f"{perf['arena_used']}/{perf['arena_size']} B, stack {perf['stack_used']}/{perf['stack_size']} B, "
-               f"{perf['inferences_per_second']:.2f} inferences/s, {perf['tensor_bytes_per_second']:.0f} tensor B/s")
+               f"{perf['inferences_per_second']:.2f} inferences/s")
+    click.echo(f"  tensors: {perf['tensor_bytes_per_second']:.0f} B/s overall, "
+               f"{perf['transfer_bytes_per_second']:.0f} B/s while transferring")
     bw = doc["link"].get("bandwidth_bytes_per_second")
     if bw:
         click.echo(f"  link: {bw['host_to_device']:.0f} B/s to device, {bw['device_to_host']:.0f} B/s back")

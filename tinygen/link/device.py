@@ -4,12 +4,15 @@ output download, stats, reset, link test. Payload layouts: docs/protocol.md."""
 from __future__ import annotations
 
 import struct
+import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
 from .errors import DeviceReset, ProtocolError
-from .protocol import Cmd, Link, Status
+from .framing import Frame
+from .protocol import Cmd, Link, Pending, Status
 
 DTYPES: dict[int, np.dtype] = {0: np.dtype("<f4"), 2: np.dtype("<i4"), 3: np.dtype("u1"),
                                7: np.dtype("<i2"), 9: np.dtype("i1")}
@@ -94,9 +97,13 @@ class Device:
     info: DeviceInfo | None = None
     inputs: list[TensorInfo] = field(default_factory=list)
     outputs: list[TensorInfo] = field(default_factory=list)
+    # seconds spent by `run` so far: uploading, waiting for INVOKE, downloading
+    timing: dict[str, float] = field(default_factory=lambda: {"upload": 0.0, "invoke": 0.0, "download": 0.0})
 
     def _call(self, cmd: Cmd, payload: bytes = b"", timeout: float | None = None, boot_ok: bool = False) -> bytes:
-        reply = self.link.request(cmd, payload, timeout, boot_ok)
+        return self._check(cmd, self.link.request(cmd, payload, timeout, boot_ok))
+
+    def _check(self, cmd: Cmd, reply: Frame) -> bytes:
         if reply.status != Status.OK:
             status = Status(reply.status).name if reply.status in Status._value2member_map_ else reply.status
             detail = f" (runtime status {struct.unpack_from('<I', reply.payload)[0]})" \
@@ -150,8 +157,14 @@ class Device:
         return bytes(out)
 
     def invoke(self) -> InvokeResult:
-        p = self._call(Cmd.INVOKE, timeout=self.link.config.invoke_timeout)
-        return InvokeResult(*_INVOKE.unpack_from(p))
+        return self.finish_invoke(self.start_invoke())
+
+    def start_invoke(self) -> Pending:
+        """Send INVOKE and return at once; `finish_invoke` waits for the result."""
+        return self.link.send(Cmd.INVOKE, timeout=self.link.config.invoke_timeout)
+
+    def finish_invoke(self, pending: Pending) -> InvokeResult:
+        return InvokeResult(*_INVOKE.unpack_from(self._check(Cmd.INVOKE, self.link.wait(pending))))
 
     def stats(self) -> Stats:
         return Stats(*_STATS.unpack_from(self._call(Cmd.STATS)))
@@ -172,16 +185,27 @@ class Device:
         return self._call(Cmd.LINK_TEST, struct.pack("<H", receive) + bytes(max(0, send - 2)))
 
     # -- convenience: one whole inference --------------------------------------------------
-    def run(self, arrays: list[np.ndarray]) -> tuple[list[np.ndarray], InvokeResult]:
-        """Upload all inputs, invoke, download all outputs (as numpy arrays with device shapes)."""
+    def run(self, arrays: list[np.ndarray], meanwhile: Callable[[], object] | None = None
+            ) -> tuple[list[np.ndarray], InvokeResult]:
+        """Upload all inputs, invoke, download all outputs (as numpy arrays with device shapes).
+        `meanwhile` runs on the host while the device computes (verify runs the reference there)."""
         if len(arrays) != len(self.inputs):
             raise ProtocolError(f"model has {len(self.inputs)} inputs, got {len(arrays)} arrays")
+        t0 = time.monotonic()
         for i, (a, t) in enumerate(zip(arrays, self.inputs)):
             data = np.ascontiguousarray(a, dtype=t.dtype).tobytes()
             if len(data) != t.bytes:
                 raise ProtocolError(f"input {t.name}: {len(data)} bytes, device expects {t.bytes}")
             self.write_input(i, data)
-        result = self.invoke()
+        t1 = time.monotonic()
+        pending = self.start_invoke()
+        if meanwhile is not None:
+            meanwhile()
+        result = self.finish_invoke(pending)
+        t2 = time.monotonic()
         outs = [np.frombuffer(self.read_output(i, t.bytes), dtype=t.dtype).reshape(t.shape)
                 for i, t in enumerate(self.outputs)]
+        self.timing["upload"] += t1 - t0
+        self.timing["invoke"] += t2 - t1
+        self.timing["download"] += time.monotonic() - t2
         return outs, result

@@ -63,6 +63,18 @@ class LinkCounters:
     stale_replies: int = 0
 
 
+@dataclass
+class Pending:
+    """A request sent and not yet answered."""
+
+    cmd: int
+    seq: int
+    wire: bytes
+    timeout: float
+    boot_ok: bool
+    deadline: float = 0.0
+
+
 class Link:
     """Sends requests and matches replies. Not thread-safe: one outstanding request at a time."""
 
@@ -95,22 +107,34 @@ class Link:
                 boot_ok: bool = False) -> Frame:
         """Send `cmd` and return its reply frame (any status); raise LinkTimeout or DeviceReset.
         `boot_ok`: a BOOT frame is expected (first contact, after a reboot) and is skipped."""
-        timeout = self.config.timeout if timeout is None else timeout
+        return self.wait(self.send(cmd, payload, timeout, boot_ok))
+
+    def send(self, cmd: int, payload: bytes = b"", timeout: float | None = None,
+             boot_ok: bool = False) -> "Pending":
+        """First half of `request`: send now, `wait` later (the host can work meanwhile, e.g. run
+        the reference while the device runs INVOKE). One outstanding request at a time."""
         seq = self._next_seq()
         wire = framing.DELIMITER + framing.encode(Frame(int(cmd), seq, payload))
         self.counters.requests += 1
+        pending = Pending(int(cmd), seq, wire, self.config.timeout if timeout is None else timeout, boot_ok)
+        self.transport.write(wire)
+        pending.deadline = time.monotonic() + pending.timeout
+        return pending
+
+    def wait(self, p: "Pending") -> Frame:
+        """Second half of `request`: the reply, resending on timeouts and BAD_FRAME answers."""
         attempts = 1 + self.config.retries
-        name = Cmd(cmd).name if cmd in Cmd._value2member_map_ else f"0x{cmd:02x}"
+        name = Cmd(p.cmd).name if p.cmd in Cmd._value2member_map_ else f"0x{p.cmd:02x}"
         for attempt in range(attempts):
             if attempt:
                 self.counters.resends += 1
-            self.transport.write(wire)
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline:
-                frames = self._frames(deadline)
+                self.transport.write(p.wire)
+                p.deadline = time.monotonic() + p.timeout
+            while time.monotonic() < p.deadline:
+                frames = self._frames(p.deadline)
                 nak = False
                 for i, f in enumerate(frames):
-                    if f.type == Cmd.BOOT and boot_ok:
+                    if f.type == Cmd.BOOT and p.boot_ok:
                         continue
                     if f.type == Cmd.BOOT:
                         raise DeviceReset(f"device rebooted while waiting for the reply to {name}",
@@ -119,14 +143,14 @@ class Link:
                         self.counters.naks += 1
                         nak = True
                         continue
-                    if f.type != (int(cmd) | REPLY) or f.seq != seq:
+                    if f.type != (p.cmd | REPLY) or f.seq != p.seq:
                         self.counters.stale_replies += 1
                         continue
                     self._pending = frames[i + 1:] + self._pending
                     return f
                 if nak:
                     break  # our request may have been the damaged one: resend now, not at the deadline
-        raise LinkTimeout(f"no reply to {name} from {self.transport.name} within {timeout:g} s "
+        raise LinkTimeout(f"no reply to {name} from {self.transport.name} within {p.timeout:g} s "
                           f"({attempts} attempts)",
                           hint="the device hangs or runs other firmware; check --port/--baud, or rebuild with --app hil")
 

@@ -23,7 +23,8 @@ def result_dict(r: VerifyResult) -> dict[str, Any]:
                         "stack_used": r.stack_used, "stack_size": r.device.get("stack_size"),
                         "seconds": r.seconds, "inferences_per_second": r.inferences_per_second,
                         "bytes_on_wire": r.bytes_moved, "tensor_bytes": r.payload_bytes,
-                        "tensor_bytes_per_second": r.payload_bytes / r.seconds if r.seconds else 0.0},
+                        "tensor_bytes_per_second": r.payload_bytes / r.seconds if r.seconds else 0.0,
+                        "transfer_bytes_per_second": _transfer_rate(r)},
         "link": r.link,
         "inputs": [{"index": c.index, "name": c.name, "ok": c.ok, "cost": c.cost, "micros": c.micros} for c in r.cases],
     }
@@ -53,3 +54,11 @@ def write_reports(r: VerifyResult, all_names: list[str], json_path: Path | None,
         if path is not None and text is not None:
             path = Path(path)
             write_files(path.parent if str(path.parent) else Path("."), {path.name: text})
+
+
+def _transfer_rate(r: VerifyResult) -> float:
+    """Tensor bytes per second of upload + download time (device compute excluded): compare with
+    the link's own rate (`--measure-link`)."""
+    t = r.link.get("seconds", {})
+    moving = t.get("upload", 0.0) + t.get("download", 0.0)
+    return r.payload_bytes / moving if moving else 0.0

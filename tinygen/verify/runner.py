@@ -94,6 +94,7 @@ def run_cases(device: Device, reference: Reference, cases: Sequence[InputCase], 
     result = VerifyResult(model=model, model_sha256=model_sha256, device=_device_dict(device), planned=len(cases),
                           tolerance=tolerance, outputs=stats)
     transport = device.link.transport
+    device.timing = {k: 0.0 for k in device.timing}
     bytes0 = transport.bytes_in + transport.bytes_out
     t0 = time.monotonic()
     step = max(1, len(cases) // 10)
@@ -101,11 +102,11 @@ def run_cases(device: Device, reference: Reference, cases: Sequence[InputCase], 
         device.reset()
         reference.reset()
         for i, case in enumerate(cases):
-            got, inv = device.run(list(case.arrays))
+            want: list[np.ndarray] = []
+            got, inv = device.run(list(case.arrays), meanwhile=lambda: want.extend(reference.run(*case.arrays)))
             if inv.invoke_count != i + 1:
                 raise DeviceError(f"device counted {inv.invoke_count} inferences after input {i + 1} ({case.name})",
                                   hint="an input was lost or run twice: the device may have reset")
-            want = reference.run(*case.arrays)
             ok = compare_outputs(stats, case.name, got, want, tolerance)
             result.cases.append(CaseRecord(i, case.name, ok, inv.cost, inv.micros))
             result.payload_bytes += sum(a.nbytes for a in case.arrays) + sum(g.nbytes for g in got)
@@ -119,6 +120,7 @@ def run_cases(device: Device, reference: Reference, cases: Sequence[InputCase], 
                       f"{' (last: ' + done + ')' if done else ''}: {exc.message}")
     result.seconds = time.monotonic() - t0
     result.bytes_moved = transport.bytes_in + transport.bytes_out - bytes0
+    result.link["seconds"] = dict(device.timing)
     c = device.link.counters
     result.link.update({"requests": c.requests, "resends": c.resends, "bad_frames": c.bad_frames, "naks": c.naks,
                         "stale_replies": c.stale_replies})
