@@ -15,6 +15,7 @@ import pytest
 from tinygen.errors import DeviceError
 from tinygen.link import Device, DeviceReset, Link, LinkConfig, LinkTimeout
 from tinygen.link.local import LocalFirmware, build_host
+from tinygen.link.faults import FaultyTransport
 from tinygen.link.transport import Transport
 from tinygen.resources import firmware_dir
 
@@ -82,30 +83,6 @@ def test_bad_arguments_are_reported(fw: LocalFirmware) -> None:
         dev.tensor_info(1, 5)
 
 
-class FaultyTransport(Transport):
-    """Injects faults into the real byte stream: garbage before a write, a dropped request, or
-    a dropped reply (the bytes read during one request are thrown away)."""
-
-    def __init__(self, inner: Transport) -> None:
-        super().__init__(inner._ser, inner.name)
-        self.garbage_before: dict[int, bytes] = {}
-        self.drop_write: set[int] = set()
-        self.drop_read_during: set[int] = set()
-        self.writes = 0
-
-    def write(self, data: bytes) -> None:
-        self.writes += 1
-        if self.writes in self.garbage_before:
-            super().write(self.garbage_before[self.writes])
-        if self.writes in self.drop_write:
-            return
-        super().write(data)
-
-    def read(self, deadline: float) -> bytes:
-        data = super().read(deadline)
-        return b"" if self.writes in self.drop_read_during else data
-
-
 def test_garbage_on_the_line_is_survived(fw: LocalFirmware) -> None:
     t = FaultyTransport(fw.transport)  # type: ignore[arg-type]
     dev = connect(t)
@@ -129,7 +106,7 @@ def test_dropped_invoke_reply_does_not_invoke_twice(fw: LocalFirmware) -> None:
     ins = case(rng)
     for i, a in enumerate(ins):
         dev.write_input(i, a.tobytes())
-    t.drop_read_during.add(t.writes + 1)   # the INVOKE reply is lost: the host resends INVOKE
+    t.drop_reply_of.add(t.writes + 1)   # the INVOKE reply is lost: the host resends INVOKE
     res = dev.invoke()
     assert res.invoke_count == 1          # the device answered the repeat from its cache
     assert dev.link.counters.resends == 1
