@@ -14,6 +14,8 @@ from click.testing import CliRunner
 from tinygen.arena import KERNELS, compute_arena, simulate
 from tinygen.arena.abi import CORTEX_M, HOST64, layout
 from tinygen.arena import abi as A
+from tinygen.arena import kernels as K
+from tinygen.arena import signal_kernels as S
 from tinygen.arena.planner import Buffer, plan
 from tinygen.arena.tflm import ArenaTooSmall
 from tinygen.model import load_model
@@ -58,6 +60,20 @@ def test_struct_layouts(struct: A.Field, arm: tuple[int, int], host: tuple[int, 
     # 32-bit values read back from arm-none-eabi-g++ objects; 64-bit from the host runtime's report.
     assert layout(struct, CORTEX_M) == arm
     assert layout(struct, HOST64) == host
+
+
+@pytest.mark.parametrize("fields,arm_size", [
+    # sizeof() of each kernel's OpData as arm-none-eabi-g++ 12.2 computes it (read back from objects
+    # built with TFLM's flags); 16-byte rounding hides most errors in the totals, so pin them here.
+    (K.OP_DATA_CONV, 56), ((K.OP_DATA_CONV, "int"), 60), (K.OP_DATA_FC, 48),
+    ((K.OP_DATA_FC, "int", "int", "ptr", "i32", "i32", "i32"), 72), (K.SOFTMAX_PARAMS, 56),
+    ((K.SOFTMAX_PARAMS, "i32", "i32"), 64), (K.STRIDED_SLICE_PARAMS, 84), (K.OP_DATA_POOLING, 32),
+    (K.OP_DATA_ADD, 60), (K.OP_DATA_MUL, 36), (K.DEQUANTIZE_OP_DATA, 32), (K.QUANTIZE_OP_DATA, 32),
+    ((K.CONCATENATION_PARAMS,), 24), (S.FILTER_BANK_PARAMS, 36), (S.SPECTRAL_SUBTRACTION_PARAMS, 44),
+    (S.RFFT_PARAMS, 32),
+])
+def test_kernel_struct_sizes_match_arm_gcc(fields: A.Field, arm_size: int) -> None:
+    assert layout(fields, CORTEX_M)[0] == arm_size
 
 
 # ---- against the ground truth measured on QEMU ------------------------------------------------
