@@ -154,6 +154,14 @@ static int do_link_test(const tg_link_frame *f, uint8_t *out, uint16_t *len) {
   return TG_LINK_OK;
 }
 
+__attribute__((weak)) int tg_hil_app_command(const tg_link_frame *f, int repeat, uint8_t *out, uint16_t *len) {
+  (void)f;
+  (void)repeat;
+  (void)out;
+  *len = 0;
+  return TG_LINK_UNKNOWN_COMMAND;
+}
+
 static void handle(const tg_link_frame *f) {
   const tg_link_header *h = &f->header;
   uint8_t *out = tg_link_tx_payload();
@@ -179,9 +187,11 @@ static void handle(const tg_link_frame *f) {
     case TG_CMD_STATS: len = do_stats(out); st = TG_LINK_OK; break;
     case TG_CMD_RESET: st = do_reset(f, out, &len); break;
     case TG_CMD_LINK_TEST: st = do_link_test(f, out, &len); break;
-    default: st = TG_LINK_UNKNOWN_COMMAND; break;
+    default: st = tg_hil_app_command(f, repeat, out, &len); break;
   }
-  if (st != TG_LINK_OK && h->type != TG_CMD_INVOKE && h->type != TG_CMD_RESET) len = 0;
+  if (st != TG_LINK_OK && h->type <= TG_CMD_LINK_TEST && h->type != TG_CMD_INVOKE && h->type != TG_CMD_RESET) {
+    len = 0;
+  }
   last_seq = h->seq;
   last_type = h->type;
   cache_status = (uint8_t)st;
