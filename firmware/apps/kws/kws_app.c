@@ -21,7 +21,8 @@ enum { REC_FEATURES = 1, REC_SCORES = 2, REC_DETECTION = 3 };
 #define PUSH_HEADER 36u
 #define REC_FEATURES_SIZE (5u + KWS_FEATURES)
 #define REC_SCORES_SIZE (9u + KWS_NUM_CLASSES)
-#define REC_DETECTION_SIZE 18u
+#define DETECTION_BYTES 17u /* class u8, sum i32, frame u32, inference u32, end_ms u32 */
+#define REC_DETECTION_SIZE (1u + DETECTION_BYTES)
 /* Largest push whose reply always fits: n samples complete at most n / stride + 1 frames, each with
  * at most one inference and one detection. */
 #define FRAME_RECORDS (REC_FEATURES_SIZE + REC_SCORES_SIZE + REC_DETECTION_SIZE)
@@ -92,7 +93,7 @@ static void led_detect(void) {
 
 static void on_detection(void *ctx, const tg_kws_detection *d) {
   led_detect();
-  uint8_t *p = reserve((reply_buf *)ctx, 1u + REC_DETECTION_SIZE);
+  uint8_t *p = reserve((reply_buf *)ctx, REC_DETECTION_SIZE);
   if (!p) return;
   p[0] = REC_DETECTION;
   put_detection(p + 1, d);
@@ -195,8 +196,8 @@ static void mic_detection(void *ctx, const tg_kws_detection *d) {
   led_detect();
   uint8_t *out = tg_link_tx_payload();
   put_detection(out, d);
-  tg_put_u32(out + REC_DETECTION_SIZE, (uint32_t)tg_kws_counts()->detections);
-  uint16_t len = (uint16_t)put_str(out, REC_DETECTION_SIZE + 4u, tg_kws_label(d->index));
+  tg_put_u32(out + DETECTION_BYTES, (uint32_t)tg_kws_counts()->detections);
+  uint16_t len = (uint16_t)put_str(out, DETECTION_BYTES + 4u, tg_kws_label(d->index));
   tg_link_send(KWS_EVENT_DETECTION, TG_LINK_SEQ_NONE, TG_LINK_OK, len);
 }
 #endif
