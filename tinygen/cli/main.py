@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from .. import __version__
-from . import arena, boards, convert, features, inspect, quantize, run, verify
+from . import arena, boards, build, convert, features, flash, generate, inspect, quantize, run, verify
 
 COMMANDS: list[click.Command] = [
     inspect.command,
@@ -13,6 +13,9 @@ COMMANDS: list[click.Command] = [
     convert.command,
     quantize.command,
     boards.command,
+    generate.command,
+    build.command,
+    flash.command,
     features.command,
     run.command,
     verify.command,

@@ -4,8 +4,10 @@
  * "TG_HOST_PORT=<port>" on stdout and accepts one client (race-free for the host: the port is known
  * before anyone connects). tg_board_reset() re-executes the program with the connection kept open
  * (TG_HOST_FD), so a reset clears all state like a real one. The process exits when the peer closes.
+ * main() drives the app like every board does: tg_board_init, tg_app_setup, tg_app_loop forever.
  */
 #define _POSIX_C_SOURCE 200809L
+#include "tg_app.h"
 #include "tg_board.h"
 
 #include <arpa/inet.h>
@@ -97,4 +99,12 @@ void tg_board_reset(void) {
   execv("/proc/self/exe", argv);
   perror("tg_board_host: reset");
   exit(3);
+}
+
+int main(void) {
+  tg_board_init();
+  tg_app_setup();
+  for (;;) {
+    tg_app_loop();
+  }
 }

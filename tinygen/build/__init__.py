@@ -1,0 +1,87 @@
+"""Drive PlatformIO: generate the project, run `pio run` offline-aware, report memory use.
+
+    result = build_project("qemu-m4", "model.tflite", out_dir="build/qemu-m4")
+    result.elf, result.report.lines()
+
+`verify` and `flash` call this for qemu-m4; `tinygen build` is a thin CLI over it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..boards import Board, get_board
+from ..config import Settings, load_settings
+from ..errors import BuildError
+from ..project import Project, generate_project
+from ..report import Reporter, silent
+from .pio import failure_summary, preflight, run_pio
+from .size import FirmwareTooBig, MemoryReport, memory_report
+
+__all__ = ["BuildResult", "FirmwareTooBig", "MemoryReport", "build_project", "default_build_dir", "pio_build"]
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    project: Project
+    elf: Path
+    bin: Path | None
+    report: MemoryReport
+    seconds: float
+    log: Path
+
+    def to_json(self) -> dict[str, object]:
+        return {"board": self.project.board.name, "app": self.project.app, "runtime": self.project.runtime,
+                "project_dir": str(self.project.path), "elf": str(self.elf),
+                "bin": str(self.bin) if self.bin else None, "model_sha256": self.project.model_sha256,
+                "seconds": round(self.seconds, 1), "log": str(self.log), "memory": self.report.to_json()}
+
+
+def default_build_dir(board: Board, model: str | Path, app: str, runtime: str) -> Path:
+    """Where `tinygen build` puts a project when no -o is given: ./build/<board>-<model>-<app>-<runtime>."""
+    return Path("build") / f"{board.name}-{Path(model).stem}-{app}-{runtime}"
+
+
+def pio_build(project: Project, reporter: Reporter | None = None, settings: Settings | None = None,
+              verbose: bool = False) -> BuildResult:
+    """`pio run` on an already generated project, then the memory report (raises when it does not fit)."""
+    reporter = reporter or silent()
+    settings = settings or load_settings()
+    board = project.board
+    remote = project.runtime == "tflm" and project.tflm_tree is None
+    preflight(board, project.path, settings, remote, reporter)
+    reporter.step(f"building {project.path} with PlatformIO (log: {project.path / '.pio' / 'tinygen-build.log'})")
+    run = run_pio(project.path, project.env_name, settings, reporter, verbose=verbose)
+    if run.returncode != 0:
+        summary, region = failure_summary(run.log)
+        if region is not None:
+            raise FirmwareTooBig(f"firmware does not fit {board.name}: {summary} "
+                                 f"(limits: {board.flash_limit} bytes flash, {board.ram_limit} bytes RAM)",
+                                 hint=f"use a smaller model or a bigger board; full log: {run.log}")
+        raise BuildError(f"PlatformIO build failed: {summary}", hint=f"full log: {run.log}")
+    build_dir = project.path / ".pio" / "build" / project.env_name
+    elf = build_dir / "firmware.elf"
+    if not elf.is_file():
+        raise BuildError(f"PlatformIO reported success but {elf} is missing", hint=f"full log: {run.log}")
+    report = memory_report(elf, board, project.name)
+    report.check()
+    binary = build_dir / "firmware.bin"
+    reporter.step(f"built {elf} in {run.seconds:.1f} s")
+    return BuildResult(project, elf, binary if binary.is_file() else None, report, run.seconds, run.log)
+
+
+def build_project(
+    board: Board | str, model_path: str | Path, out_dir: str | Path | None = None, app: str = "hello",
+    runtime: str = "aot", name: str | None = None, labels_path: Path | None = None,
+    tflm_dir: Path | None = None, arena_size: int | None = None, reporter: Reporter | None = None,
+    verbose: bool = False,
+) -> BuildResult:
+    """Generate the project for `board` and build it."""
+    reporter = reporter or silent()
+    board = get_board(board) if isinstance(board, str) else board
+    out = Path(out_dir) if out_dir is not None else default_build_dir(board, model_path, app, runtime)
+    project = generate_project(board, model_path, out, app=app, runtime=runtime, name=name,
+                               labels_path=labels_path, tflm_dir=tflm_dir, arena_size=arena_size,
+                               reporter=reporter)
+    return pio_build(project, reporter, verbose=verbose)

@@ -1,0 +1,53 @@
+"""`tinygen generate`: a complete PlatformIO project for one board, model, app and runtime."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..project import RUNTIMES, generate_project
+from .common import emit_json, handle_errors, json_option, make_reporter
+
+
+def project_options(f):  # type: ignore[no-untyped-def]
+    """Options shared by generate and build."""
+    for opt in reversed([
+        click.option("--board", "-b", required=True, help="Board name or alias (tinygen boards)."),
+        click.option("--model", "-m", "model", required=True, type=click.Path(dir_okay=False, path_type=Path),
+                     help="Full-int8 .tflite model."),
+        click.option("--app", default="hello", show_default=True,
+                     help="Application from firmware/apps/ (hello, hil, kws)."),
+        click.option("--runtime", type=click.Choice(RUNTIMES), default="aot", show_default=True,
+                     help="aot: tinygen's generated C; tflm: TensorFlow Lite Micro."),
+        click.option("--name", default=None, help="C name prefix (default: the model file's stem)."),
+        click.option("--labels", "labels_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                     help="Text file with one class label per line."),
+        click.option("--tflm-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+                     help="Local TFLM tree for --runtime tflm (offline); default TINYGEN_TFLM_DIR."),
+        click.option("--arena-size", type=click.IntRange(min=16), default=None,
+                     help="TFLM arena bytes (default: computed exactly by tinygen arena)."),
+    ]):
+        f = opt(f)
+    return f
+
+
+@click.command("generate")
+@project_options
+@click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Project directory (created; must be empty or a tinygen project).")
+@json_option
+@handle_errors
+def command(board: str, model: Path, app: str, runtime: str, name: str | None, labels_path: Path | None,
+            tflm_dir: Path | None, arena_size: int | None, out_dir: Path, as_json: bool) -> None:
+    """Write a PlatformIO project: platformio.ini, model sources, runtime, board glue, app."""
+    project = generate_project(board, model, out_dir, app=app, runtime=runtime, name=name,
+                               labels_path=labels_path, tflm_dir=tflm_dir, arena_size=arena_size,
+                               reporter=make_reporter())
+    if as_json:
+        emit_json("generate", {"project_dir": str(project.path), "board": project.board.name, "app": project.app,
+                               "runtime": project.runtime, "env": project.env_name, "files": list(project.files),
+                               "changed": list(project.changed)})
+    else:
+        click.echo(f"wrote {len(project.changed)} of {len(project.files)} files to {project.path}")
+        click.echo(f"build it: cd {project.path} && pio run   (or: tinygen build --board {project.board.name} ...)")

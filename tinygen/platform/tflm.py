@@ -1,0 +1,101 @@
+"""A local TensorFlow Lite Micro source tree, described as a PlatformIO library.
+
+Two layouts are accepted:
+  * an export made by TFLM's `tensorflow/lite/micro/tools/project_generation/create_tflm_tree.py`
+    (third-party code in `third_party/`), or
+  * a git checkout on which TFLM's Makefile has run once (third-party code downloaded into
+    `tensorflow/lite/micro/tools/make/downloads/`).
+The source list follows TFLM's own `sources.inc` (microlite library: base, kernels, the shared
+TfLite sources, Signal kernels on request), reference kernels only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import UsageError
+
+_DOWNLOADS = Path("tensorflow/lite/micro/tools/make/downloads")
+_THIRD_PARTY_INCLUDES = ("flatbuffers/include", "gemmlowp", "ruy", "kissfft")
+_BASE_GLOBS = (
+    "tensorflow/lite/micro/*.cc",
+    "tensorflow/lite/micro/arena_allocator/*.cc",
+    "tensorflow/lite/micro/memory_planner/*.cc",
+    "tensorflow/lite/micro/tflite_bridge/*.cc",
+    "tensorflow/lite/micro/kernels/*.cc",
+)
+_SIGNAL_GLOBS = ("signal/micro/kernels/*.cc", "signal/src/*.cc", "signal/src/kiss_fft_wrappers/*.cc")
+# tinygen supplies its own DebugLog (firmware/tflm/tg_debug_log.cc): TFLM's writes to stderr.
+_EXCLUDED = {"tensorflow/lite/micro/debug_log.cc", "tensorflow/lite/array.cc"}
+DEFINES = ("TF_LITE_STATIC_MEMORY", "TF_LITE_DISABLE_X86_NEON", "TF_LITE_MCU_DEBUG_LOG")
+
+
+@dataclass(frozen=True)
+class TflmTree:
+    root: Path
+    third_party: Path       # directory holding flatbuffers/, gemmlowp/, ruy/, kissfft/
+    revision: str           # git commit when known, else "local"
+
+    @property
+    def include_dirs(self) -> list[Path]:
+        return [self.root] + [self.third_party / d for d in _THIRD_PARTY_INCLUDES]
+
+    def sources(self, signal: bool = False) -> list[str]:
+        """Library sources relative to `root`, sorted (tests and benchmarks left out)."""
+        globs = _BASE_GLOBS + (_SIGNAL_GLOBS if signal else ())
+        found = {str(p.relative_to(self.root)) for g in globs for p in self.root.glob(g)}
+        found |= {str(p.relative_to(self.root)) for p in (self.root / "tensorflow").rglob("*.c*")
+                  if p.suffix in (".c", ".cc") and not _in_micro_or_experimental(p, self.root)}
+        return sorted(s for s in found if _is_library_source(s))
+
+    def library_manifest(self, signal: bool = False) -> dict[str, object]:
+        """library.json content: the tree is compiled in place (srcDir outside the project)."""
+        return {
+            "name": "tflite-micro",
+            "version": "0.0.0",
+            "description": f"TensorFlow Lite Micro from {self.root} ({self.revision}), reference kernels",
+            "build": {
+                "srcDir": str(self.root),
+                "includeDir": str(self.root),
+                "srcFilter": ["-<*>"] + [f"+<{s}>" for s in self.sources(signal)],
+                "flags": ["-Wno-unused-parameter", "-Wno-missing-field-initializers"],
+                "libArchive": True,
+            },
+        }
+
+
+def _in_micro_or_experimental(path: Path, root: Path) -> bool:
+    rel = path.relative_to(root).as_posix()
+    return rel.startswith(("tensorflow/lite/micro/", "tensorflow/lite/experimental/"))
+
+
+def _is_library_source(rel: str) -> bool:
+    name = rel.rsplit("/", 1)[-1]
+    return (rel not in _EXCLUDED and not name.endswith("_test.cc") and "benchmark" not in name
+            and not name.endswith("_flexbuffers_generated_data.cc"))
+
+
+def find_tflm_tree(path: Path) -> TflmTree:
+    """Validate `path` as a TFLM tree; the error says what is missing."""
+    root = Path(path).expanduser().resolve()
+    hint = ("pass a tflite-micro checkout on which `make -f tensorflow/lite/micro/tools/make/Makefile "
+            "microlite` has run, or a tree made by create_tflm_tree.py")
+    if not (root / "tensorflow/lite/micro/micro_interpreter.h").is_file():
+        raise UsageError(f"{root} is not a TensorFlow Lite Micro tree (no tensorflow/lite/micro/micro_interpreter.h)",
+                         hint=hint)
+    for third_party in (root / "third_party", root / _DOWNLOADS):
+        if all((third_party / d).is_dir() for d in _THIRD_PARTY_INCLUDES[:3]):
+            return TflmTree(root, third_party, _git_revision(root))
+    raise UsageError(f"TFLM tree {root} has no third-party sources (flatbuffers, gemmlowp, ruy)", hint=hint)
+
+
+def _git_revision(root: Path) -> str:
+    head = root / ".git" / "HEAD"
+    try:
+        ref = head.read_text().strip()
+        if ref.startswith("ref: "):
+            return (root / ".git" / ref[5:]).read_text().strip()[:12]
+        return ref[:12]
+    except OSError:
+        return "local"

@@ -1,0 +1,226 @@
+"""Render a PlatformIO project: templates/ (Jinja) for the glue, firmware/ copied unchanged.
+
+    OUT/platformio.ini            one environment, named after the board
+    OUT/tinygen.json              what was generated (board, app, runtime, model sha, files)
+    OUT/include/                  tg_board.h, tg_runtime.h, tg_app.h, tg_project.h (+ tg_tflm_model.h)
+    OUT/src/board/                firmware/boards/<family>/   start-up and tg_board.h for the board
+    OUT/src/app/                  firmware/apps/<app>/
+    OUT/src/model/                the model as C (AOT runtime, or TFLM array + op resolver + arena)
+    OUT/src/aot/ | src/runtime/   AOT kernels | TFLM glue
+    OUT/lib/tflite-micro/         library.json compiling a local TFLM tree in place (--tflm-dir)
+    OUT/ld/                       linker script with the board's limits (QEMU)
+
+Files are written atomically and only when changed (PlatformIO then rebuilds only what changed);
+files a previous generation wrote that are no longer part of the project are removed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from . import __version__
+from .boards import Board, get_board
+from .codegen import tflm
+from .codegen.cnames import c_identifier, c_string
+from .codegen.output import BANNER_LINES, write_files
+from .config import load_settings
+from .convert import read_labels
+from .errors import BuildError, UsageError
+from .model import ModelInfo, check_deployable, load_model
+from .platform import qemu_platform_uri
+from .platform.tflm import DEFINES as TFLM_DEFINES
+from .platform.tflm import TflmTree, find_tflm_tree
+from .report import Reporter, silent
+from .resources import firmware_dir, templates_dir
+
+RUNTIMES = ("aot", "tflm")
+MANIFEST = "tinygen.json"
+# Real boards with internet: TFLM as an Arduino library, pinned. The tflite-micro-arduino-examples
+# repository is TFLM exported for Arduino (sources + third_party, library.properties), synced from
+# tflite-micro; 7948b85 is its last commit (2023-12). PlatformIO builds it like any Arduino library.
+TFLM_LIB_DEP = ("Arduino_TensorFlowLite=https://github.com/tensorflow/tflite-micro-arduino-examples.git"
+                "#7948b85e020470a30a83bf00e10fc43b486bfcba")
+_SIGNAL_OP_PREFIX = "Signal"
+
+
+@dataclass(frozen=True)
+class Project:
+    """A generated project directory."""
+
+    path: Path
+    board: Board
+    app: str
+    runtime: str
+    name: str
+    model_sha256: str
+    files: tuple[str, ...]
+    changed: tuple[str, ...]
+    tflm_tree: TflmTree | None
+
+    @property
+    def env_name(self) -> str:
+        return self.board.name
+
+
+def available_apps() -> list[str]:
+    apps = firmware_dir() / "apps"
+    return sorted(p.name for p in apps.iterdir() if p.is_dir() and any(_sources(p))) if apps.is_dir() else []
+
+
+def _sources(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.rglob("*") if p.is_file() and p.suffix in (".c", ".cc", ".cpp", ".h", ".S"))
+
+
+def _copy_tree(src: Path, dest: str) -> dict[str, str | bytes]:
+    return {f"{dest}/{p.relative_to(src).as_posix()}": p.read_bytes() for p in _sources(src)}
+
+
+def _env() -> jinja2.Environment:
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates_dir())), undefined=jinja2.StrictUndefined,
+                              keep_trailing_newline=True, autoescape=False)
+
+
+def _model_sources(model: ModelInfo, runtime: str, name: str, labels: list[str] | None,
+                   arena_size: int | None) -> dict[str, str]:
+    if runtime == "aot":
+        try:
+            from .codegen import aot
+        except ImportError as exc:
+            raise BuildError("the AOT runtime is not available in this tinygen installation",
+                             hint="use --runtime tflm with a local TFLM tree (--tflm-dir)") from exc
+        return aot.generate(model, name, labels)
+    if arena_size is not None:
+        sizes = tflm.ArenaSizes(reference=arena_size, cmsis_nn=arena_size)
+    else:
+        try:
+            from .convert import tflm_arena_sizes
+
+            sizes = tflm_arena_sizes(model)
+        except ImportError as exc:
+            raise BuildError("the exact TFLM arena size needs tinygen.arena, which this installation lacks",
+                             hint="pass --arena-size BYTES, or use --runtime aot") from exc
+    return tflm.generate(model, name, labels, sizes)
+
+
+def _resolve_tflm(board: Board, runtime: str, tflm_dir: Path | None) -> TflmTree | None:
+    if runtime != "tflm":
+        return None
+    tflm_dir = tflm_dir or load_settings().tflm_dir
+    if tflm_dir is not None:
+        return find_tflm_tree(tflm_dir)
+    if board.emulated:
+        raise UsageError(f"--runtime tflm on {board.name} needs a local TensorFlow Lite Micro tree",
+                         hint="pass --tflm-dir PATH or set TINYGEN_TFLM_DIR (or use --runtime aot)")
+    return None
+
+
+def render_project(
+    board: Board, model: ModelInfo, app: str = "hello", runtime: str = "aot", name: str | None = None,
+    labels: list[str] | None = None, tflm_dir: Path | None = None, arena_size: int | None = None,
+) -> tuple[dict[str, str | bytes], TflmTree | None, str]:
+    """Every file of the project, keyed by relative path (nothing written). Returns (files, tree, name)."""
+    if runtime not in RUNTIMES:
+        raise UsageError(f"unknown runtime '{runtime}'", hint=f"choose from {', '.join(RUNTIMES)}")
+    apps = available_apps()
+    if app not in apps:
+        raise UsageError(f"unknown app '{app}'", hint=f"available apps: {', '.join(apps) or 'none'}")
+    name = c_identifier(name) if name else c_identifier(model.path.stem)
+    tree = _resolve_tflm(board, runtime, tflm_dir)
+    fw, env = firmware_dir(), _env()
+    banner = BANNER_LINES.format(version=__version__, source=model.path.name.replace("*/", "*_/"),
+                                 sha=model.sha256[:16])
+    ctx: dict[str, Any] = {"banner": banner, "board": board, "app": app, "runtime": runtime,
+                           "model_file": model.path.name, "env_name": board.name}
+
+    files: dict[str, str | bytes] = {}
+    files.update(_copy_tree(fw / "include", "include"))
+    files["include/tg_app.h"] = (fw / "boards" / "tg_app.h").read_bytes()
+    files.update(_copy_tree(fw / "boards" / board.family, "src/board"))
+    files.update(_copy_tree(fw / "apps" / app, "src/app"))
+    for fname, content in _model_sources(model, runtime, name, labels, arena_size).items():
+        files[f"src/model/{fname}"] = content
+    files["include/tg_project.h"] = env.get_template("tg_project.h.j2").render(
+        ctx, board_name_c=c_string(board.name), app_c=c_string(app), runtime_c=c_string(runtime))
+
+    build_flags = ["-Isrc/model"]
+    lib_deps: list[str] = []
+    if runtime == "aot":
+        library = _copy_tree(fw / "aot", "src/aot")
+        files.update(library)
+        # The generator also emits the kernels it uses (a self-contained directory for `convert`);
+        # in a project the full library in src/aot/ provides them, so drop the copies.
+        shared = {Path(p).name for p in library} | {Path(p).name for p in files if p.startswith("include/")}
+        for path in [p for p in files if p.startswith("src/model/") and Path(p).name in shared]:
+            del files[path]
+        build_flags += ["-Isrc/aot", "-Isrc/aot/signal"]
+    else:
+        files["src/runtime/tg_runtime_tflm.cc"] = (fw / "tflm" / "tg_runtime_tflm.cc").read_bytes()
+        files["include/tg_tflm_model.h"] = env.get_template("tg_tflm_model.h.j2").render(
+            ctx, name=name, upper=name.upper(), camel="".join(p.capitalize() for p in name.split("_")),
+            resource_variables=model.op_counts.get("VAR_HANDLE", 0))
+        if tree is not None:
+            signal = any(op.startswith(_SIGNAL_OP_PREFIX) for op in model.op_counts)
+            files["src/runtime/tg_debug_log.cc"] = (fw / "tflm" / "tg_debug_log.cc").read_bytes()
+            files["lib/tflite-micro/library.json"] = json.dumps(tree.library_manifest(signal), indent=2) + "\n"
+            # -isystem: TFLM's headers are not warning-free under -Wextra, our sources must be
+            build_flags += [f"-D{d}" for d in TFLM_DEFINES] + [f"-isystem {d}" for d in tree.include_dirs]
+            lib_deps.append("tflite-micro")
+        else:
+            lib_deps.append(TFLM_LIB_DEP)
+
+    ldscript = None
+    if board.emulated:
+        ldscript = f"ld/{board.name}.ld"
+        files[ldscript] = env.get_template("qemu-m4.ld.j2").render(
+            ctx, flash_kb=board.flash_limit // 1024, ram_kb=board.ram_limit // 1024)
+    files["platformio.ini"] = env.get_template("platformio.ini.j2").render(
+        ctx, platform=qemu_platform_uri() if board.emulated else board.pio_platform, ldscript=ldscript,
+        upload_protocol=None, build_flags=build_flags, lib_deps=lib_deps,
+        lib_ldf_mode="chain+" if tree is None and runtime == "tflm" else None)
+    manifest = {"schema": "tinygen.project", "schema_version": 1, "tinygen": __version__, "board": board.name,
+                "app": app, "runtime": runtime, "name": name, "model": model.path.name,
+                "model_sha256": model.sha256, "tflm_dir": str(tree.root) if tree else None,
+                "files": sorted(files)}
+    files[MANIFEST] = json.dumps(manifest, indent=2) + "\n"
+    return files, tree, name
+
+
+def read_manifest(path: Path) -> dict[str, Any] | None:
+    try:
+        doc = json.loads((Path(path) / MANIFEST).read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+def generate_project(
+    board: Board | str, model_path: str | Path, out_dir: str | Path, app: str = "hello", runtime: str = "aot",
+    name: str | None = None, labels_path: Path | None = None, tflm_dir: Path | None = None,
+    arena_size: int | None = None, reporter: Reporter | None = None,
+) -> Project:
+    """Render the project and write it to `out_dir` (atomically; stale generated files removed)."""
+    reporter = reporter or silent()
+    board = get_board(board) if isinstance(board, str) else board
+    model = load_model(model_path)
+    check_deployable(model)
+    labels = read_labels(labels_path)
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"output path {out} exists and is not a directory")
+    if out.is_dir() and any(out.iterdir()) and read_manifest(out) is None:
+        raise UsageError(f"{out} is not empty and was not generated by tinygen",
+                         hint="choose an empty or new directory: tinygen will not overwrite other files")
+    reporter.step(f"generating {board.name} project ({app} app, {runtime} runtime) for {model.path.name}")
+    files, tree, cname = render_project(board, model, app, runtime, name, labels, tflm_dir, arena_size)
+    previous = read_manifest(out) or {}
+    changed = write_files(out, files)
+    for stale in sorted(set(previous.get("files", [])) - set(files)):
+        (out / stale).unlink(missing_ok=True)
+    return Project(path=out, board=board, app=app, runtime=runtime, name=cname, model_sha256=model.sha256,
+                   files=tuple(sorted(files)), changed=tuple(str(p.relative_to(out)) for p in changed),
+                   tflm_tree=tree)
