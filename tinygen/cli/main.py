@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from .. import __version__
-from . import arena, boards, build, convert, features, flash, generate, inspect, quantize, run, verify
+from . import arena, boards, build, convert, demo, features, flash, generate, inspect, quantize, run, verify
 
 COMMANDS: list[click.Command] = [
     inspect.command,
@@ -19,6 +19,7 @@ COMMANDS: list[click.Command] = [
     features.command,
     run.command,
     verify.command,
+    demo.command,
 ]
 
 
