@@ -101,8 +101,9 @@ def test_reshape_aliases_and_inplace_reuse(models_dir: Path) -> None:
     reshape = next(op for op in sg.operators if op.op == "RESHAPE")
     offs = m.subgraphs[0].plan.offsets
     assert offs[reshape.inputs[0]] == offs[reshape.outputs[0]]
-    # the arena is never more than the two largest tensors alive at the same time
-    assert m.arena_bytes <= sum(sorted(t.nbytes for t in sg.tensors if not t.is_constant)[-2:]) + 64
+    # the arena is never more than the two largest tensors plus the largest op scratch
+    scratch = max((b.nbytes for b in m.subgraphs[0].plan.buffers if b.scratch_of is not None), default=0)
+    assert m.arena_bytes <= sum(sorted(t.nbytes for t in sg.tensors if not t.is_constant)[-2:]) + scratch + 64
 
 
 def test_unsupported_op_is_one_clear_line(models_dir: Path) -> None:

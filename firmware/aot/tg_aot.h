@@ -20,6 +20,11 @@ extern "C" {
 
 #define TG_AOT_VERSION 1
 
+/* Hook run before every op (subgraph, op index): define it to profile, e.g. read a cycle counter. */
+#ifndef TG_AOT_PROFILE_OP
+#define TG_AOT_PROFILE_OP(subgraph, op) ((void)0)
+#endif
+
 /* Constant arrays are word aligned so the DSP path can load them a word at a time. */
 #if defined(__GNUC__) || defined(__clang__)
 #define TG_AOT_ALIGN __attribute__((aligned(4)))
@@ -28,6 +33,44 @@ extern "C" {
 #endif
 
 /* --- convolutions and fully connected (int8 activations, int8 weights, int32 bias) --- */
+
+/* Requantization of one output channel, precomputed at generation time.
+ * For a right shift e = -shift >= 1 the two roundings TFLM does (doubling high multiply, then
+ * rounding division by 2^e) collapse into one 64-bit multiply-add and a shift:
+ *   ((acc * mult + round - [acc * mult + 2^30 < 0] * 2^31) >> 32) >> (e - 1),
+ *   round = 2^30 + 2^(30 + e),
+ * which is exact (floor(floor(y) / n) = floor(y / n)). Other shifts take the generic path. */
+typedef struct {
+  int64_t round, round_neg;       /* round, and round - 2^31 */
+  int32_t mult, shift;
+  int32_t neg_below;              /* acc < neg_below  <=>  acc * mult + 2^30 < 0 */
+  int32_t shr;                    /* e - 1 */
+  int32_t bias;                   /* bias + in_offset * sum(weights of the channel) */
+} tg_rq_ch;
+
+/* Only for channels with shift < 0 (tg_requant_ch.fast). */
+static inline int32_t tg_rq_fast(const tg_rq_ch *q, int32_t acc) {
+  int64_t k;
+  acc = (int32_t)((uint32_t)acc + (uint32_t)q->bias);
+  k = acc < q->neg_below ? q->round_neg : q->round;
+  return (int32_t)(((int64_t)acc * q->mult + k) >> 32) >> q->shr;
+}
+
+static inline int32_t tg_rq_apply(const tg_rq_ch *q, int32_t acc) {
+  if (q->shift < 0) return tg_rq_fast(q, acc);
+  return tg_requant((int32_t)((uint32_t)acc + (uint32_t)q->bias), q->mult, q->shift);
+}
+
+/* Per-output-channel requantization of int32 accumulators to int8. */
+typedef struct {
+  const tg_rq_ch *ch;             /* one entry per output channel */
+  int32_t out_offset, act_min, act_max;
+  int32_t fast;                   /* every channel has shift < 0 */
+} tg_requant_ch;
+
+/* out[r * out_stride + c] = requant(a[r * a_stride ..][0..k) . w[c * k ..][0..k) + bias[c]) */
+void tg_mm_s8(const int8_t *a, int32_t rows, int32_t a_stride, const int8_t *w, int32_t n, int32_t k,
+              const tg_requant_ch *q, int8_t *out, int32_t out_stride);
 
 typedef struct {
   int32_t batches, in_h, in_w, in_c;
@@ -39,6 +82,8 @@ typedef struct {
   const int32_t *shift;           /* per output channel */
   const int32_t *bias;            /* raw bias (zeros when the model has none) */
   const int32_t *bias_folded;     /* bias + in_offset * sum(weights): used where no tap is padded */
+  tg_requant_ch rq;               /* the same, for the matrix-product path */
+  int32_t in_zero_point;
 } tg_conv_params;
 
 typedef struct {
@@ -51,19 +96,20 @@ typedef struct {
   const int32_t *shift;
   const int32_t *bias;
   const int32_t *bias_folded;
+  const tg_rq_ch *rq;             /* per channel, bias folded in */
+  int32_t rq_fast;                /* every channel has shift < 0 */
+  int32_t in_zero_point;
 } tg_dwconv_params;
 
 typedef struct {
   int32_t batches, in_depth, out_depth;
-  int32_t out_offset, act_min, act_max;
-  const int32_t *mult;            /* one entry, or out_depth entries when per_channel */
-  const int32_t *shift;
-  int32_t per_channel;
-  const int32_t *bias_folded;     /* bias + in_offset * sum(weights row) */
+  tg_requant_ch rq;               /* bias = bias + in_offset * sum(weights row) */
 } tg_fc_params;
 
-/* scratch: out_c int32 accumulators (dwconv) */
-void tg_conv_s8(const tg_conv_params *p, const int8_t *in, const int8_t *w, int8_t *out);
+/* conv scratch: 2 * k_h * k_w * in_c bytes (patches of two output pixels), unused for 1x1
+   convolutions; dwconv scratch: k_h * k_w pointers + in_c bytes. Weights: see the kernel files for
+   the layouts tinygen stores them in. */
+void tg_conv_s8(const tg_conv_params *p, const int8_t *in, const int8_t *w, int8_t *out, int8_t *scratch);
 void tg_dwconv_s8(const tg_dwconv_params *p, const int8_t *in, const int8_t *w, int8_t *out,
                   int32_t *scratch);
 void tg_fc_s8(const tg_fc_params *p, const int8_t *in, const int8_t *w, int8_t *out);

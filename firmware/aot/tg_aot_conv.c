@@ -1,4 +1,6 @@
 /* tinygen AOT runtime: CONV_2D, int8 with per-channel requantization (NHWC input, OHWI filter). */
+#include <string.h>
+
 #include "tg_aot.h"
 
 /* Sum of the weights of output channel `w` over the filter window rows/cols that are in bounds. */
@@ -12,7 +14,65 @@ static int32_t window_weight_sum(const int8_t *w, int32_t k_w, int32_t fic, int3
   return s;
 }
 
-void tg_conv_s8(const tg_conv_params *p, const int8_t *in, const int8_t *w, int8_t *out) {
+/* Copy the receptive field of output pixel (oy, ox) into `patch` (k_h * k_w * in_c bytes); taps in
+ * the padding get the input zero point, which contributes nothing once the offset is folded in. */
+static void im2col(const tg_conv_params *p, const int8_t *img, int32_t oy, int32_t ox, int8_t *patch) {
+  const int32_t iy0 = oy * p->stride_h - p->pad_h, ix0 = ox * p->stride_w - p->pad_w;
+  const int32_t row = p->k_w * p->in_c;
+  int32_t ky, kx;
+  for (ky = 0; ky < p->k_h; ++ky, patch += row) {
+    const int32_t iy = iy0 + ky * p->dil_h;
+    if (iy < 0 || iy >= p->in_h) {
+      memset(patch, p->in_zero_point, (size_t)row);
+    } else if (p->dil_w == 1) {
+      /* the in-bounds taps of a filter row are one contiguous run of the input */
+      const int32_t kx0 = ix0 < 0 ? -ix0 : 0;
+      const int32_t kx1 = ix0 + p->k_w > p->in_w ? p->in_w - ix0 : p->k_w;
+      if (kx0 > 0) memset(patch, p->in_zero_point, (size_t)(kx0 * p->in_c));
+      if (kx1 > kx0) memcpy(patch + kx0 * p->in_c, img + (iy * p->in_w + ix0 + kx0) * p->in_c, (size_t)((kx1 - kx0) * p->in_c));
+      if (kx1 < p->k_w) memset(patch + (kx1 > kx0 ? kx1 : kx0) * p->in_c, p->in_zero_point, (size_t)((p->k_w - (kx1 > kx0 ? kx1 : kx0)) * p->in_c));
+    } else {
+      for (kx = 0; kx < p->k_w; ++kx) {
+        const int32_t ix = ix0 + kx * p->dil_w;
+        if (ix < 0 || ix >= p->in_w) {
+          memset(patch + kx * p->in_c, p->in_zero_point, (size_t)p->in_c);
+        } else {
+          memcpy(patch + kx * p->in_c, img + (iy * p->in_w + ix) * p->in_c, (size_t)p->in_c);
+        }
+      }
+    }
+  }
+}
+
+static void conv_generic(const tg_conv_params *p, const int8_t *in, const int8_t *w, int8_t *out);
+
+void tg_conv_s8(const tg_conv_params *p, const int8_t *in, const int8_t *w, int8_t *out, int8_t *scratch) {
+  const int32_t pixels = p->out_h * p->out_w;
+  const int32_t k = p->k_h * p->k_w * p->in_c;
+  int32_t n, i;
+  if (p->filter_in_c != p->in_c) {
+    conv_generic(p, in, w, out);
+    return;
+  }
+  if (p->k_h == 1 && p->k_w == 1 && p->stride_h == 1 && p->stride_w == 1 && p->pad_h == 0 && p->pad_w == 0) {
+    /* pointwise: every pixel is already a row of the matrix product */
+    tg_mm_s8(in, p->batches * pixels, p->in_c, w, p->out_c, p->in_c, &p->rq, out, p->out_c);
+    return;
+  }
+  for (n = 0; n < p->batches; ++n) {
+    const int8_t *img = in + n * p->in_h * p->in_w * p->in_c;
+    int8_t *o = out + n * pixels * p->out_c;
+    for (i = 0; i < pixels; i += 2) {
+      const int32_t rows = i + 1 < pixels ? 2 : 1;
+      im2col(p, img, i / p->out_w, i % p->out_w, scratch);
+      if (rows == 2) im2col(p, img, (i + 1) / p->out_w, (i + 1) % p->out_w, scratch + k);
+      tg_mm_s8(scratch, rows, k, w, p->out_c, k, &p->rq, o + i * p->out_c, p->out_c);
+    }
+  }
+}
+
+/* Grouped convolutions: one dot product per tap row, offsets applied only to in-bounds taps. */
+static void conv_generic(const tg_conv_params *p, const int8_t *in, const int8_t *w, int8_t *out) {
   const int32_t filter_size = p->k_h * p->k_w * p->filter_in_c;
   const int32_t per_group = p->out_c / (p->in_c / p->filter_in_c);
   int32_t n, oy, ox, c;

@@ -12,8 +12,8 @@ int32_t tg_dot_s8(const int8_t *a, const int8_t *b, int32_t n) {
   while (n >= 4) {
     const uint32_t va = tg_load_u32(a);
     const uint32_t vb = tg_load_u32(b);
-    acc = __smlad(__sxtb16(va), __sxtb16(vb), acc);
-    acc2 = __smlad(__sxtb16(tg_ror8(va)), __sxtb16(tg_ror8(vb)), acc2);
+    acc = __smlad(tg_sxtb16_even(va), tg_sxtb16_even(vb), acc);
+    acc2 = __smlad(tg_sxtb16_odd(va), tg_sxtb16_odd(vb), acc2);
     a += 4;
     b += 4;
     n -= 4;

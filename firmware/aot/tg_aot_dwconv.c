@@ -1,14 +1,30 @@
 /* tinygen AOT runtime: DEPTHWISE_CONV_2D, int8 with per-channel requantization.
  *
- * Accumulates a whole output pixel at once (all channels, one filter tap at a time) into an
- * int32 scratch row, so input and weights are read sequentially.
+ * Every filter tap is a pointer: to the input pixel, or for taps in the padding to a row filled
+ * with the input zero point, which contributes nothing once the input offset is folded into the
+ * bias at generation time. With depth multiplier 1 the weights are stored by tinygen grouped by
+ * four channels ([c/4][tap][4], then the remaining channels [tap][rest]); channels are processed
+ * four at a time with the accumulators in registers (SMLABB/SMLATT on DSP cores).
  */
+#include <string.h>
+
 #include "tg_aot.h"
+#include "tg_aot_simd.h"
+
+static inline int8_t finish(const tg_dwconv_params *p, int32_t c, int32_t acc) {
+  const int32_t v = p->rq_fast ? tg_rq_fast(&p->rq[c], acc) : tg_rq_apply(&p->rq[c], acc);
+  return (int8_t)tg_clamp(v + p->out_offset, p->act_min, p->act_max);
+}
 
 void tg_dwconv_s8(const tg_dwconv_params *p, const int8_t *in, const int8_t *w, int8_t *out,
-                  int32_t *acc) {
-  const int32_t oc = p->out_c, mult = p->depth_mult;
-  int32_t n, oy, ox, c, ky, kx, m;
+                  int32_t *scratch) {
+  const int32_t oc = p->out_c, mult = p->depth_mult, ntaps = p->k_h * p->k_w;
+  const int32_t groups = mult == 1 ? oc / 4 : 0;
+  /* scratch: tap pointers, then one row of zero points (in_c bytes) */
+  const int8_t **taps = (const int8_t **)(void *)scratch;
+  int8_t *zp_row = (int8_t *)(void *)(taps + ntaps);
+  int32_t n, oy, ox, c, ky, kx, m, t, g;
+  memset(zp_row, p->in_zero_point, (size_t)p->in_c);
   for (n = 0; n < p->batches; ++n) {
     const int8_t *img = in + n * p->in_h * p->in_w * p->in_c;
     for (oy = 0; oy < p->out_h; ++oy) {
@@ -16,51 +32,57 @@ void tg_dwconv_s8(const tg_dwconv_params *p, const int8_t *in, const int8_t *w, 
       for (ox = 0; ox < p->out_w; ++ox) {
         const int32_t ix0 = ox * p->stride_w - p->pad_w;
         int8_t *o = out + ((n * p->out_h + oy) * p->out_w + ox) * oc;
-        int full = 1;
-        for (c = 0; c < oc; ++c) acc[c] = 0;
-        for (ky = 0; ky < p->k_h; ++ky) {
+        const int8_t *wg = w;
+        for (ky = 0, t = 0; ky < p->k_h; ++ky) {
           const int32_t iy = iy0 + ky * p->dil_h;
-          if (iy < 0 || iy >= p->in_h) {
-            full = 0;
-            continue;
-          }
-          for (kx = 0; kx < p->k_w; ++kx) {
+          for (kx = 0; kx < p->k_w; ++kx, ++t) {
             const int32_t ix = ix0 + kx * p->dil_w;
-            const int8_t *x;
-            const int8_t *wt;
-            if (ix < 0 || ix >= p->in_w) {
-              full = 0;
-              continue;
-            }
-            x = img + (iy * p->in_w + ix) * p->in_c;
-            wt = w + (ky * p->k_w + kx) * oc;
-            if (mult == 1) {
-              for (c = 0; c < oc; ++c) acc[c] += (int32_t)x[c] * (int32_t)wt[c];
-            } else {
-              for (c = 0; c < p->in_c; ++c)
-                for (m = 0; m < mult; ++m) acc[c * mult + m] += (int32_t)x[c] * (int32_t)wt[c * mult + m];
-            }
+            taps[t] = (iy < 0 || iy >= p->in_h || ix < 0 || ix >= p->in_w) ? zp_row
+                                                                             : img + (iy * p->in_w + ix) * p->in_c;
           }
         }
-        if (full) {
-          for (c = 0; c < oc; ++c) acc[c] = (int32_t)((uint32_t)acc[c] + (uint32_t)p->bias_folded[c]);
+        for (g = 0; g < groups; ++g) {
+          const int32_t c0 = 4 * g;
+          int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+          for (t = 0; t < ntaps; ++t, wg += 4) {
+            const int8_t *xi = taps[t] + c0;
+#if TG_AOT_DSP
+            const uint32_t xv = tg_load_u32(xi), wv = tg_load_u32(wg);
+            const int32_t xe = tg_sxtb16_even(xv), we = tg_sxtb16_even(wv);
+            const int32_t xo = tg_sxtb16_odd(xv), wo = tg_sxtb16_odd(wv);
+            a0 = __smlabb(xe, we, a0);
+            a2 = __smlatt(xe, we, a2);
+            a1 = __smlabb(xo, wo, a1);
+            a3 = __smlatt(xo, wo, a3);
+#else
+            a0 += xi[0] * wg[0];
+            a1 += xi[1] * wg[1];
+            a2 += xi[2] * wg[2];
+            a3 += xi[3] * wg[3];
+#endif
+          }
+          o[c0] = finish(p, c0, a0);
+          o[c0 + 1] = finish(p, c0 + 1, a1);
+          o[c0 + 2] = finish(p, c0 + 2, a2);
+          o[c0 + 3] = finish(p, c0 + 3, a3);
+        }
+        if (mult == 1) {
+          /* remaining channels: weights [tap][rest] after the groups */
+          const int32_t rest = oc - 4 * groups;
+          for (c = 4 * groups; c < oc; ++c) {
+            int32_t a = 0;
+            for (t = 0; t < ntaps; ++t) a += taps[t][c] * wg[t * rest + (c - 4 * groups)];
+            o[c] = finish(p, c, a);
+          }
         } else {
-          /* the offset only applies to taps inside the image */
-          for (ky = 0; ky < p->k_h; ++ky) {
-            const int32_t iy = iy0 + ky * p->dil_h;
-            if (iy < 0 || iy >= p->in_h) continue;
-            for (kx = 0; kx < p->k_w; ++kx) {
-              const int32_t ix = ix0 + kx * p->dil_w;
-              const int8_t *wt = w + (ky * p->k_w + kx) * oc;
-              if (ix < 0 || ix >= p->in_w) continue;
-              for (c = 0; c < oc; ++c) acc[c] += p->in_offset * (int32_t)wt[c];
+          /* depth multiplier > 1: weights in the model's [tap][out_c] layout */
+          for (c = 0; c < p->in_c; ++c) {
+            for (m = 0; m < mult; ++m) {
+              int32_t a = 0;
+              for (t = 0; t < ntaps; ++t) a += taps[t][c] * w[t * oc + c * mult + m];
+              o[c * mult + m] = finish(p, c * mult + m, a);
             }
           }
-          for (c = 0; c < oc; ++c) acc[c] = (int32_t)((uint32_t)acc[c] + (uint32_t)p->bias[c]);
-        }
-        for (c = 0; c < oc; ++c) {
-          o[c] = (int8_t)tg_clamp(tg_requant(acc[c], p->mult[c], p->shift[c]) + p->out_offset,
-                                  p->act_min, p->act_max);
         }
       }
     }

@@ -17,20 +17,17 @@ extern "C" {
 #define TG_INT32_MIN ((int32_t)(-2147483647 - 1))
 #define TG_INT32_MAX ((int32_t)2147483647)
 
-/* round(a * b / 2^31) with ties away from zero; the one overflowing case saturates. */
+/* round(a * b / 2^31), ties toward +infinity as gemmlowp's SaturatingRoundingDoublingHighMul does
+ * (its nudge-then-truncate equals adding 2^30 and flooring); the one overflowing case saturates.
+ * Relies on >> of a negative int64_t being arithmetic (gcc, clang, armcc). */
 static inline int32_t tg_fx_mulhi(int32_t a, int32_t b) {
-  int64_t ab;
-  int64_t nudge;
   if (a == TG_INT32_MIN && b == TG_INT32_MIN) return TG_INT32_MAX;
-  ab = (int64_t)a * (int64_t)b;
-  nudge = ab >= 0 ? ((int64_t)1 << 30) : (1 - ((int64_t)1 << 30));
-  /* C division truncates toward zero, which is what the rounding rule needs. */
-  return (int32_t)((ab + nudge) / ((int64_t)1 << 31));
+  return (int32_t)(((int64_t)a * (int64_t)b + ((int64_t)1 << 30)) >> 31);
 }
 
 /* x / 2^exponent rounded to nearest, ties away from zero (exponent in 0..31). */
 static inline int32_t tg_fx_rdiv_pot(int32_t x, int exponent) {
-  const int32_t mask = (int32_t)(((int64_t)1 << exponent) - 1);
+  const int32_t mask = (int32_t)((1u << exponent) - 1u);
   const int32_t remainder = x & mask;
   const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
   return (x >> exponent) + (remainder > threshold ? 1 : 0);

@@ -26,4 +26,14 @@ static inline uint32_t tg_load_u32(const int8_t *p) {
 
 static inline uint32_t tg_ror8(uint32_t v) { return (v >> 8) | (v << 24); }
 
+#if TG_AOT_DSP
+/* Bytes 0 and 2 / bytes 1 and 3 of v, sign-extended into two halfwords (one instruction each). */
+static inline int32_t tg_sxtb16_even(uint32_t v) { return __sxtb16((int32_t)v); }
+static inline int32_t tg_sxtb16_odd(uint32_t v) {
+  int32_t r;
+  __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
+  return r;
+}
+#endif
+
 #endif /* TINYGEN_TG_AOT_SIMD_H_ */

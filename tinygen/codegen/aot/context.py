@@ -174,6 +174,18 @@ class OpContext:
         )
         return cname
 
+    def struct_array(self, ctype: str, rows: list[dict[str, Any]], hint: str = "t", row_bytes: int = 0) -> str:
+        """Name of a `static const ctype[]` of designated-initialiser rows (deduplicated)."""
+        body = ",\n".join("    {" + ", ".join(f".{k} = {_c_value(v)}" for k, v in r.items()) + "}" for r in rows)
+        key = (ctype, body.encode())
+        if key in self._state.const_keys:
+            return self._state.const_keys[key]
+        cname = self._state.unique(hint)
+        self._state.consts[cname] = f"static const {ctype} {cname}[{max(1, len(rows))}] = {{\n{body}\n}};"
+        self._state.const_keys[key] = cname
+        self._state.const_bytes += row_bytes * len(rows)
+        return cname
+
     # --- persistent state ---
     def state(self, nbytes: int, init: bytes | None = None, hint: str = "state",
               on_reset: bool = True) -> str:
@@ -219,7 +231,9 @@ def _c_value(v: Any) -> str:
     if isinstance(v, bool):
         return "1" if v else "0"
     if isinstance(v, int):
-        return "(-2147483647 - 1)" if v == -(2**31) else str(v)
+        if v == -(2**31):
+            return "(-2147483647 - 1)"
+        return str(v) if -(2**31) <= v < 2**31 else f"INT64_C({v})"
     if isinstance(v, float):
         return repr(v)
     if isinstance(v, (list, tuple)):

@@ -99,7 +99,7 @@ def _lower_subgraph(model: ModelInfo, sg: SubgraphInfo, state: ModelState, sourc
         if reg is None:
             types = ", ".join(sg.tensors[i].dtype for i in op.inputs if i >= 0)
             raise _unsupported(op, f" for input types ({types})" if types and _has_any(op.op) else "")
-        head = f"/* {op.index}: {op.op} */"
+        head = f"/* {op.index}: {op.op} */ TG_AOT_PROFILE_OP({sg.index}, {op.index});"
         src = ctx.input(0)
         if reg.alias and src is not None and not src.is_constant and src.dtype != "resource":
             aliases[op.index] = (op.outputs[0], op.inputs[0])

@@ -11,6 +11,26 @@
 
 extern uint64_t tg_ticks(void);
 
+#ifdef TG_HARNESS_PROFILE
+/* Per-op tick totals of subgraph 0 (build with -DTG_AOT_PROFILE_OP(s,o)=tg_profile_op(s,o)). */
+static uint64_t op_ticks[512], last_tick;
+static int last_op = -1;
+void tg_profile_op(int sg, int op) {
+  const uint64_t now = tg_ticks();
+  if (sg != 0) return;
+  if (last_op >= 0 && last_op < 512) op_ticks[last_op] += now - last_tick;
+  last_op = op;
+  last_tick = tg_ticks();
+}
+static void profile_end(void) {
+  int i;
+  if (last_op >= 0 && last_op < 512) op_ticks[last_op] += tg_ticks() - last_tick;
+  last_op = -1;
+  for (i = 0; i < 512; ++i)
+    if (op_ticks[i]) printf("op %d ticks %lu\n", i, (unsigned long)op_ticks[i]);
+}
+#endif
+
 int main(void) {
   FILE *in = fopen("in.bin", "rb");
   FILE *out = fopen("out.bin", "wb");
@@ -38,6 +58,9 @@ int main(void) {
   }
   fclose(out);
   fclose(in);
+#ifdef TG_HARNESS_PROFILE
+  profile_end();
+#endif
   printf("harness: %u records\n", (unsigned)records);
   return 0;
 }

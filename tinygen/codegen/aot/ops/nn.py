@@ -26,7 +26,7 @@ def _out_size(in_size: int, k: int, stride: int, dil: int, same: bool) -> int:
     return (in_size + stride - 1) // stride if same else (in_size + stride - eff) // stride
 
 
-def _per_channel(ctx: OpContext, channels: int) -> tuple[str, str]:
+def _multipliers(ctx: OpContext, channels: int) -> tuple[list[int], list[int]]:
     """Q31 multipliers and shifts per output channel: input_scale * filter_scale / output_scale."""
     in_s = _qparams(ctx, 0)[0][0]
     f_s = _qparams(ctx, 1)[0]
@@ -37,8 +37,34 @@ def _per_channel(ctx: OpContext, channels: int) -> tuple[str, str]:
         m, sh = quantize_multiplier(f32(in_s) * f32(s) / f32(out_s))
         mults.append(m)
         shifts.append(sh)
+    return mults, shifts
+
+
+def _per_channel(ctx: OpContext, channels: int) -> tuple[str, str]:
+    mults, shifts = _multipliers(ctx, channels)
     return (ctx.const_array(np.array(mults, np.int32), "int32_t", "mult"),
             ctx.const_array(np.array(shifts, np.int32), "int32_t", "shift"))
+
+
+def rq_table(ctx: OpContext, mults: list[int], shifts: list[int], bias: np.ndarray) -> str:
+    """The tg_rq_ch table (see tg_aot.h): one-step requantization constants per channel."""
+    rows = []
+    for m, sh, b in zip(mults, shifts, bias):
+        e = -sh
+        rnd = (1 << 30) + (1 << (30 + e)) if e >= 1 else 0
+        rows.append({
+            "round": rnd, "round_neg": rnd - (1 << 31) if e >= 1 else 0,
+            "mult": m, "shift": sh,
+            "neg_below": -((1 << 30) // m) if m > 0 else -(2**31),
+            "shr": e - 1 if e >= 1 else 0,
+            "bias": int(b),
+        })
+    return ctx.struct_array("tg_rq_ch", rows, "rq", row_bytes=32)
+
+
+def all_fast(shifts: list[int]) -> int:
+    """1 when every channel takes tg_rq_fast (a right shift)."""
+    return int(all(sh < 0 for sh in shifts))
 
 
 def _bias(ctx: OpContext, channels: int) -> np.ndarray:
@@ -54,6 +80,40 @@ def _folded(bias: np.ndarray, w: np.ndarray, in_offset: int) -> np.ndarray:
     """bias + in_offset * sum(weights) per channel, wrapped to int32 like the device accumulator."""
     sums = w.reshape(w.shape[0], -1).astype(np.int64).sum(axis=1)
     return np.array([wrap_i32(int(b) + in_offset * int(s)) for b, s in zip(bias, sums)], np.int32)
+
+
+def _rq(table: str, out_zp: int, act: tuple[int, int], shifts: list[int]) -> str:
+    """A nested tg_requant_ch initialiser."""
+    return (f"{{ .ch = {table}, .out_offset = {out_zp}, .act_min = {act[0]}, .act_max = {act[1]}, "
+            f".fast = {all_fast(shifts)} }}")
+
+
+def same_pad_needed(ih: int, iw: int, oh: int, ow: int) -> bool:
+    """A 1x1 stride-1 convolution pads nothing unless the output is larger than the input."""
+    return oh != ih or ow != iw
+
+
+def interleave_pairs(w: np.ndarray) -> np.ndarray:
+    """[n, k] int8 weights in the order tg_mm_s8 reads them (tg_aot_matmul.c): per channel pair,
+    4 bytes of each in turn, then each channel's k % 4 tail; an odd last channel stays plain."""
+    n, k = w.shape
+    k4 = k - k % 4
+    parts = []
+    for c in range(0, n - 1, 2):
+        a, b = w[c], w[c + 1]
+        parts.append(np.stack([a[:k4].reshape(-1, 4), b[:k4].reshape(-1, 4)], axis=1).reshape(-1))
+        parts += [a[k4:], b[k4:]]
+    if n % 2:
+        parts.append(w[-1])
+    return np.concatenate(parts).astype(np.int8) if parts else w.reshape(-1)
+
+
+def group_channels(w: np.ndarray) -> np.ndarray:
+    """[taps, oc] depthwise weights as tg_dwconv_s8 reads them: [oc/4][tap][4], then [tap][rest]."""
+    taps, oc = w.shape
+    g = oc // 4
+    head = w[:, : 4 * g].reshape(taps, g, 4).transpose(1, 0, 2).reshape(-1)
+    return np.concatenate([head, w[:, 4 * g:].reshape(-1)]).astype(np.int8)
 
 
 def _check_filter(ctx: OpContext) -> np.ndarray:
@@ -78,8 +138,10 @@ def conv_2d(ctx: OpContext) -> Lowered:
     in_zp = _qparams(ctx, 0)[1][0]
     out_s, out_zp = _qparams(ctx, -1)
     act = activation_range(o.fusedActivationFunction, out_s[0], out_zp[0])
+    mults, shifts = _multipliers(ctx, oc)
     mult, shift = _per_channel(ctx, oc)
     bias = _bias(ctx, oc)
+    folded_v = _folded(bias, w, -in_zp)
     params = ctx.struct("tg_conv_params", {
         "batches": n, "in_h": ih, "in_w": iw, "in_c": ic, "out_h": oh, "out_w": ow, "out_c": oc,
         "k_h": kh, "k_w": kw, "filter_in_c": fic, "stride_h": o.strideH, "stride_w": o.strideW,
@@ -89,10 +151,15 @@ def conv_2d(ctx: OpContext) -> Lowered:
         "in_offset": -in_zp, "out_offset": out_zp[0], "act_min": act[0], "act_max": act[1],
         "mult": mult, "shift": shift,
         "bias": ctx.const_array(np.array([wrap_i32(int(b)) for b in bias], np.int32), "int32_t", "bias"),
-        "bias_folded": ctx.const_array(_folded(bias, w, -in_zp), "int32_t", "biasf"),
+        "bias_folded": ctx.const_array(folded_v, "int32_t", "biasf"),
+        "rq": _rq(rq_table(ctx, mults, shifts, folded_v), out_zp[0], act, shifts),
+        "in_zero_point": in_zp,
     }, "conv")
-    return Lowered(f"tg_conv_s8(&{params}, {ctx.inp(0)}, {ctx.inp(1)}, {ctx.out(0)});",
-                   ("tg_aot_conv.c", "tg_aot_dot.c"))
+    pointwise = kh == kw == 1 and o.strideH == o.strideW == 1 and not same_pad_needed(ih, iw, oh2, ow2)
+    scratch = "NULL" if pointwise or fic != ic else f"(int8_t *){ctx.scratch(2 * kh * kw * ic)}"
+    weights = ctx.inp(1) if fic != ic else ctx.const_array(interleave_pairs(w.reshape(oc, -1)), "int8_t", "w")
+    return Lowered(f"tg_conv_s8(&{params}, {ctx.inp(0)}, {weights}, {ctx.out(0)}, {scratch});",
+                   ("tg_aot_conv.c", "tg_aot_dot.c", "tg_aot_matmul.c"))
 
 
 @register("DEPTHWISE_CONV_2D", when=_int8)
@@ -108,6 +175,7 @@ def depthwise_conv_2d(ctx: OpContext) -> Lowered:
     in_zp = _qparams(ctx, 0)[1][0]
     out_s, out_zp = _qparams(ctx, -1)
     act = activation_range(o.fusedActivationFunction, out_s[0], out_zp[0])
+    mults, shifts = _multipliers(ctx, oc)
     mult, shift = _per_channel(ctx, oc)
     bias = _bias(ctx, oc)
     # weights as [oc, taps] for the folded bias; the kernel reads them in the model's [taps, oc]
@@ -122,10 +190,14 @@ def depthwise_conv_2d(ctx: OpContext) -> Lowered:
         "mult": mult, "shift": shift,
         "bias": ctx.const_array(np.array([wrap_i32(int(b)) for b in bias], np.int32), "int32_t", "bias"),
         "bias_folded": ctx.const_array(folded, "int32_t", "biasf"),
+        "rq": rq_table(ctx, mults, shifts, folded),
+        "rq_fast": all_fast(shifts),
+        "in_zero_point": in_zp,
     }, "dwconv")
-    scratch = ctx.scratch(4 * oc)
+    scratch = ctx.scratch(8 * kh * kw + ic)  # tap pointers (64-bit on hosts) + a zero-point row
+    weights = ctx.const_array(group_channels(w.reshape(kh * kw, oc)), "int8_t", "w") if oc == ic else ctx.inp(1)
     return Lowered(
-        f"tg_dwconv_s8(&{params}, {ctx.inp(0)}, {ctx.inp(1)}, {ctx.out(0)}, (int32_t *){scratch});",
+        f"tg_dwconv_s8(&{params}, {ctx.inp(0)}, {weights}, {ctx.out(0)}, (int32_t *){scratch});",
         ("tg_aot_dwconv.c",))
 
 
@@ -139,24 +211,22 @@ def fully_connected(ctx: OpContext) -> Lowered:
     in_s, in_zp = _qparams(ctx, 0)
     f_s = _qparams(ctx, 1)[0]
     out_s, out_zp = _qparams(ctx, -1)
-    per_channel = len(f_s) > 1
-    if per_channel:
-        mult, shift = _per_channel(ctx, out_depth)
+    if len(f_s) > 1:
+        mults, shifts = _multipliers(ctx, out_depth)
     else:
         # TFLM multiplies the two float32 scales in float before widening to double
         m, sh = quantize_multiplier(float(F32(in_s[0]) * F32(f_s[0])) / f32(out_s[0]))
-        mult = ctx.const_array(np.array([m], np.int32), "int32_t", "mult")
-        shift = ctx.const_array(np.array([sh], np.int32), "int32_t", "shift")
+        mults, shifts = [m] * out_depth, [sh] * out_depth
     act = activation_range(o.fusedActivationFunction if o else 0, out_s[0], out_zp[0])
     bias = _bias(ctx, out_depth)
+    folded = _folded(bias, w.reshape(out_depth, -1), -in_zp[0])
     params = ctx.struct("tg_fc_params", {
         "batches": batches, "in_depth": in_depth, "out_depth": out_depth,
-        "out_offset": out_zp[0], "act_min": act[0], "act_max": act[1],
-        "mult": mult, "shift": shift, "per_channel": int(per_channel),
-        "bias_folded": ctx.const_array(_folded(bias, w.reshape(out_depth, -1), -in_zp[0]), "int32_t", "biasf"),
+        "rq": _rq(rq_table(ctx, mults, shifts, folded), out_zp[0], act, shifts),
     }, "fc")
-    return Lowered(f"tg_fc_s8(&{params}, {ctx.inp(0)}, {ctx.inp(1)}, {ctx.out(0)});",
-                   ("tg_aot_fc.c", "tg_aot_dot.c"))
+    weights = ctx.const_array(interleave_pairs(w.reshape(out_depth, -1)), "int8_t", "w")
+    return Lowered(f"tg_fc_s8(&{params}, {ctx.inp(0)}, {weights}, {ctx.out(0)});",
+                   ("tg_aot_fc.c", "tg_aot_dot.c", "tg_aot_matmul.c"))
 
 
 def _pool(ctx: OpContext, kernel: str) -> Lowered:

@@ -1,0 +1,202 @@
+"""Benchmark: tinygen AOT vs TensorFlow Lite Micro on the emulated Cortex-M4F (QEMU mps2-an386).
+
+Per model, side by side in one run:
+- RAM: AOT arena + persistent state vs TFLM's 32-bit arena (arena_used_bytes() reported on the
+  device, and the measured minimum from tests/data/arena_truth.json when present);
+- flash: text+data of the firmware minus the same I/O harness without a model;
+- instructions per inference under `qemu -icount shift=0` (SysTick, +-40), AOT with the DSP path vs
+  TFLM with reference kernels and with CMSIS-NN.
+
+TFLM columns need a TFLM tree with Cortex-M4F libraries built: set TINYGEN_TFLM_DIR to it
+(gen/cortex_m_generic_cortex-m4+fp_default_gcc/ and ..._cmsis_nn_gcc/ from
+`make -f tensorflow/lite/micro/tools/make/Makefile TARGET=cortex_m_generic TARGET_ARCH=cortex-m4+fp
+[OPTIMIZED_KERNEL_DIR=cmsis_nn] microlite`). Without it those columns are skipped.
+
+    python bench/run.py [--models kws_ref_model,...] [--runs 3] [--json bench/results.json] [--markdown]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tinygen.codegen import aot, tflm  # noqa: E402
+from tinygen.hostrun import qemu  # noqa: E402
+from tinygen.hostrun.check import random_input  # noqa: E402
+from tinygen.model import load_model  # noqa: E402
+
+MODELS_DIR = ROOT.parent / "shared" / "models"
+BENCH_DIR = Path(__file__).resolve().parent
+GEN = {"reference": "cortex_m_generic_cortex-m4+fp_default_gcc",
+       "cmsis-nn": "cortex_m_generic_cortex-m4+fp_default_cmsis_nn_gcc"}
+STUB_RUNTIME = r"""
+#include "tg_runtime.h"
+static tg_tensor_info info;
+static unsigned char buf[4];
+tg_status tg_runtime_init(void) { return TG_OK; }
+tg_status tg_runtime_reset(void) { return TG_OK; }
+tg_status tg_runtime_invoke(void) { return TG_OK; }
+uint32_t tg_runtime_input_count(void) { return 1; }
+uint32_t tg_runtime_output_count(void) { return 1; }
+const tg_tensor_info *tg_runtime_input_info(uint32_t i) { (void)i; return &info; }
+const tg_tensor_info *tg_runtime_output_info(uint32_t i) { (void)i; return &info; }
+void *tg_runtime_input(uint32_t i) { (void)i; return buf; }
+void *tg_runtime_output(uint32_t i) { (void)i; return buf; }
+"""
+
+
+def flash(elf: Path) -> int:
+    text, data, _ = qemu.elf_sizes(elf)
+    return text + data
+
+
+def baseline_flash(work: Path) -> int:
+    """Flash of the I/O harness alone (startup, semihosting stdio, stub runtime)."""
+    files = {"stub.c": STUB_RUNTIME,
+             "tg_runtime.h": (ROOT / "firmware" / "include" / "tg_runtime.h").read_text()}
+    return flash(qemu.build_elf(files, work / "baseline", opt="-O2"))
+
+
+def tflm_lib(tflm_dir: Path, kernels: str, work: Path) -> Path | None:
+    gen = tflm_dir / "gen" / GEN[kernels]
+    lib = gen / "lib" / "libtensorflow-microlite.a"
+    if lib.is_file():
+        return lib
+    objs = sorted(str(p) for p in (gen / "obj").rglob("*.o")) if (gen / "obj").is_dir() else []
+    if not objs:
+        return None
+    lib = work / f"libtflm_{kernels}.a"
+    if not lib.exists():
+        subprocess.run(["arm-none-eabi-ar", "rcs", str(lib), *objs], check=True)
+    return lib
+
+
+def build_tflm(model, tflm_dir: Path, kernels: str, work: Path) -> Path | None:
+    lib = tflm_lib(tflm_dir, kernels, work.parent)
+    if lib is None:
+        return None
+    src = work / "src"
+    src.mkdir(parents=True, exist_ok=True)
+    files = tflm.generate(model, "m", None, tflm.ArenaSizes(0, 0))
+    for name, content in files.items():
+        (src / name).write_text(content)
+    d = tflm_dir / "tensorflow" / "lite" / "micro" / "tools" / "make" / "downloads"
+    nvars = sum(1 for sg in model.subgraphs for op in sg.operators if op.op == "VAR_HANDLE")
+    defs = ["-DTF_LITE_STATIC_MEMORY", "-DTF_LITE_DISABLE_X86_NEON", f"-DBENCH_VARS={nvars}"]
+    if kernels == "cmsis-nn":
+        defs.append("-DCMSIS_NN")
+    inc = ["-I", str(src), "-I", str(tflm_dir), "-I", str(d / "flatbuffers" / "include"),
+           "-I", str(d / "gemmlowp"), "-I", str(d / "ruy")]
+    elf = work / "fw.elf"
+    cmd = ["arm-none-eabi-g++", *qemu.ARCH, "-O2", "-std=c++17", "-fno-rtti", "-fno-exceptions",
+           "-fno-threadsafe-statics", "-ffunction-sections", "-fdata-sections", *defs, *inc,
+           str(BENCH_DIR / "tflm_app.cc"), str(src / "m_model_data.cc"),
+           "-x", "c", str(qemu.HARNESS_DIR / "startup.c"), "-x", "none",
+           "-T", str(qemu.HARNESS_DIR / "link.ld"), "-nostartfiles", "--specs=rdimon.specs",
+           "-Wl,--gc-sections", str(lib), "-lm", "-o", str(elf)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        print(f"  TFLM {kernels} build failed: {proc.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
+        return None
+    return elf
+
+
+def arena_truth() -> dict:
+    p = ROOT / "tests" / "data" / "arena_truth.json"
+    return json.loads(p.read_text()) if p.is_file() else {}
+
+
+def bench_model(rel: str, runs: int, tflm_dir: Path | None, base: int, work: Path) -> dict:
+    model = load_model(MODELS_DIR / rel)
+    rng = np.random.default_rng(0)
+    records = [[random_input(t, rng) for t in model.inputs] for _ in range(runs)]
+    sizes = aot.sizes(model)
+    w = work / rel.replace("/", "_")
+    elf = qemu.build_elf(aot.generate(model, "m"), w / "aot")
+    outs, counts = qemu.run_elf(elf, model, records)
+    row = {"model": rel, "aot": {"arena": sizes.arena, "persistent": sizes.persistent, "ram": sizes.ram,
+                                 "flash": flash(elf) - base, "instructions": int(np.median(counts))}}
+    truth = arena_truth().get(rel, {})
+    for kernels in ("reference", "cmsis-nn"):
+        if tflm_dir is None:
+            continue
+        telf = build_tflm(model, tflm_dir, kernels, w / kernels)
+        if telf is None:
+            continue
+        touts, tcounts = qemu.run_elf(telf, model, records)
+        same = all(np.array_equal(a[0], b[0]) for a, b in zip(outs, touts))
+        used = None
+        # the app prints arena_used_bytes(); rerun is cheap but the value is in stdout of run_elf only
+        row[kernels] = {"flash": flash(telf) - base, "instructions": int(np.median(tcounts)),
+                        "outputs_equal_aot": same, "arena_min": _truth_arena(truth, kernels), "arena_used": used}
+    return row
+
+
+def _truth_arena(truth: dict, kernels: str) -> int | None:
+    v = truth.get(kernels)
+    if isinstance(v, dict):
+        return v.get("min_arena") or v.get("arena")
+    return v if isinstance(v, int) else None
+
+
+def markdown(rows: list[dict]) -> str:
+    head = ("| model | AOT RAM (arena+state) | TFLM arena (ref) | RAM ratio | AOT flash | TFLM flash (ref) | "
+            "flash ratio | AOT instr | TFLM ref instr | TFLM CMSIS-NN instr | instr vs CMSIS-NN |")
+    lines = [head, "|" + "---|" * 11]
+    for r in rows:
+        a, ref, cm = r["aot"], r.get("reference", {}), r.get("cmsis-nn", {})
+        tar = ref.get("arena_min")
+
+        def ratio(x, y):
+            return f"{x / y:.2f}x" if x and y else "-"
+
+        lines.append(
+            f"| {r['model'].split('/')[-1].replace('.tflite', '')} | {a['ram']:,} | {tar or '-'} | {ratio(a['ram'], tar)} | "
+            f"{a['flash']:,} | {ref.get('flash', '-')} | {ratio(a['flash'], ref.get('flash'))} | "
+            f"{a['instructions']:,} | {ref.get('instructions', '-')} | {cm.get('instructions', '-')} | "
+            f"{ratio(a['instructions'], cm.get('instructions'))} |")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--models", default="", help="comma-separated names (default: every int8 zoo model)")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--markdown", action="store_true")
+    args = ap.parse_args()
+    qemu.tools()
+    env = os.environ.get("TINYGEN_TFLM_DIR")
+    tflm_dir = Path(env) if env else None
+    if tflm_dir is None:
+        print("TINYGEN_TFLM_DIR not set: TFLM columns skipped", file=sys.stderr)
+    rels = sorted(str(p.relative_to(MODELS_DIR)) for p in MODELS_DIR.glob("*/*.tflite") if p.parent.name != "not_int8")
+    if args.models:
+        want = set(args.models.split(","))
+        rels = [r for r in rels if Path(r).stem in want]
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="tinygen-bench-") as tmp:
+        work = Path(tmp)
+        base = baseline_flash(work)
+        for rel in rels:
+            print(f"bench {rel}", file=sys.stderr)
+            rows.append(bench_model(rel, args.runs, tflm_dir, base, work))
+    if args.json:
+        args.json.write_text(json.dumps({"schema": "tinygen.bench", "schema_version": 1, "rows": rows}, indent=2))
+    print(markdown(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
