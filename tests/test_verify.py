@@ -118,7 +118,7 @@ class KillAfter(Transport):
 
 def test_device_dying_mid_run_reports_inputs_done(hello: tuple) -> None:  # type: ignore[type-arg]
     fw, dev, ref, model = hello
-    dev.link.transport = KillAfter(fw, 1 + 3 * 7 + 1)  # RESET, 7 inputs x (write, invoke, read), then dies
+    dev.link.transport = KillAfter(fw, 1 + 2 * 7 + 1)  # RESET, 7 inputs x (write, invoke+outputs), then dies
     cases = random_inputs(ref.inputs, 12, seed=2)
     r = run_cases(dev, ref, cases, str(model), load_model(model).sha256)
     assert not r.ok and r.error is not None

@@ -89,7 +89,7 @@ def test_garbage_and_drops_are_survived_exactly(session: tuple) -> None:  # type
     w = t.writes
     t.garbage_before.update({w + 3: bytes(range(256)) * 2, w + 10: b"\xaa" * 3000})
     t.drop_write.add(w + 6)           # a request lost on the way to the device
-    t.drop_reply_of.add(w + 14)       # a reply lost on the way back (an INVOKE: 1 RESET + 4 x 3 + 1)
+    t.drop_reply_of.add(w + 13)       # a reply lost on the way back (INVOKE of input 6: RESET + 2 per input)
     r, cases = verify(dev, ref, model)
     assert r.ok and r.completed == 12 and r.outputs[0].exact == 12
     assert r.link["resends"] >= 2 and r.link["naks"] >= 1
@@ -97,7 +97,7 @@ def test_garbage_and_drops_are_survived_exactly(session: tuple) -> None:  # type
 
 def test_killed_emulator_reports_inputs_done(session: tuple) -> None:  # type: ignore[type-arg]
     emu, dev, t, ref, model = session
-    t.action_before[t.writes + 1 + 3 * 5 + 1] = emu.kill    # dies while input 6 is being uploaded
+    t.action_before[t.writes + 1 + 2 * 5 + 1] = emu.kill    # dies while input 6 is being uploaded
     r, cases = verify(dev, ref, model)
     assert not r.ok and "QEMU exited" in (r.error or "")
     assert [c.name for c in r.cases] == [c.name for c in cases[:5]]
@@ -105,7 +105,7 @@ def test_killed_emulator_reports_inputs_done(session: tuple) -> None:  # type: i
 
 def test_hung_device_times_out(session: tuple) -> None:  # type: ignore[type-arg]
     emu, dev, t, ref, model = session
-    t.action_before[t.writes + 1 + 3 * 2 + 2] = lambda: os.kill(emu.pid, signal.SIGSTOP)  # at INVOKE #3
+    t.action_before[t.writes + 1 + 2 * 2 + 2] = lambda: os.kill(emu.pid, signal.SIGSTOP)  # at INVOKE #3
     r, cases = verify(dev, ref, model)
     assert not r.ok and r.completed == 2
     assert r.error is not None and "no reply to INVOKE" in r.error and "3 attempts" in r.error
@@ -114,7 +114,7 @@ def test_hung_device_times_out(session: tuple) -> None:  # type: ignore[type-arg
 def test_device_reset_mid_run_is_reported(session: tuple) -> None:  # type: ignore[type-arg]
     emu, dev, t, ref, model = session
     reboot = framing.DELIMITER + framing.encode(framing.Frame(int(Cmd.RESET), 0x7777, b"\x01"))
-    t.action_before[t.writes + 1 + 3 * 4 + 1] = lambda: t.inner.write(reboot)
+    t.action_before[t.writes + 1 + 2 * 4 + 1] = lambda: t.inner.write(reboot)
     r, cases = verify(dev, ref, model)
     assert not r.ok and r.completed == 4 and "rebooted" in (r.error or "")
     assert dev.connect().invoke_count == 0   # it came back, fresh

@@ -113,6 +113,10 @@ static int do_read_output(const tg_link_frame *f, uint8_t *out, uint16_t *len) {
   return TG_LINK_OK;
 }
 
+/* INVOKE request flag: append every output to the reply when they fit (saves READ_OUTPUT round trips). */
+#define INVOKE_WITH_OUTPUTS 0x01u
+#define INVOKE_RESULT_SIZE 20u
+
 static int do_invoke(uint8_t *out, uint16_t *len) {
   if (init_status != 0) {
     tg_put_u32(out, (uint32_t)init_status);
@@ -130,8 +134,23 @@ static int do_invoke(uint8_t *out, uint16_t *len) {
   tg_put_u32(out + 8, (uint32_t)cost);
   tg_put_u32(out + 12, (uint32_t)(cost >> 32));
   tg_put_u32(out + 16, us);
-  *len = 20;
+  *len = INVOKE_RESULT_SIZE;
   return s == TG_OK ? TG_LINK_OK : TG_LINK_RUNTIME_ERROR;
+}
+
+/* Appends all outputs after the INVOKE result if asked and they fit; returns the reply flags. */
+static uint8_t append_outputs(const tg_link_frame *f, uint8_t *out, uint16_t *len) {
+  if (f->header.length < 1 || !(f->payload[0] & INVOKE_WITH_OUTPUTS)) return 0;
+  uint32_t total = *len;
+  uint32_t n = tg_runtime_output_count();
+  for (uint32_t i = 0; i < n; i++) total += tg_runtime_output_info(i)->bytes;
+  if (total > TG_LINK_MAX_PAYLOAD) return 0;
+  for (uint32_t i = 0; i < n; i++) {
+    uint32_t b = tg_runtime_output_info(i)->bytes;
+    memcpy(out + *len, tg_runtime_output(i), b);
+    *len = (uint16_t)(*len + b);
+  }
+  return INVOKE_WITH_OUTPUTS;
 }
 
 static int do_reset(const tg_link_frame *f, uint8_t *out, uint16_t *len) {
@@ -174,8 +193,11 @@ static void handle(const tg_link_frame *f) {
   }
   int repeat = h->seq == last_seq && h->type == last_type;
   if (repeat && (h->type == TG_CMD_INVOKE || h->type == TG_CMD_RESET)) {
+    uint8_t flags = 0;
     memcpy(out, cache, cache_len);
-    tg_link_send((uint8_t)(h->type | TG_REPLY), h->seq, cache_status, cache_len);
+    len = cache_len;
+    if (h->type == TG_CMD_INVOKE && cache_status == TG_LINK_OK) flags = append_outputs(f, out, &len);
+    tg_link_send_flags((uint8_t)(h->type | TG_REPLY), h->seq, cache_status, flags, len);
     return;
   }
   switch (h->type) {
@@ -197,7 +219,9 @@ static void handle(const tg_link_frame *f) {
   cache_status = (uint8_t)st;
   cache_len = len <= CACHE_MAX ? len : 0;
   memcpy(cache, out, cache_len);
-  tg_link_send((uint8_t)(h->type | TG_REPLY), h->seq, (uint8_t)st, len);
+  uint8_t flags = 0;
+  if (h->type == TG_CMD_INVOKE && st == TG_LINK_OK) flags = append_outputs(f, out, &len);
+  tg_link_send_flags((uint8_t)(h->type | TG_REPLY), h->seq, (uint8_t)st, flags, len);
   if (h->type == TG_CMD_RESET && st == TG_LINK_OK && h->length >= 1 && f->payload[0] == 1) tg_board_reset();
 }
 

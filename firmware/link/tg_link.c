@@ -95,12 +95,16 @@ static uint8_t tx_body[TG_LINK_BODY_MAX];
 uint8_t *tg_link_tx_payload(void) { return tx_body + TG_LINK_HEADER_SIZE; }
 
 void tg_link_send(uint8_t type, uint16_t seq, uint8_t status, uint16_t length) {
+  tg_link_send_flags(type, seq, status, 0, length);
+}
+
+void tg_link_send_flags(uint8_t type, uint16_t seq, uint8_t status, uint8_t flags, uint16_t length) {
   if (length > TG_LINK_MAX_PAYLOAD) length = 0; /* cannot happen with correct callers */
   tx_body[0] = (uint8_t)TG_LINK_VERSION;
   tx_body[1] = type;
   tg_put_u16(tx_body + 2, seq);
   tx_body[4] = status;
-  tx_body[5] = 0;
+  tx_body[5] = flags;
   tg_put_u16(tx_body + 6, length);
   size_t n = TG_LINK_HEADER_SIZE + (size_t)length;
   tg_put_u32(tx_body + n, tg_crc32(0, tx_body, n));

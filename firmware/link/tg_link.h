@@ -80,6 +80,8 @@ uint8_t *tg_link_tx_payload(void);
 
 /* Send one frame whose payload is already in tg_link_tx_payload(). */
 void tg_link_send(uint8_t type, uint16_t seq, uint8_t status, uint16_t length);
+/* The same with header flags (INVOKE replies: bit0 = the outputs follow the result). */
+void tg_link_send_flags(uint8_t type, uint16_t seq, uint8_t status, uint8_t flags, uint16_t length);
 
 /* Little-endian helpers for payloads. */
 static inline uint32_t tg_get_u32(const uint8_t *p) {

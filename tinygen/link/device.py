@@ -16,6 +16,7 @@ from .protocol import Cmd, Link, Pending, Status
 
 DTYPES: dict[int, np.dtype] = {0: np.dtype("<f4"), 2: np.dtype("<i4"), 3: np.dtype("u1"),
                                7: np.dtype("<i2"), 9: np.dtype("i1")}
+INVOKE_WITH_OUTPUTS = 0x01  # INVOKE request flag and reply header flag
 _HELLO = struct.Struct("<BBHBBHIIIIII")
 _INVOKE = struct.Struct("<IIQI")
 _STATS = struct.Struct("<IIIII")
@@ -140,10 +141,18 @@ class Device:
         return TensorInfo(name, DTYPES[dtype], tuple(dims), nbytes, scale, zp)
 
     def write_input(self, index: int, data: bytes) -> None:
-        """Upload one input tensor in chunks that fit the device's frame buffer."""
+        """Upload one input tensor in chunks that fit the device's frame buffer, up to
+        `LinkConfig.window` chunks in flight (chunks are idempotent: resending one is harmless)."""
         chunk = self.max_payload - 8
+        window = max(1, self.link.config.window)
+        in_flight: list[Pending] = []
         for off in range(0, max(len(data), 1), chunk):
-            self._call(Cmd.WRITE_INPUT, struct.pack("<BBHI", index, 0, 0, off) + data[off:off + chunk])
+            payload = struct.pack("<BBHI", index, 0, 0, off) + data[off:off + chunk]
+            in_flight.append(self.link.send(Cmd.WRITE_INPUT, payload))
+            if len(in_flight) >= window:
+                self._check(Cmd.WRITE_INPUT, self.link.wait(in_flight.pop(0)))
+        for p in in_flight:
+            self._check(Cmd.WRITE_INPUT, self.link.wait(p))
 
     def read_output(self, index: int, nbytes: int) -> bytes:
         out = bytearray()
@@ -159,12 +168,21 @@ class Device:
     def invoke(self) -> InvokeResult:
         return self.finish_invoke(self.start_invoke())
 
-    def start_invoke(self) -> Pending:
-        """Send INVOKE and return at once; `finish_invoke` waits for the result."""
-        return self.link.send(Cmd.INVOKE, timeout=self.link.config.invoke_timeout)
+    def start_invoke(self, with_outputs: bool = False) -> Pending:
+        """Send INVOKE and return at once; `finish_invoke` waits for the result. `with_outputs`
+        asks the device to append all outputs to the reply when they fit in one frame."""
+        return self.link.send(Cmd.INVOKE, bytes([INVOKE_WITH_OUTPUTS if with_outputs else 0]),
+                              timeout=self.link.config.invoke_timeout)
 
     def finish_invoke(self, pending: Pending) -> InvokeResult:
-        return InvokeResult(*_INVOKE.unpack_from(self._check(Cmd.INVOKE, self.link.wait(pending))))
+        return self._finish_invoke(pending)[0]
+
+    def _finish_invoke(self, pending: Pending) -> tuple[InvokeResult, bytes | None]:
+        reply = self.link.wait(pending)
+        payload = self._check(Cmd.INVOKE, reply)
+        result = InvokeResult(*_INVOKE.unpack_from(payload))
+        inline = payload[_INVOKE.size:] if reply.flags & INVOKE_WITH_OUTPUTS else None
+        return result, inline
 
     def stats(self) -> Stats:
         return Stats(*_STATS.unpack_from(self._call(Cmd.STATS)))
@@ -198,13 +216,19 @@ class Device:
                 raise ProtocolError(f"input {t.name}: {len(data)} bytes, device expects {t.bytes}")
             self.write_input(i, data)
         t1 = time.monotonic()
-        pending = self.start_invoke()
+        pending = self.start_invoke(with_outputs=True)
         if meanwhile is not None:
             meanwhile()
-        result = self.finish_invoke(pending)
+        result, inline = self._finish_invoke(pending)
         t2 = time.monotonic()
-        outs = [np.frombuffer(self.read_output(i, t.bytes), dtype=t.dtype).reshape(t.shape)
-                for i, t in enumerate(self.outputs)]
+        if inline is not None and len(inline) == sum(t.bytes for t in self.outputs):
+            blobs, at = [], 0
+            for t in self.outputs:
+                blobs.append(inline[at:at + t.bytes])
+                at += t.bytes
+        else:
+            blobs = [self.read_output(i, t.bytes) for i, t in enumerate(self.outputs)]
+        outs = [np.frombuffer(b, dtype=t.dtype).reshape(t.shape) for b, t in zip(blobs, self.outputs)]
         self.timing["upload"] += t1 - t0
         self.timing["invoke"] += t2 - t1
         self.timing["download"] += time.monotonic() - t2

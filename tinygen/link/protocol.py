@@ -52,6 +52,8 @@ class LinkConfig:
     boot_timeout: float = 10.0      # the BOOT frame after start-up or a reboot
     retries: int = 3                # resends after the first attempt
     baudrate: int = 115200
+    window: int = 1                 # WRITE_INPUT chunks in flight; >1 only where the transport has
+                                    # flow control (QEMU over TCP): a UART without it may overrun
 
 
 @dataclass
@@ -85,6 +87,8 @@ class Link:
         self._deframer = Deframer()
         self._seq = 0
         self._pending: list[Frame] = []   # frames read past the one we waited for (e.g. BOOT)
+        self._outstanding: set[int] = set()   # seqs sent and not yet answered
+        self._early: dict[int, Frame] = {}    # replies that arrived before their wait()
 
     def _next_seq(self) -> int:
         self._seq = (self._seq + 1) % framing.SEQ_NONE  # 0xFFFF is reserved for "unknown"
@@ -117,12 +121,24 @@ class Link:
         wire = framing.DELIMITER + framing.encode(Frame(int(cmd), seq, payload))
         self.counters.requests += 1
         pending = Pending(int(cmd), seq, wire, self.config.timeout if timeout is None else timeout, boot_ok)
+        self._outstanding.add(seq)
         self.transport.write(wire)
         pending.deadline = time.monotonic() + pending.timeout
         return pending
 
     def wait(self, p: "Pending") -> Frame:
-        """Second half of `request`: the reply, resending on timeouts and BAD_FRAME answers."""
+        """Second half of `request`: the reply, resending on timeouts and BAD_FRAME answers.
+        Several requests may be outstanding (see LinkConfig.window); wait for them in order."""
+        try:
+            return self._wait(p)
+        finally:
+            self._outstanding.discard(p.seq)
+            self._early.pop(p.seq, None)
+
+    def _wait(self, p: "Pending") -> Frame:
+        early = self._early.pop(p.seq, None)
+        if early is not None:
+            return early
         attempts = 1 + self.config.retries
         name = Cmd(p.cmd).name if p.cmd in Cmd._value2member_map_ else f"0x{p.cmd:02x}"
         for attempt in range(attempts):
@@ -144,7 +160,10 @@ class Link:
                         nak = True
                         continue
                     if f.type != (p.cmd | REPLY) or f.seq != p.seq:
-                        self.counters.stale_replies += 1
+                        if f.seq in self._outstanding and f.seq != p.seq and f.type & REPLY:
+                            self._early[f.seq] = f   # a later request's reply: keep it for its wait()
+                        else:
+                            self.counters.stale_replies += 1
                         continue
                     self._pending = frames[i + 1:] + self._pending
                     return f

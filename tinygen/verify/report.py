@@ -24,7 +24,8 @@ def result_dict(r: VerifyResult) -> dict[str, Any]:
                         "seconds": r.seconds, "inferences_per_second": r.inferences_per_second,
                         "bytes_on_wire": r.bytes_moved, "tensor_bytes": r.payload_bytes,
                         "tensor_bytes_per_second": r.payload_bytes / r.seconds if r.seconds else 0.0,
-                        "transfer_bytes_per_second": _transfer_rate(r)},
+                        "transfer_bytes_per_second": _transfer_rate(r),
+                        "link_utilisation": _utilisation(r)},
         "link": r.link,
         "inputs": [{"index": c.index, "name": c.name, "ok": c.ok, "cost": c.cost, "micros": c.micros} for c in r.cases],
     }
@@ -62,3 +63,14 @@ def _transfer_rate(r: VerifyResult) -> float:
     t = r.link.get("seconds", {})
     moving = t.get("upload", 0.0) + t.get("download", 0.0)
     return r.payload_bytes / moving if moving else 0.0
+
+
+def _utilisation(r: VerifyResult) -> float | None:
+    """Time the measured link needs for the tensor bytes / time verify spent moving them (<= ~1)."""
+    bw = r.link.get("bandwidth_bytes_per_second")
+    t = r.link.get("seconds", {})
+    moving = t.get("upload", 0.0) + t.get("download", 0.0)
+    if not bw or not moving:
+        return None
+    ideal = r.bytes_up / bw["host_to_device"] + r.bytes_down / bw["device_to_host"]
+    return ideal / moving

@@ -69,6 +69,8 @@ def verify_model(opts: VerifyOptions, reporter: Reporter | None = None) -> tuple
         bandwidth = measure_link(dev) if opts.measure_link else None
         reporter.step(f"verifying {len(cases)} inputs{' (streaming: one sequence)' if streaming else ''}")
         result = run_cases(dev, reference, cases, str(opts.model), info.sha256, opts.tolerance, reporter)
-        if bandwidth:
-            result.link["bandwidth_bytes_per_second"] = bandwidth
+        if bandwidth and result.error is None:
+            # measured before and after the run: the mean is fairer on a machine whose load varies
+            after = measure_link(dev)
+            result.link["bandwidth_bytes_per_second"] = {k: (bandwidth[k] + after[k]) / 2 for k in bandwidth}
     return result, [c.name for c in cases]

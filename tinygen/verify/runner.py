@@ -44,6 +44,8 @@ class VerifyResult:
     seconds: float = 0.0
     bytes_moved: int = 0
     payload_bytes: int = 0
+    bytes_up: int = 0      # tensor bytes host -> device
+    bytes_down: int = 0    # tensor bytes device -> host
     stack_used: int | None = None
     link: dict[str, Any] = field(default_factory=dict)
 
@@ -109,7 +111,9 @@ def run_cases(device: Device, reference: Reference, cases: Sequence[InputCase], 
                                   hint="an input was lost or run twice: the device may have reset")
             ok = compare_outputs(stats, case.name, got, want, tolerance)
             result.cases.append(CaseRecord(i, case.name, ok, inv.cost, inv.micros))
-            result.payload_bytes += sum(a.nbytes for a in case.arrays) + sum(g.nbytes for g in got)
+            result.bytes_up += sum(a.nbytes for a in case.arrays)
+            result.bytes_down += sum(g.nbytes for g in got)
+            result.payload_bytes = result.bytes_up + result.bytes_down
             if (i + 1) % step == 0 or not ok:
                 reporter.info(f"  {i + 1}/{len(cases)} {case.name}: {'ok' if ok else 'MISMATCH'}")
         result.stack_used = device.stats().stack_used

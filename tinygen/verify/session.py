@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterator
 
@@ -15,6 +15,7 @@ from ..errors import UsageError
 from ..link import Device, Link, LinkConfig, Transport
 from ..link.transport import find_port
 
+EMULATOR_WINDOW = 4
 # USB ids of boards' serial ports when the board file does not list them (`serial.usb_ids`).
 KNOWN_USB_IDS: dict[str, list[tuple[int, int]]] = {
     "nano33ble": [(0x2341, 0x805A), (0x2341, 0x005A)],       # Arduino Nano 33 BLE (sketch, bootloader)
@@ -44,6 +45,9 @@ def open_device(board: Board, *, elf: Path | None = None, port: str | None = Non
     """Connect (starting QEMU for the emulated board) and identify the firmware."""
     config = config or LinkConfig(baudrate=board.serial_baud)
     if board.emulated:
+        # QEMU's UART takes a byte only when the guest has read the last one and TCP holds the rest:
+        # flow control end to end, so chunks can be in flight without any risk of overrun.
+        config = replace(config, window=max(config.window, EMULATOR_WINDOW))
         if elf is None:
             raise UsageError(f"{board.name} needs a firmware ELF to emulate")
         with Emulator(elf, emulator_config) as emu:
