@@ -6,7 +6,8 @@
     boards_dir = "~/my-boards"           # extra board definitions (*.json)
 
 Environment variables win: TINYGEN_TFLM_DIR, TINYGEN_PIO_CORE_DIR, TINYGEN_BOARDS_DIR,
-TINYGEN_CONFIG (another config file). Explicit function/CLI arguments win over both.
+TINYGEN_PIO_REGISTRY (host:port probed before a build that needs the registry), TINYGEN_CONFIG
+(another config file). Explicit function/CLI arguments win over both.
 
 tinygen runs PlatformIO with its own core directory by default, so a user's ~/.platformio (and its
 installed platforms) is never touched; point TINYGEN_PIO_CORE_DIR at ~/.platformio to share it.
@@ -37,6 +38,7 @@ class Settings:
     boards_dir: Path | None
     pio_timeout: float = 1800.0        # seconds for one `pio run` before tinygen gives up
     registry_probe_timeout: float = 3.0  # seconds to decide whether the PlatformIO registry answers
+    pio_registry: str = "api.registry.platformio.org:443"  # probed before builds that need it
 
 
 def _config_file() -> Path:
@@ -70,4 +72,5 @@ def load_settings() -> Settings:
         tflm_dir=_path(pick("TINYGEN_TFLM_DIR", "tflm_dir")),
         pio_core_dir=_path(pick("TINYGEN_PIO_CORE_DIR", "pio_core_dir")) or DEFAULT_PIO_CORE_DIR.expanduser(),
         boards_dir=_path(pick("TINYGEN_BOARDS_DIR", "boards_dir")),
+        pio_registry=str(pick("TINYGEN_PIO_REGISTRY", "pio_registry") or Settings.pio_registry),
     )

@@ -23,7 +23,6 @@ from ..errors import BuildError, ToolMissingError
 from ..report import Reporter
 from .packages import ensure_scons
 
-REGISTRY_HOST = ("api.registry.platformio.org", 443)
 ARM_GCC = "arm-none-eabi-gcc"
 _OVERFLOW = re.compile(r"region [`']?(\w+)'? overflowed by (\d+) bytes")
 _COMPILING = re.compile(r"^(Compiling|Archiving|Linking|Building) ")
@@ -50,10 +49,11 @@ def pio_environment(settings: Settings) -> dict[str, str]:
     return env
 
 
-def registry_reachable(timeout: float) -> bool:
-    """True when the PlatformIO registry accepts a TCP connection within `timeout` seconds."""
+def registry_reachable(address: str, timeout: float) -> bool:
+    """True when the PlatformIO registry (`host:port`) accepts a TCP connection within `timeout` s."""
+    host, _, port = address.rpartition(":")
     try:
-        with socket.create_connection(REGISTRY_HOST, timeout=timeout):
+        with socket.create_connection((host, int(port)), timeout=timeout):
             return True
     except OSError:
         return False
@@ -76,10 +76,11 @@ def preflight(board: Board, project_dir: Path, settings: Settings, uses_remote_l
         missing.append(f"PlatformIO platform '{board.pio_platform}'")
     if uses_remote_libs and not (project_dir / ".pio" / "libdeps" / board.name).is_dir():
         missing.append("the TFLM library (lib_deps)")
-    if missing and not registry_reachable(settings.registry_probe_timeout):
+    if missing and not registry_reachable(settings.pio_registry, settings.registry_probe_timeout):
+        tflm = ", use --tflm-dir for a local TFLM tree" if uses_remote_libs else ""
         raise BuildError(f"{' and '.join(missing)} not installed and the PlatformIO registry is unreachable",
-                         hint=f"connect once to let PlatformIO install it (core dir {core}), use --tflm-dir "
-                              "for a local TFLM tree, or build for qemu-m4, which needs nothing online")
+                         hint=f"connect once to let PlatformIO install it (core dir {core}){tflm}, "
+                              "or build for qemu-m4, which needs nothing online")
 
 
 def run_pio(project_dir: Path, env_name: str, settings: Settings, reporter: Reporter,
