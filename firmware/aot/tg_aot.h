@@ -78,11 +78,13 @@ typedef struct {
   int32_t k_h, k_w, filter_in_c;  /* filter_in_c < in_c: grouped convolution */
   int32_t stride_h, stride_w, dil_h, dil_w, pad_h, pad_w;
   int32_t in_offset, out_offset, act_min, act_max;
-  const int32_t *mult;            /* per output channel, Q31 */
-  const int32_t *shift;           /* per output channel */
-  const int32_t *bias;            /* raw bias (zeros when the model has none) */
-  const int32_t *bias_folded;     /* bias + in_offset * sum(weights): used where no tap is padded */
-  tg_requant_ch rq;               /* the same, for the matrix-product path */
+  /* grouped convolutions only (NULL otherwise): per output channel Q31 multiplier and shift, raw
+     bias, and bias + in_offset * sum(weights) for windows without padded taps */
+  const int32_t *mult;
+  const int32_t *shift;
+  const int32_t *bias;
+  const int32_t *bias_folded;
+  tg_requant_ch rq;               /* per channel, bias folded: the matrix-product path */
   int32_t in_zero_point;
 } tg_conv_params;
 
@@ -91,14 +93,11 @@ typedef struct {
   int32_t out_h, out_w, out_c, depth_mult;
   int32_t k_h, k_w;
   int32_t stride_h, stride_w, dil_h, dil_w, pad_h, pad_w;
-  int32_t in_offset, out_offset, act_min, act_max;
-  const int32_t *mult;
-  const int32_t *shift;
-  const int32_t *bias;
-  const int32_t *bias_folded;
+  int32_t out_offset, act_min, act_max;
   const tg_rq_ch *rq;             /* per channel, bias folded in */
   int32_t rq_fast;                /* every channel has shift < 0 */
   int32_t in_zero_point;
+  int32_t cache_rows;             /* > 0: may run in place (input rows cached in scratch) */
 } tg_dwconv_params;
 
 typedef struct {
@@ -107,7 +106,8 @@ typedef struct {
 } tg_fc_params;
 
 /* conv scratch: 2 * k_h * k_w * in_c bytes (patches of two output pixels), unused for 1x1
-   convolutions; dwconv scratch: k_h * k_w pointers + in_c bytes. Weights: see the kernel files for
+   convolutions (2 * in_c bytes when it runs in place); dwconv scratch: k_h * k_w int32 + in_c
+   bytes (+ cache_rows * in_w * in_c bytes to run in place). Weights: see the kernel files for
    the layouts tinygen stores them in. */
 void tg_conv_s8(const tg_conv_params *p, const int8_t *in, const int8_t *w, int8_t *out, int8_t *scratch);
 void tg_dwconv_s8(const tg_dwconv_params *p, const int8_t *in, const int8_t *w, int8_t *out,

@@ -56,7 +56,28 @@ void tg_conv_s8(const tg_conv_params *p, const int8_t *in, const int8_t *w, int8
   }
   if (p->k_h == 1 && p->k_w == 1 && p->stride_h == 1 && p->stride_w == 1 && p->pad_h == 0 && p->pad_w == 0) {
     /* pointwise: every pixel is already a row of the matrix product */
-    tg_mm_s8(in, p->batches * pixels, p->in_c, w, p->out_c, p->in_c, &p->rq, out, p->out_c);
+    const int32_t rows = p->batches * pixels;
+    if ((const void *)in != (const void *)out) {
+      tg_mm_s8(in, rows, p->in_c, w, p->out_c, p->in_c, &p->rq, out, p->out_c);
+      return;
+    }
+    /* In place (the planner gave output and input the same bytes): two pixels at a time are
+     * copied to scratch before their outputs overwrite them. Outputs no wider than inputs go
+     * front to back, wider ones back to front, so no unread pixel is ever overwritten. */
+    if (p->out_c <= p->in_c) {
+      for (i = 0; i < rows; i += 2) {
+        const int32_t r = i + 1 < rows ? 2 : 1;
+        memcpy(scratch, in + i * p->in_c, (size_t)(r * p->in_c));
+        tg_mm_s8(scratch, r, p->in_c, w, p->out_c, p->in_c, &p->rq, out + i * p->out_c, p->out_c);
+      }
+    } else {
+      for (i = rows - rows % 2; i >= 0; i -= 2) {
+        const int32_t r = i + 1 < rows ? 2 : (i < rows ? 1 : 0);
+        if (r == 0) continue;
+        memcpy(scratch, in + i * p->in_c, (size_t)(r * p->in_c));
+        tg_mm_s8(scratch, r, p->in_c, w, p->out_c, p->in_c, &p->rq, out + i * p->out_c, p->out_c);
+      }
+    }
     return;
   }
   for (n = 0; n < p->batches; ++n) {

@@ -20,15 +20,28 @@ void tg_dwconv_s8(const tg_dwconv_params *p, const int8_t *in, const int8_t *w, 
                   int32_t *scratch) {
   const int32_t oc = p->out_c, mult = p->depth_mult, ntaps = p->k_h * p->k_w;
   const int32_t groups = mult == 1 ? oc / 4 : 0;
-  /* scratch: tap pointers, then one row of zero points (in_c bytes) */
-  const int8_t **taps = (const int8_t **)(void *)scratch;
+  /* scratch: tap offsets (from the image base), one row of zero points (in_c bytes), then (in
+   * place) a cache of cache_rows input rows; all of it inside the arena, so offsets fit int32 */
+  int32_t *taps = scratch;
   int8_t *zp_row = (int8_t *)(void *)(taps + ntaps);
-  int32_t n, oy, ox, c, ky, kx, m, t, g;
+  int8_t *cache = zp_row + p->in_c;
+  const int32_t row_bytes = p->in_w * p->in_c;
+  const int inplace = (const void *)in == (const void *)out && p->cache_rows > 0;
+  int32_t n, oy, ox, c, ky, kx, m, t, g, next_row = 0;
   memset(zp_row, p->in_zero_point, (size_t)p->in_c);
   for (n = 0; n < p->batches; ++n) {
     const int8_t *img = in + n * p->in_h * p->in_w * p->in_c;
     for (oy = 0; oy < p->out_h; ++oy) {
       const int32_t iy0 = oy * p->stride_h - p->pad_h;
+      if (inplace) {
+        /* In place: input rows are copied into a ring of cache_rows rows the first time a
+         * output row needs them, before output rows overwrite them (tinygen checked at
+         * generation time that every row is cached before it is overwritten). */
+        const int32_t last = iy0 + (p->k_h - 1) * p->dil_h;
+        for (; next_row <= last && next_row < p->in_h; ++next_row) {
+          memcpy(cache + (next_row % p->cache_rows) * row_bytes, img + next_row * row_bytes, (size_t)row_bytes);
+        }
+      }
       for (ox = 0; ox < p->out_w; ++ox) {
         const int32_t ix0 = ox * p->stride_w - p->pad_w;
         int8_t *o = out + ((n * p->out_h + oy) * p->out_w + ox) * oc;
@@ -37,15 +50,21 @@ void tg_dwconv_s8(const tg_dwconv_params *p, const int8_t *in, const int8_t *w, 
           const int32_t iy = iy0 + ky * p->dil_h;
           for (kx = 0; kx < p->k_w; ++kx, ++t) {
             const int32_t ix = ix0 + kx * p->dil_w;
-            taps[t] = (iy < 0 || iy >= p->in_h || ix < 0 || ix >= p->in_w) ? zp_row
-                                                                             : img + (iy * p->in_w + ix) * p->in_c;
+            if (iy < 0 || iy >= p->in_h || ix < 0 || ix >= p->in_w) {
+              taps[t] = (int32_t)(zp_row - img);
+            } else if (inplace) {
+              taps[t] = (int32_t)(cache + (iy % p->cache_rows) * row_bytes + ix * p->in_c - img);
+            } else {
+              taps[t] = (iy * p->in_w + ix) * p->in_c;
+            }
           }
         }
         for (g = 0; g < groups; ++g) {
           const int32_t c0 = 4 * g;
           int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+          const int8_t *base = img + c0;
           for (t = 0; t < ntaps; ++t, wg += 4) {
-            const int8_t *xi = taps[t] + c0;
+            const int8_t *xi = base + taps[t];
 #if TG_AOT_DSP
             const uint32_t xv = tg_load_u32(xi), wv = tg_load_u32(wg);
             const int32_t xe = tg_sxtb16_even(xv), we = tg_sxtb16_even(wv);
@@ -71,7 +90,7 @@ void tg_dwconv_s8(const tg_dwconv_params *p, const int8_t *in, const int8_t *w, 
           const int32_t rest = oc - 4 * groups;
           for (c = 4 * groups; c < oc; ++c) {
             int32_t a = 0;
-            for (t = 0; t < ntaps; ++t) a += taps[t][c] * wg[t * rest + (c - 4 * groups)];
+            for (t = 0; t < ntaps; ++t) a += img[taps[t] + c] * wg[t * rest + (c - 4 * groups)];
             o[c] = finish(p, c, a);
           }
         } else {
@@ -79,7 +98,7 @@ void tg_dwconv_s8(const tg_dwconv_params *p, const int8_t *in, const int8_t *w, 
           for (c = 0; c < p->in_c; ++c) {
             for (m = 0; m < mult; ++m) {
               int32_t a = 0;
-              for (t = 0; t < ntaps; ++t) a += taps[t][c] * w[t * oc + c * mult + m];
+              for (t = 0; t < ntaps; ++t) a += img[taps[t] + c] * w[t * oc + c * mult + m];
               o[c * mult + m] = finish(p, c * mult + m, a);
             }
           }

@@ -108,9 +108,11 @@ def _lower_subgraph(model: ModelInfo, sg: SubgraphInfo, state: ModelState, sourc
         low = reg.lower(ctx)
         sources.update(low.sources)
         state.headers.update(low.headers)
-        if reg.inplace:
+        pairs = reg.inplace(ctx) if callable(reg.inplace) else reg.inplace
+        if pairs:
+            strict = not callable(reg.inplace)
             inplace[op.index] = tuple(
-                (op.outputs[o], op.inputs[i]) for o, i in reg.inplace
+                (op.outputs[o], op.inputs[i], strict) for o, i in pairs
                 if o < len(op.outputs) and i < len(op.inputs) and op.inputs[i] >= 0
             )
         code = "\n".join("  " + line if line else "" for line in low.code.strip("\n").splitlines())

@@ -62,11 +62,12 @@ class _Groups:
 def plan_subgraph(
     sg: SubgraphInfo,
     aliases: dict[int, tuple[int, int]],
-    inplace: dict[int, tuple[tuple[int, int], ...]],
+    inplace: dict[int, tuple[tuple[int, int, bool], ...]],
     scratch: dict[int, int],
 ) -> SubgraphPlan:
     """Offsets for one subgraph. `aliases[op] = (out_tensor, in_tensor)` share bytes;
-    `inplace[op]` lists (out, in) tensor pairs that may share bytes if `in` dies at `op`;
+    `inplace[op]` lists (out, in, same_size_only) tensor pairs that may share bytes if `in` dies
+    at `op`;
     `scratch[op]` is the op's scratch size."""
     n = len(sg.operators)
     tensors = sg.tensors
@@ -100,7 +101,7 @@ def plan_subgraph(
         return min(first[t] for t in ms), max(last[t] for t in ms)
 
     for op_index in sorted(inplace):
-        for out_t, in_t in inplace[op_index]:
+        for out_t, in_t, strict in inplace[op_index]:
             if out_t not in first or in_t not in first:
                 continue
             ri, ro = groups.find(in_t), groups.find(out_t)
@@ -110,7 +111,7 @@ def plan_subgraph(
                 continue
             if span(ri)[1] != op_index or span(ro)[0] != op_index:
                 continue
-            if tensors[out_t].nbytes != tensors[in_t].nbytes:  # element i must overwrite element i
+            if strict and tensors[out_t].nbytes != tensors[in_t].nbytes:  # element i over element i
                 continue
             groups.union(ri, ro)
 

@@ -53,8 +53,10 @@ class Registration:
     # Output 0 is the same bytes as input 0 (RESHAPE): no code, no arena space of its own.
     alias: bool = False
     # Output i may overwrite input j when input j dies at this op (kernel reads before it writes
-    # each element): pairs (output index, input index).
-    inplace: tuple[tuple[int, int], ...] = ()
+    # each element): pairs (output index, input index), only used when both have the same size.
+    # A callable instead decides per op and may pair tensors of different sizes (the kernel then
+    # detects in == out at run time and works around the overlap itself).
+    inplace: tuple[tuple[int, int], ...] | Callable[[OpContext], tuple[tuple[int, int], ...]] = ()
     module: str = field(default="", compare=False)
 
 
@@ -72,13 +74,13 @@ def register(
     *,
     when: Callable[[OpContext], bool] | None = None,
     alias: bool = False,
-    inplace: tuple[tuple[int, int], ...] = (),
+    inplace: tuple[tuple[int, int], ...] | Callable[[OpContext], tuple[tuple[int, int], ...]] = (),
 ) -> Callable[[Callable[[OpContext], Lowered]], Callable[[OpContext], Lowered]]:
     """Decorator: register `fn` as the lowering of builtin or custom op `op`."""
 
     def deco(fn: Callable[[OpContext], Lowered]) -> Callable[[OpContext], Lowered]:
         _REGISTRY.setdefault(op, []).append(
-            Registration(op, fn, when, alias, tuple(inplace), module=fn.__module__)
+            Registration(op, fn, when, alias, inplace if callable(inplace) else tuple(inplace), module=fn.__module__)
         )
         return fn
 

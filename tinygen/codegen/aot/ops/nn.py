@@ -88,11 +88,6 @@ def _rq(table: str, out_zp: int, act: tuple[int, int], shifts: list[int]) -> str
             f".fast = {all_fast(shifts)} }}")
 
 
-def same_pad_needed(ih: int, iw: int, oh: int, ow: int) -> bool:
-    """A 1x1 stride-1 convolution pads nothing unless the output is larger than the input."""
-    return oh != ih or ow != iw
-
-
 def interleave_pairs(w: np.ndarray) -> np.ndarray:
     """[n, k] int8 weights in the order tg_mm_s8 reads them (tg_aot_matmul.c): per channel pair,
     4 bytes of each in turn, then each channel's k % 4 tail; an odd last channel stays plain."""
@@ -125,7 +120,20 @@ def _check_filter(ctx: OpContext) -> np.ndarray:
     return ctx.array(w)
 
 
-@register("CONV_2D", when=_int8)
+def _pointwise(ctx: OpContext) -> bool:
+    o, w = ctx.options, ctx.input(1)
+    ih, iw, ic = ctx.input(0).shape[1:]
+    oh, ow = ctx.output(0).shape[1:3]
+    return (w is not None and w.shape[1] == w.shape[2] == 1 and w.shape[3] == ic and o.strideH == o.strideW == 1
+            and (oh, ow) == (ih, iw))
+
+
+def _conv_inplace(ctx: OpContext) -> tuple[tuple[int, int], ...]:
+    """A pointwise convolution can overwrite its input (tg_conv_s8 copies two pixels ahead)."""
+    return ((0, 0),) if _pointwise(ctx) and ctx.input(0).shape[0] == 1 else ()
+
+
+@register("CONV_2D", when=_int8, inplace=_conv_inplace)
 def conv_2d(ctx: OpContext) -> Lowered:
     o = ctx.options
     w = _check_filter(ctx)
@@ -139,9 +147,10 @@ def conv_2d(ctx: OpContext) -> Lowered:
     out_s, out_zp = _qparams(ctx, -1)
     act = activation_range(o.fusedActivationFunction, out_s[0], out_zp[0])
     mults, shifts = _multipliers(ctx, oc)
-    mult, shift = _per_channel(ctx, oc)
     bias = _bias(ctx, oc)
     folded_v = _folded(bias, w, -in_zp)
+    grouped = fic != ic
+    mult, shift = _per_channel(ctx, oc) if grouped else ("NULL", "NULL")
     params = ctx.struct("tg_conv_params", {
         "batches": n, "in_h": ih, "in_w": iw, "in_c": ic, "out_h": oh, "out_w": ow, "out_c": oc,
         "k_h": kh, "k_w": kw, "filter_in_c": fic, "stride_h": o.strideH, "stride_w": o.strideW,
@@ -150,19 +159,50 @@ def conv_2d(ctx: OpContext) -> Lowered:
         "pad_w": compute_padding(iw, kw, o.strideW, o.dilationWFactor, ow2, same),
         "in_offset": -in_zp, "out_offset": out_zp[0], "act_min": act[0], "act_max": act[1],
         "mult": mult, "shift": shift,
-        "bias": ctx.const_array(np.array([wrap_i32(int(b)) for b in bias], np.int32), "int32_t", "bias"),
-        "bias_folded": ctx.const_array(folded_v, "int32_t", "biasf"),
+        "bias": ctx.const_array(np.array([wrap_i32(int(b)) for b in bias], np.int32), "int32_t", "bias")
+        if grouped else "NULL",
+        "bias_folded": ctx.const_array(folded_v, "int32_t", "biasf") if grouped else "NULL",
         "rq": _rq(rq_table(ctx, mults, shifts, folded_v), out_zp[0], act, shifts),
         "in_zero_point": in_zp,
     }, "conv")
-    pointwise = kh == kw == 1 and o.strideH == o.strideW == 1 and not same_pad_needed(ih, iw, oh2, ow2)
-    scratch = "NULL" if pointwise or fic != ic else f"(int8_t *){ctx.scratch(2 * kh * kw * ic)}"
+    if fic != ic:
+        scratch = "NULL"
+    elif _pointwise(ctx):
+        scratch = f"(int8_t *){ctx.scratch(2 * ic)}" if _conv_inplace(ctx) else "NULL"
+    else:
+        scratch = f"(int8_t *){ctx.scratch(2 * kh * kw * ic)}"
     weights = ctx.inp(1) if fic != ic else ctx.const_array(interleave_pairs(w.reshape(oc, -1)), "int8_t", "w")
     return Lowered(f"tg_conv_s8(&{params}, {ctx.inp(0)}, {weights}, {ctx.out(0)}, {scratch});",
                    ("tg_aot_conv.c", "tg_aot_dot.c", "tg_aot_matmul.c"))
 
 
-@register("DEPTHWISE_CONV_2D", when=_int8)
+def dw_cache_rows(ctx: OpContext) -> int:
+    """Input rows tg_dwconv_s8 must cache to run in place, or 0 when in place is not safe:
+    every input row has to be copied out before an output row overwrites it."""
+    o = ctx.options
+    n, ih, iw, ic = ctx.input(0).shape
+    _, oh, ow, oc = ctx.output(0).shape
+    kh = ctx.input(1).shape[1]
+    if n != 1:
+        return 0
+    pad = compute_padding(ih, kh, o.strideH, o.dilationHFactor, _out_size(ih, kh, o.strideH, o.dilationHFactor,
+                                                                        o.padding == 0), o.padding == 0)
+    in_row, out_row = iw * ic, ow * oc
+    next_row = 0
+    for oy in range(oh):
+        last = oy * o.strideH - pad + (kh - 1) * o.dilationHFactor
+        while next_row <= last and next_row < ih:
+            if next_row * in_row < oy * out_row:
+                return 0
+            next_row += 1
+    return (kh - 1) * o.dilationHFactor + 1
+
+
+def _dw_inplace(ctx: OpContext) -> tuple[tuple[int, int], ...]:
+    return ((0, 0),) if dw_cache_rows(ctx) else ()
+
+
+@register("DEPTHWISE_CONV_2D", when=_int8, inplace=_dw_inplace)
 def depthwise_conv_2d(ctx: OpContext) -> Lowered:
     o = ctx.options
     w = _check_filter(ctx)
@@ -176,7 +216,6 @@ def depthwise_conv_2d(ctx: OpContext) -> Lowered:
     out_s, out_zp = _qparams(ctx, -1)
     act = activation_range(o.fusedActivationFunction, out_s[0], out_zp[0])
     mults, shifts = _multipliers(ctx, oc)
-    mult, shift = _per_channel(ctx, oc)
     bias = _bias(ctx, oc)
     # weights as [oc, taps] for the folded bias; the kernel reads them in the model's [taps, oc]
     folded = _folded(bias, np.ascontiguousarray(w.reshape(kh * kw, oc).T), -in_zp)
@@ -186,15 +225,14 @@ def depthwise_conv_2d(ctx: OpContext) -> Lowered:
         "dil_h": o.dilationHFactor, "dil_w": o.dilationWFactor,
         "pad_h": compute_padding(ih, kh, o.strideH, o.dilationHFactor, oh2, same),
         "pad_w": compute_padding(iw, kw, o.strideW, o.dilationWFactor, ow2, same),
-        "in_offset": -in_zp, "out_offset": out_zp[0], "act_min": act[0], "act_max": act[1],
-        "mult": mult, "shift": shift,
-        "bias": ctx.const_array(np.array([wrap_i32(int(b)) for b in bias], np.int32), "int32_t", "bias"),
-        "bias_folded": ctx.const_array(folded, "int32_t", "biasf"),
+        "out_offset": out_zp[0], "act_min": act[0], "act_max": act[1],
         "rq": rq_table(ctx, mults, shifts, folded),
         "rq_fast": all_fast(shifts),
         "in_zero_point": in_zp,
+        "cache_rows": (cache := dw_cache_rows(ctx)),
     }, "dwconv")
-    scratch = ctx.scratch(8 * kh * kw + ic)  # tap pointers (64-bit on hosts) + a zero-point row
+    # tap offsets, a zero-point row, the in-place row cache
+    scratch = ctx.scratch(4 * kh * kw + ic + cache * iw * ic)
     weights = ctx.const_array(group_channels(w.reshape(kh * kw, oc)), "int8_t", "w") if oc == ic else ctx.inp(1)
     return Lowered(
         f"tg_dwconv_s8(&{params}, {ctx.inp(0)}, {weights}, {ctx.out(0)}, (int32_t *){scratch});",
