@@ -34,6 +34,14 @@ CONCATENATION_PARAMS = ("i32", "ptr", "ptr", "i32", "i32", "float")
 QUANTIZE_OP_DATA = (("i32", "i64"), "i32", "int", "i32")  # QuantizationParams{zero_point, double scale}
 DEQUANTIZE_OP_DATA = (("i64", "i32"), "i32", "int", "i32")  # DequantizationParams{double scale, zp}
 
+ACTIVATION_PARAMS = ("u8", "i32", "i32")  # enum class FusedActivationFunctionType : uint8_t
+RELU_OP_DATA = (ACTIVATION_PARAMS, "i32", "i32", "i32", "int")  # ReluParams derives ActivationParams
+PAD_OP_DATA = (("i8", ("arr", "i32", 5), "i8", ("arr", "i32", 5), "u8"), "i32")  # PadParams, zp
+HARD_SWISH_PARAMS = ("i16", "i16", "i16", "int", "i16", "int")
+ARITHMETIC_PARAMS = ("u8",) + ("i32",) * 12 + ("float", "float", "i64", "i64", "i16", "i16", ("arr", "int", 5))
+OP_DATA_SUB = ("bool",) + ("int",) * 12
+OP_DATA_REDUCE = ("i32", "int", "int", "int", "int", "int", "float", "int", "float", "int", "int")
+
 # Builtin options structs from tensorflow/lite/core/c/builtin_op_data.h, allocated with
 # alignof(T) by the flatbuffer parser. None: the parser allocates nothing for this op.
 BUILTIN_PARAMS: dict[str, Field | None] = {
@@ -55,8 +63,28 @@ BUILTIN_PARAMS: dict[str, Field | None] = {
     "VAR_HANDLE": ("ptr", "ptr"),
     "SPLIT_V": ("int",),
     "SPLIT": ("int",),
-    "PAD": ("u8",),
-    "MEAN": ("bool",),
+    "MEAN": ("bool",),  # TfLiteReducerParams
+    "SUM": ("bool",),
+    "REDUCE_MAX": ("bool",),
+    "REDUCE_MIN": ("bool",),
+    "ARG_MAX": ("enum",),
+    "ARG_MIN": ("enum",),
+    "DEPTH_TO_SPACE": ("int",),
+    "SPACE_TO_DEPTH": ("int",),
+    "GATHER": ("int", "int"),
+    "LEAKY_RELU": ("float",),
+    "PACK": ("int", "int"),
+    "UNPACK": ("int", "int"),
+    "RESIZE_NEAREST_NEIGHBOR": ("bool", "bool"),
+    "SQUEEZE": (("arr", "int", 8), "int"),
+    "PAD": None,
+    "PADV2": None,
+    "EXPAND_DIMS": None,
+    "EXP": None,
+    "HARD_SWISH": None,
+    "SLICE": None,
+    "SQUARED_DIFFERENCE": None,
+    "TRANSPOSE": None,
     "ASSIGN_VARIABLE": None,
     "READ_VARIABLE": None,
     "DEQUANTIZE": None,
@@ -85,6 +113,7 @@ class KernelContext(Protocol):
     def scratch(self, nbytes: int) -> None: ...
     def filter_channels(self, t: TensorInfo) -> int: ...
     def var_handle(self, op: OperatorInfo) -> None: ...
+    def resolve_shape(self, tensor: int, shape: tuple[int, ...]) -> None: ...
     def assign_variable(self, op: OperatorInfo) -> None: ...
 
 
@@ -312,6 +341,65 @@ def _strided_slice_prepare(ctx: KernelContext, op: OperatorInfo) -> None:
     _temps("i0", "i1", "i2", "i3", "o0")(ctx, op)
 
 
+def _reduce_prepare_simple(ctx: KernelContext, op: OperatorInfo) -> None:
+    inp = ctx.temp_input(op, 0)
+    ctx.temp_input(op, 1)
+    if inp is not None and inp.dtype == "int8":
+        ctx.temp_output(op, 0)
+
+
+def _mean_or_sum_prepare(ctx: KernelContext, op: OperatorInfo) -> None:
+    inp = ctx.temp_input(op, 0)
+    out = ctx.temp_output(op, 0)
+    axis = ctx.temp_input(op, 1)
+    assert inp is not None and out is not None and axis is not None
+    if inp.dtype in ("int8", "int16"):
+        ctx.scratch(4 * out.num_elements)  # int32 accumulators
+    ctx.scratch(4 * len(inp.shape))  # input iterator
+    ctx.scratch(4 * axis.num_elements)  # resolved axes
+    _reduce_prepare_simple(ctx, op)
+
+
+def _min_max_prepare(ctx: KernelContext, op: OperatorInfo) -> None:
+    _reduce_prepare_simple(ctx, op)
+    inp = ctx.temp_input(op, 0)
+    ctx.temp_output(op, 0)
+    axis = ctx.temp_input(op, 1)
+    assert inp is not None and axis is not None
+    ctx.scratch(4 * len(inp.shape))
+    ctx.scratch(4 * axis.num_elements)
+
+
+def _with_writable_output_dims(*spec: str) -> Callable[[KernelContext, OperatorInfo], None]:
+    """Temps, then micro::CreateWritableTensorDimsWithCopy on output 0 (persistent dims copy)."""
+    def prepare(ctx: KernelContext, op: OperatorInfo) -> None:
+        _temps(*spec)(ctx, op)
+        out = ctx.output(op, 0)
+        assert out is not None
+        ctx.persistent(4 + 4 * len(out.shape))
+    return prepare
+
+
+def _reshape_prepare(ctx: KernelContext, op: OperatorInfo) -> None:
+    inp = ctx.temp_input(op, 0)
+    out = ctx.temp_output(op, 0)
+    assert inp is not None and out is not None
+    if -1 in out.shape:  # a stretch dimension: TFLM copies the dims and fills it in
+        ctx.persistent(4 + 4 * len(out.shape))
+        known = 1
+        for d in out.shape:
+            known *= d if d != -1 else 1
+        ctx.resolve_shape(op.outputs[0], tuple(inp.num_elements // known if d == -1 else d for d in out.shape))
+
+
+def _pad_prepare(ctx: KernelContext, op: OperatorInfo) -> None:
+    ctx.temp_input(op, 0)
+    ctx.temp_input(op, 1)
+    if len(op.inputs) == 3:
+        ctx.temp_input(op, 2)
+    ctx.temp_output(op, 0)
+
+
 REFERENCE: dict[str, Kernel] = {
     "ADD": Kernel(_init_struct(OP_DATA_ADD), _temps("i0", "i1", "o0")),
     # No Init unless TFLM is built with USE_TFLM_COMPRESSION (then an int scratch index).
@@ -332,11 +420,39 @@ REFERENCE: dict[str, Kernel] = {
     "MUL": Kernel(_init_struct(OP_DATA_MUL), _temps("i0", "i1", "o0")),
     "QUANTIZE": Kernel(_init_struct(QUANTIZE_OP_DATA), _temps("i0", "o0")),
     "READ_VARIABLE": Kernel(None, _temps("i0")),
-    "RESHAPE": Kernel(None, _temps("i0", "o0")),
+    "RESHAPE": Kernel(None, _reshape_prepare),
     "SOFTMAX": Kernel(_init_struct(SOFTMAX_PARAMS), _softmax_prepare),
     "SPLIT_V": Kernel(None, _temps("i2")),
     "STRIDED_SLICE": Kernel(_init_struct(STRIDED_SLICE_PARAMS), _strided_slice_prepare),
     "VAR_HANDLE": Kernel(_init_struct(("i32",)), _var_handle_prepare),
+    # Ops beyond the measured zoo, checked on small synthetic models (docs/arena.md).
+    "ARG_MAX": Kernel(None, None),
+    "ARG_MIN": Kernel(None, None),
+    "DEPTH_TO_SPACE": Kernel(None, _with_writable_output_dims("i0", "o0")),
+    "SPACE_TO_DEPTH": Kernel(None, _with_writable_output_dims("i0", "o0")),
+    "EXP": Kernel(None, _temps("i0", "o0")),
+    "EXPAND_DIMS": Kernel(None, _temps("i0", "i1", "o0")),
+    "GATHER": Kernel(None, _with_writable_output_dims("i0", "i1", "o0")),
+    "HARD_SWISH": Kernel(_init_struct(HARD_SWISH_PARAMS), _temps("i0", "o0")),
+    "LEAKY_RELU": Kernel(_init_struct(("i32",) * 6), _temps("i0", "o0")),
+    "MEAN": Kernel(_init_struct(OP_DATA_REDUCE), _mean_or_sum_prepare),
+    "SUM": Kernel(_init_struct(OP_DATA_REDUCE), _mean_or_sum_prepare),
+    "REDUCE_MAX": Kernel(_init_struct(OP_DATA_REDUCE), _min_max_prepare),
+    "REDUCE_MIN": Kernel(_init_struct(OP_DATA_REDUCE), _min_max_prepare),
+    "PACK": Kernel(None, None),
+    "UNPACK": Kernel(None, None),
+    "PAD": Kernel(_init_struct(PAD_OP_DATA), _pad_prepare),
+    "PADV2": Kernel(_init_struct(PAD_OP_DATA), _pad_prepare),
+    "RELU": Kernel(_init_struct(RELU_OP_DATA), _temps("i0", "o0")),
+    "RELU6": Kernel(_init_struct(("i32", "i32")), _temps("i0")),
+    "RESIZE_NEAREST_NEIGHBOR": Kernel(None, _temps("i0", "i1", "o0")),
+    "SLICE": Kernel(None, _temps("i0", "i1", "i2", "o0")),
+    "SPLIT": Kernel(None, _temps("i0")),
+    "SQUARED_DIFFERENCE": Kernel(_init_struct(("bool", ARITHMETIC_PARAMS)), _temps("i0", "i1", "o0")),
+    "SQUEEZE": Kernel(None, _temps("i0", "o0")),
+    "SUB": Kernel(_init_struct(OP_DATA_SUB), _temps("i0", "i1", "o0")),
+    "TANH": Kernel(_init_struct(("i32", "i32", "i32", "int")), _temps("i0", "o0")),
+    "TRANSPOSE": Kernel(None, _temps("i0", "i1", "o0")),
 }
 
 # CMSIS-NN replaces these kernels; everything else is the reference kernel.

@@ -158,6 +158,7 @@ class _Run:
         self.resource_ids: dict[tuple[str, str], int] = {}
         self.resource_allocated: set[int] = set()
         self.data_set: dict[tuple[int, int], int] = {}  # (subgraph, tensor) -> resource id
+        self.resolved: dict[tuple[int, int], tuple[int, ...]] = {}  # shapes fixed in Prepare
 
     # ---- KernelContext -------------------------------------------------------------------
     def tensor(self, index: int) -> TensorInfo:
@@ -201,6 +202,9 @@ class _Run:
             self.resource_ids[key] = len(self.resource_ids)
         # VarHandlePrepare points the output eval tensor at its resource id: never planned.
         self.data_set[(self.subgraph, op.outputs[0])] = self.resource_ids[key]
+
+    def resolve_shape(self, tensor: int, shape: tuple[int, ...]) -> None:
+        self.resolved[(self.subgraph, tensor)] = shape
 
     def assign_variable(self, op: OperatorInfo) -> None:
         value = self.temp_input(op, 1)
@@ -382,7 +386,7 @@ class _Run:
         buffers = []
         for sg in model.subgraphs:
             for t in sg.tensors:
-                nbytes = _tensor_bytes(t)
+                nbytes = _tensor_bytes(t, self.resolved.get((sg.index, t.index)))
                 if t.is_constant or t.is_variable or nbytes == 0 or (sg.index, t.index) in self.data_set:
                     continue
                 key = (sg.index, t.index)
@@ -405,12 +409,14 @@ def _called_subgraphs(op: OperatorInfo) -> list[int]:
     return []
 
 
-def _tensor_bytes(t: TensorInfo) -> int:
+def _tensor_bytes(t: TensorInfo, shape: tuple[int, ...] | None = None) -> int:
     if t.dtype not in TYPE_SIZES:
         raise UnsupportedByModel(f"tensor {t.name!r} has type {t.dtype}, which TFLM cannot size")
     n = 1
-    for d in t.shape:
+    for d in (t.shape if shape is None else shape):
         n *= d
+    if n < 0:
+        raise UnsupportedByModel(f"tensor {t.name!r} has a dynamic shape {t.shape}")
     return n * TYPE_SIZES[t.dtype]
 
 
