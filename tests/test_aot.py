@@ -192,3 +192,23 @@ def test_all_zoo_models_are_lowered() -> None:
     for rel in INT8_MODELS:
         m = build(load_model(MODELS_DIR / rel), "m")
         assert m.arena_bytes > 0 and m.const_bytes > 0
+
+
+def test_inspect_and_convert_report_aot_memory_next_to_tflm(models_dir: Path, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from tinygen.cli.main import cli, _register
+
+    _register()
+    model = str(models_dir / "mlperf_tiny" / "kws_ref_model.tflite")
+    r = CliRunner().invoke(cli, ["inspect", model, "--json"])
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.output)
+    assert d["aot"]["ram"] == d["aot"]["arena"] + d["aot"]["persistent"] > 0
+    assert d["aot"]["flash"] >= d["aot"]["flash_const"] > 0
+    if isinstance(d.get("arena"), dict) and "reference" in d["arena"]:
+        # the acceptance bar for this model: AOT RAM <= 0.6x TFLM's arena
+        assert d["aot"]["ram"] <= 0.6 * d["arena"]["reference"]["total"]
+    r = CliRunner().invoke(cli, ["-q", "convert", model, "--runtime", "aot", "-o", str(tmp_path / "o"), "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["memory"]["aot"] == d["aot"]

@@ -22,6 +22,7 @@ class ConvertResult:
     out_dir: Path
     files: tuple[str, ...]
     changed: tuple[str, ...]
+    memory: dict[str, object] | None = None  # AOT RAM/flash next to the TFLM arena, for reports
 
 
 def read_labels(path: Path | None) -> list[str] | None:
@@ -73,10 +74,29 @@ def convert(
     reporter.step(f"generating {runtime} sources for {model.path.name} as '{name}'")
     files = generate_sources(model, runtime, name, labels)
     changed = write_files(Path(out_dir), files)
+    memory = memory_report(model) if runtime == "aot" else None
+    if memory and "aot" in memory:
+        a, t = memory["aot"], memory.get("tflm_arena")
+        vs = f" vs TFLM arena {t} B ({a['ram'] / t:.2f}x)" if t else ""  # type: ignore[index,operator]
+        reporter.info(f"AOT RAM {a['ram']} B (arena {a['arena']} + state {a['persistent']}){vs}; "  # type: ignore[index]
+                      f"flash ~{a['flash']} B")  # type: ignore[index]
     return ConvertResult(
         name=name,
         runtime=runtime,
         out_dir=Path(out_dir),
         files=tuple(sorted(files)),
         changed=tuple(sorted(p.name for p in changed)),
+        memory=memory,
     )
+
+
+def memory_report(model: ModelInfo) -> dict[str, object]:
+    """AOT RAM/flash and, when the arena model can say, TFLM's reference-kernel arena."""
+    from .codegen.aot import sizes
+
+    report: dict[str, object] = {"aot": sizes(model).to_json()}
+    try:
+        report["tflm_arena"] = tflm_arena_sizes(model).reference
+    except Exception:  # the TFLM arena model is optional for an AOT conversion
+        pass
+    return report

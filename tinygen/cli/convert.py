@@ -26,8 +26,11 @@ def command(model: str, out_dir: Path, name: str | None, runtime: str, labels_pa
     result = convert(model, out_dir, name=name, runtime=runtime, labels_path=labels_path,
                      reporter=make_reporter())
     if as_json:
-        emit_json("convert", {"name": result.name, "runtime": result.runtime, "out_dir": str(result.out_dir),
-                              "files": list(result.files), "changed": list(result.changed)})
+        payload = {"name": result.name, "runtime": result.runtime, "out_dir": str(result.out_dir),
+                   "files": list(result.files), "changed": list(result.changed)}
+        if result.memory:
+            payload["memory"] = result.memory
+        emit_json("convert", payload)
     else:
         for f in result.files:
             mark = "wrote" if f in result.changed else "unchanged"

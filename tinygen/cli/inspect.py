@@ -39,6 +39,13 @@ def describe(model: ModelInfo) -> dict[str, Any]:
         arena = None
     except Exception as exc:  # arena modelling must not hide the rest of the report
         arena = {"error": str(exc)}
+    aot: dict[str, Any]
+    try:
+        from ..codegen.aot import sizes as aot_sizes
+
+        aot = aot_sizes(model).to_json()
+    except Exception as exc:  # e.g. an op the AOT runtime lacks: say so, keep the report
+        aot = {"error": str(exc)}
     return {
         "path": str(model.path),
         "sha256": model.sha256,
@@ -75,6 +82,7 @@ def describe(model: ModelInfo) -> dict[str, Any]:
             for sg in model.subgraphs
         ],
         "arena": arena,
+        "aot": aot,
     }
 
 
@@ -110,6 +118,14 @@ def _print_human(d: dict[str, Any], show_tensors: bool) -> None:
             echo(f"arena      {a['total']} B with {kernels} kernels (head {a['head']} + tail {a['tail']})")
     elif arena:
         echo(f"arena      unavailable: {arena['error']}")
+    aot = d.get("aot") or {}
+    if "error" in aot:
+        echo(f"aot        unavailable: {aot['error']}")
+    elif aot:
+        tflm_ref = (arena or {}).get("reference", {}).get("total") if arena and "error" not in arena else None
+        vs = f"  ({aot['ram'] / tflm_ref:.2f}x the TFLM arena)" if tflm_ref else ""
+        echo(f"aot        RAM {aot['ram']} B (arena {aot['arena']} + state {aot['persistent']}){vs}, "
+             f"flash ~{aot['flash']} B ({aot['flash_const']} const + ~{aot['flash_code_estimate']} code)")
     if show_tensors:
         for sg in d["subgraphs"]:
             echo(f"subgraph {sg['index']} '{sg['name']}' tensors")

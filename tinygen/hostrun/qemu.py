@@ -88,6 +88,7 @@ def run_elf(elf: Path, model: ModelInfo, records: list[list[np.ndarray]], timeou
         proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired as exc:
         raise DeviceError(f"emulated Cortex-M4 did not finish within {timeout:.0f} s") from exc
+    (work / "stdout.txt").write_text(proc.stdout)
     if proc.returncode != 0:
         raise DeviceError(f"emulated Cortex-M4 harness exited with {proc.returncode}: {proc.stdout.strip()[-200:]}")
     data = (work / "out.bin").read_bytes()
