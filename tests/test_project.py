@@ -150,3 +150,11 @@ def test_tflm_sources_compile_for_cortex_m4_with_werror(tmp_path: Path, models_d
     for src in sources:
         res = subprocess.run(cmd + [str(src), "-o", str(tmp_path / (src.stem + ".o"))], capture_output=True, text=True)
         assert res.returncode == 0, res.stderr[-2000:]
+
+
+def test_signal_ops_need_a_local_tflm_tree_on_real_boards(models_dir: Path) -> None:
+    model = load_model(models_dir / "micro_speech/audio_preprocessor_int8.tflite")
+    with pytest.raises(UsageError, match="uses TFLM Signal ops"):
+        render_project(get_board("nano33"), model, runtime="tflm", arena_size=8192)
+    files, _, _ = render_project(get_board("nano33"), model, runtime="aot")  # AOT has them
+    assert "src/aot/signal/tg_signal.h" in files

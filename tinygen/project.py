@@ -163,14 +163,18 @@ def render_project(
         files["include/tg_tflm_model.h"] = env.get_template("tg_tflm_model.h.j2").render(
             ctx, name=name, upper=name.upper(), camel="".join(p.capitalize() for p in name.split("_")),
             resource_variables=model.op_counts.get("VAR_HANDLE", 0))
+        signal = any(op.startswith(_SIGNAL_OP_PREFIX) for op in model.op_counts)
         if tree is not None:
-            signal = any(op.startswith(_SIGNAL_OP_PREFIX) for op in model.op_counts)
             files["src/runtime/tg_debug_log.cc"] = (fw / "tflm" / "tg_debug_log.cc").read_bytes()
             files["lib/tflite-micro/library.json"] = json.dumps(tree.library_manifest(signal), indent=2) + "\n"
             # -isystem: TFLM's headers are not warning-free under -Wextra, our sources must be
             build_flags += [f"-D{d}" for d in TFLM_DEFINES] + [f"-isystem {d}" for d in tree.include_dirs]
             lib_deps.append("tflite-micro")
         else:
+            if signal:
+                raise UsageError(f"{model.path.name} uses TFLM Signal ops, which the pinned Arduino export of "
+                                 "TFLM (lib_deps) does not have",
+                                 hint="pass --tflm-dir with a current TFLM tree, or use --runtime aot")
             lib_deps.append(TFLM_LIB_DEP)
 
     ldscript = None

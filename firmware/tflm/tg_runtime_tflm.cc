@@ -10,12 +10,20 @@
 #include <stdint.h>
 #include <string.h>
 
+// TFLM's headers are not -Wextra clean and this file builds with -Werror; when TFLM comes from
+// lib_deps (not -isystem) its warnings are silenced here, for its headers only.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#pragma GCC diagnostic ignored "-Wsign-compare"
+#pragma GCC diagnostic ignored "-Wtype-limits"
 #include "tensorflow/lite/micro/micro_allocator.h"
 #include "tensorflow/lite/micro/micro_interpreter.h"
 #include "tensorflow/lite/micro/micro_resource_variable.h"
 #include "tensorflow/lite/schema/schema_generated.h"
-#include "tg_runtime.h"
 #include "tg_tflm_model.h"
+#pragma GCC diagnostic pop
+#include "tg_runtime.h"
 
 namespace {
 
