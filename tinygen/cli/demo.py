@@ -83,10 +83,13 @@ def print_result(result: KwsRunResult) -> None:
     if not ref and not dev:
         echo("  (no detections)")
     c = result.cost_per_second()
+    load = f"{c['real_time_load']:.0%} of this board's {result.clock_hz / 1e6:.0f} MHz"
+    if result.target:
+        name, hz = result.target
+        load += f", {c['real_time_load_' + name]:.0%} of {name} at {hz / 1e6:.0f} MHz"
     echo(f"  cost per second of audio: frontend {c['frontend'] / 1e6:.2f} M + classifier "
-         f"{c['classifier'] / 1e6:.2f} M {result.cost_unit} = {c['real_time_load']:.0%} of a "
-         f"{result.clock_hz / 1e6:.0f} MHz core" + (" (assuming ~1 instruction/cycle)"
-                                                    if result.cost_unit == "instructions" else ""))
+         f"{c['classifier'] / 1e6:.2f} M {result.cost_unit} = {load}"
+         + (" (assuming ~1 instruction per cycle)" if result.cost_unit == "instructions" else ""))
     problems = failures(result)
     if problems:
         echo("FAIL: " + "; ".join(problems))

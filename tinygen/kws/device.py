@@ -80,8 +80,11 @@ def _strings(payload: bytes, at: int, count: int) -> tuple[str, ...]:
 class KwsDevice:
     """KWS commands on a connected `tinygen.link.Device` whose firmware reports app "kws"."""
 
-    def __init__(self, device: Device) -> None:
+    def __init__(self, device: Device, push_timeout: float | None = None) -> None:
+        """`push_timeout`: seconds for one KWS_PUSH reply (the chunk's frames and inferences run before
+        it); default max(link timeout, 5 s). A lost reply costs this much before the resend."""
         self.device = device
+        self.push_timeout = push_timeout or max(device.link.config.timeout, 5.0)
         if device.info is not None and device.info.app != "kws":
             raise ProtocolError(f"the firmware runs app '{device.info.app}', not 'kws'",
                                 hint="build it with --app kws")
@@ -111,8 +114,11 @@ class KwsDevice:
 
     def push(self, samples: np.ndarray, trace: DeviceTrace) -> None:
         """Send one chunk (at most info.max_push_samples); append what it produced to `trace`."""
+        if len(samples) > self.info.max_push_samples:
+            raise ProtocolError(f"{len(samples)} samples in one KWS_PUSH; the device takes at most "
+                                f"{self.info.max_push_samples}")
         data = np.ascontiguousarray(samples, dtype="<i2").tobytes()
-        p = self._request(CMD_PUSH, data, timeout=self.device.link.config.invoke_timeout)
+        p = self._request(CMD_PUSH, data, timeout=self.push_timeout)
         _, frames, inferences, detections, cost_fe, cost_cls, flags = _COUNTS.unpack_from(p)
         if flags & 1:
             raise ProtocolError("KWS_PUSH reply truncated: push smaller chunks")
