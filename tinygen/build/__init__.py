@@ -55,6 +55,8 @@ def pio_build(project: Project, reporter: Reporter | None = None, settings: Sett
     run = run_pio(project.path, project.env_name, settings, reporter, verbose=verbose)
     if run.returncode != 0:
         summary, region = failure_summary(run.log)
+        if not verbose:  # the end of the log says what went wrong; the whole log stays on disk
+            reporter.info("\n".join(run.log.read_text(errors="replace").splitlines()[-25:]))
         if region is not None:
             raise FirmwareTooBig(f"firmware does not fit {board.name}: {summary} "
                                  f"(limits: {board.flash_limit} bytes flash, {board.ram_limit} bytes RAM)",
