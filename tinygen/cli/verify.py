@@ -42,20 +42,37 @@ from .common import emit_json, handle_errors, json_option, make_reporter
               help="Write the JSON report here.")
 @click.option("--junit", "junit_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write a JUnit XML report here (one testcase per input).")
+@click.option("--app", type=click.Choice(["hil", "kws"]), default="hil", show_default=True,
+              help="Firmware app: hil (tensors in, tensors out) or kws (audio streamed, see --audio).")
+@click.option("--audio", "audio", multiple=True, type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="--app kws: WAV files (16 kHz mono), streamed back to back as one stream (repeatable).")
+@click.option("--labels", default=None, help="--app kws: class labels, comma-separated or a file (one per line).")
+@click.option("--manifest", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+              help="--app kws: microWakeWord manifest (.json): threshold, averaging window, feature step.")
+@click.option("--threshold", type=float, default=None, help="--app kws: detection threshold in (0, 1].")
 @json_option
 @handle_errors
 def command(board: str, model: Path, port: str | None, inputs: tuple[str, ...], random_n: int, seed: int,
             runtime: str, tflm_dir: Path | None, arena_size: int | None, elf: Path | None, tolerance: int,
             timeout: float, invoke_timeout: float, retries: int, measure_link: bool, report_path: Path | None,
-            junit_path: Path | None, as_json: bool) -> None:
+            junit_path: Path | None, app: str, audio: tuple[Path, ...], labels: str | None,
+            manifest: Path | None, threshold: float | None, as_json: bool) -> None:
     """Check that the device computes exactly what the reference computes.
 
     Streams every input to the HIL firmware, runs the PyPI tflite-micro interpreter on the same
     inputs in the same order, and reports per output: exact-match rate, max abs error, RMSE,
     cosine similarity, top-1 agreement; plus on-device cost, arena, stack and throughput.
     Exit status 0 only when every input ran and matched (8: mismatch, 7: device failure).
+
+    With --app kws the firmware is the keyword-spotting app: the --audio clips are streamed to it and
+    features (every frame), scores (every inference) and detections are checked against the host
+    pipeline (docs/kws.md).
     """
     reporter = make_reporter()
+    if app == "kws":
+        _verify_kws(board, model, port, list(audio), runtime, tflm_dir, elf, labels, manifest, threshold,
+                    LinkConfig(timeout=timeout, invoke_timeout=invoke_timeout, retries=retries), as_json)
+        return
     opts = VerifyOptions(board=board, model=model, inputs=inputs, random=random_n, seed=seed, runtime=runtime,
                          elf=elf, port=port, tolerance=tolerance, tflm_dir=tflm_dir, arena_size=arena_size,
                          measure_link=measure_link,
@@ -92,3 +109,20 @@ def _print_summary(doc: dict) -> None:  # type: ignore[type-arg]
     bw = doc["link"].get("bandwidth_bytes_per_second")
     if bw:
         click.echo(f"  link: {bw['host_to_device']:.0f} B/s to device, {bw['device_to_host']:.0f} B/s back")
+
+
+def _verify_kws(board: str, model: Path, port: str | None, audio: list[Path], runtime: str, tflm_dir: Path | None,
+                elf: Path | None, labels: str | None, manifest: Path | None, threshold: float | None,
+                link: LinkConfig, as_json: bool) -> None:
+    from ..kws.session import run_kws
+    from ..kws.verify import kws_config, verdict
+    from .demo import print_result
+
+    config = kws_config(model, labels, manifest, threshold)
+    result = run_kws(board, model, audio, config, make_reporter(), elf=elf, port=port, runtime=runtime,
+                     tflm_dir=tflm_dir, link=link)
+    if as_json:
+        emit_json("verify-kws", result.as_dict())
+    else:
+        print_result(result)
+    verdict(result)
