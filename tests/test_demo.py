@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 from click.testing import CliRunner
 
-from tinygen.cli.demo import demo_model, failures
+from tinygen.cli.demo import demo_model
 from tinygen.cli.main import _register, cli
 from tinygen.emulator import qemu_available
 from tinygen.kws.session import Clip, KwsRunResult, WordEvent, expected_word_problems
@@ -48,11 +48,11 @@ def _result() -> KwsRunResult:
 def test_verdict_fails_on_any_wrong_detection_or_mismatch() -> None:
     cfg = config_for_model(load_model(demo_model()), labels=list(MICRO_SPEECH_LABELS))
     good = _result()
-    assert expected_word_problems(good, cfg) == [] and failures(good) == []
+    assert expected_word_problems(good, cfg) == [] and good.failures() == []
     missing_no = replace(good, device_detections=good.device_detections[:1])
-    assert "detections differ from the reference" in failures(missing_no)
+    assert "detections differ from the reference" in missing_no.failures()
     assert expected_word_problems(missing_no, cfg) == ["clip 'no_1000ms': detected nothing, expected ['no']"]
     in_noise = replace(good, device_detections=[*good.device_detections, WordEvent("no", 180, 3630.0, 0.9, "noise_1000ms")])
     assert expected_word_problems(in_noise, cfg) == ["clip 'noise_1000ms': detected ['no'], expected nothing"]
     off_by_one = replace(good, first_score_mismatch=7, score_inferences_equal=150)
-    assert failures(off_by_one) == ["scores differ from inference 7"] and not off_by_one.ok
+    assert off_by_one.failures() == ["scores differ from inference 7"] and not off_by_one.ok

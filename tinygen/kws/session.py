@@ -80,7 +80,18 @@ class KwsRunResult:
 
     @property
     def ok(self) -> bool:
-        return self.bit_exact and self.same_detections and not self.expected
+        return not self.failures()
+
+    def failures(self) -> list[str]:
+        """Every reason this run is not a pass (empty: pass)."""
+        out = []
+        if self.first_feature_mismatch is not None:
+            out.append(f"features differ from frame {self.first_feature_mismatch}")
+        if self.first_score_mismatch is not None:
+            out.append(f"scores differ from inference {self.first_score_mismatch}")
+        if not self.same_detections:
+            out.append("detections differ from the reference")
+        return out + self.expected
 
     def cost_per_second(self) -> dict[str, float]:
         s = max(self.audio_seconds, 1e-9)
