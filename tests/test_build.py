@@ -76,10 +76,17 @@ def test_cli_build_then_hello_in_qemu(core_dir: Path, tmp_path: Path, models_dir
     assert flash["limit"] == 1 << 20 and ram["limit"] == 256 << 10
     assert 0 < flash["parts"]["model"] < flash["used"] and ram["parts"]["stack"] == 8192
     assert "PlatformIO" in res.stderr  # progress while PlatformIO works
-    output = run_in_qemu(Path(doc["elf"]), lambda s: None, timeout=60, until="hello done", reporter=silent())
-    text = output.decode()
+    flash = subprocess.run([sys.executable, "-m", "tinygen.cli.main", "flash", "--board", "qemu-m4", "-d", str(out_dir),
+                            "--until", "hello done", "--timeout", "60"], capture_output=True, text=True, timeout=120)
+    assert flash.returncode == 0, flash.stderr
+    text = flash.stdout
     assert f"tinygen hello board=qemu-m4 runtime=aot model={doc['model_sha256'][:16]}" in text
     assert "init ok" in text and "output[0] int8 x1:" in text and " instructions, arena used" in text
+    # rebuilding without --model uses the project as it is
+    again = subprocess.run([sys.executable, "-m", "tinygen.cli.main", "build", "--board", "qemu", "-o", str(out_dir)],
+                           capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert "memory report for qemu-m4" in again.stdout
 
 
 def _tiny_board(tmp_path: Path, flash: int, ram: int):  # type: ignore[no-untyped-def]

@@ -203,6 +203,19 @@ def read_manifest(path: Path) -> dict[str, Any] | None:
     return doc if isinstance(doc, dict) else None
 
 
+def load_project(path: str | Path) -> Project:
+    """A project generated earlier, from its tinygen.json (to rebuild it without the model)."""
+    out = Path(path)
+    doc = read_manifest(out)
+    if doc is None:
+        raise UsageError(f"{out} is not a tinygen project (no {MANIFEST})",
+                         hint="generate one: tinygen generate --board B --model M -o DIR")
+    tree = find_tflm_tree(Path(doc["tflm_dir"])) if doc.get("tflm_dir") else None
+    return Project(path=out, board=get_board(doc["board"]), app=doc["app"], runtime=doc["runtime"],
+                   name=doc["name"], model_sha256=doc["model_sha256"], files=tuple(doc.get("files", [])),
+                   changed=(), tflm_tree=tree)
+
+
 def generate_project(
     board: Board | str, model_path: str | Path, out_dir: str | Path, app: str = "hello", runtime: str = "aot",
     name: str | None = None, labels_path: Path | None = None, tflm_dir: Path | None = None,

@@ -2,28 +2,40 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import click
 
-from ..build import build_project
+from ..boards import get_board
+from ..build import build_project, pio_build
+from ..build.flash import find_project
+from ..errors import UsageError
+from ..project import load_project
 from .common import emit_json, handle_errors, json_option, make_reporter
 from .generate import project_options
 
 
 @click.command("build")
-@project_options
+@functools.partial(project_options, required_model=False)
 @click.option("-o", "--output", "out_dir", default=None, type=click.Path(file_okay=False, path_type=Path),
               help="Project directory (default: ./build/<board>-<model>-<app>-<runtime>).")
 @click.option("-v", "--verbose", is_flag=True, help="Show PlatformIO's output as it runs.")
 @json_option
 @handle_errors
-def command(board: str, model: Path, app: str, runtime: str, name: str | None, labels_path: Path | None,
+def command(board: str, model: Path | None, app: str, runtime: str, name: str | None, labels_path: Path | None,
             tflm_dir: Path | None, arena_size: int | None, out_dir: Path | None, verbose: bool,
             as_json: bool) -> None:
     """Build firmware for a board and report flash/RAM use against its limits."""
-    result = build_project(board, model, out_dir, app=app, runtime=runtime, name=name, labels_path=labels_path,
-                           tflm_dir=tflm_dir, arena_size=arena_size, reporter=make_reporter(), verbose=verbose)
+    reporter = make_reporter()
+    if model is None:  # rebuild what is there
+        project = load_project(find_project(get_board(board), out_dir))
+        if project.board.name != get_board(board).name:
+            raise UsageError(f"{project.path} is a {project.board.name} project, not {board}")
+        result = pio_build(project, reporter, verbose=verbose)
+    else:
+        result = build_project(board, model, out_dir, app=app, runtime=runtime, name=name, labels_path=labels_path,
+                               tflm_dir=tflm_dir, arena_size=arena_size, reporter=reporter, verbose=verbose)
     if as_json:
         emit_json("build", result.to_json())
         return

@@ -10,12 +10,14 @@ from ..project import RUNTIMES, generate_project
 from .common import emit_json, handle_errors, json_option, make_reporter
 
 
-def project_options(f):  # type: ignore[no-untyped-def]
+def project_options(f, required_model: bool = True):  # type: ignore[no-untyped-def]
     """Options shared by generate and build."""
     for opt in reversed([
         click.option("--board", "-b", required=True, help="Board name or alias (tinygen boards)."),
-        click.option("--model", "-m", "model", required=True, type=click.Path(dir_okay=False, path_type=Path),
-                     help="Full-int8 .tflite model."),
+        click.option("--model", "-m", "model", required=required_model,
+                     type=click.Path(dir_okay=False, path_type=Path),
+                     help="Full-int8 .tflite model." if required_model else
+                     "Full-int8 .tflite model (omit to rebuild the project in -o / the newest ./build/<board>-*)."),
         click.option("--app", default="hello", show_default=True,
                      help="Application from firmware/apps/ (hello, hil, kws)."),
         click.option("--runtime", type=click.Choice(RUNTIMES), default="aot", show_default=True,
