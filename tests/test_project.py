@@ -158,3 +158,26 @@ def test_signal_ops_need_a_local_tflm_tree_on_real_boards(models_dir: Path) -> N
         render_project(get_board("nano33"), model, runtime="tflm", arena_size=8192)
     files, _, _ = render_project(get_board("nano33"), model, runtime="aot")  # AOT has them
     assert "src/aot/signal/tg_signal.h" in files
+
+
+_CPU_FLAGS = {
+    "cortex-m4f": ["-mcpu=cortex-m4", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"],
+    "cortex-m7f": ["-mcpu=cortex-m7", "-mfloat-abi=hard", "-mfpu=fpv5-sp-d16"],
+    "cortex-m0plus": ["-mcpu=cortex-m0plus", "-mfloat-abi=soft"],
+}
+
+
+@pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="arm-none-eabi-gcc not installed")
+@pytest.mark.parametrize("board", ["nano33ble", "nucleo_l4r5zi", "disco_f746ng", "pico"])
+def test_aot_hello_sources_compile_for_each_real_board_core(tmp_path: Path, models_dir: Path, board: str) -> None:
+    """What a real board's project compiles of tinygen's C (app, model, AOT kernels) builds for its
+    core with -Werror; the Arduino glue itself needs the Arduino core and is not compiled here."""
+    project = generate_project(board, models_dir / KWS, tmp_path / "p", runtime="aot")
+    flags = _CPU_FLAGS[project.board.core]
+    sources = sorted(p for p in (project.path / "src").rglob("*.c"))
+    assert any(p.parent.name == "app" for p in sources) and any(p.parent.name == "model" for p in sources)
+    include = [f"-I{project.path / d}" for d in ("include", "src/model", "src/aot", "src/aot/signal")]
+    for src in sources:
+        res = subprocess.run(["arm-none-eabi-gcc", "-mthumb", *flags, "-std=c11", "-Os", "-Wall", "-Wextra", "-Werror",
+                              *include, "-c", str(src), "-o", str(tmp_path / "x.o")], capture_output=True, text=True)
+        assert res.returncode == 0, f"{src.name}: {res.stderr[-1500:]}"
