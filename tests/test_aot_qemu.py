@@ -70,3 +70,18 @@ def test_m4_real_audio_frontend_and_keyword_model(models_dir: Path) -> None:
     kws = load_model(models_dir / "micro_speech" / "micro_speech_quantized.tflite")
     inputs = [[got[:49].reshape(kws.inputs[0].shape)], [got[49:98].reshape(kws.inputs[0].shape)]]
     assert not _compare(kws, inputs)
+
+
+def test_m4_dsp_synthetic_ops_bit_exact() -> None:
+    """The DSP kernels' edge paths (k % 4 tails, odd channel counts, grouped, dilated, depth
+    multiplier, in-place strided depthwise, pools) on the emulated M4."""
+    from tinygen.model import parse_model
+
+    from .test_aot_ops import CONV_CASES, _pool, conv_model, fc_model
+
+    models = [conv_model(c) for c in CONV_CASES] + [fc_model(), _pool(17, 0), _pool(1, 1)]
+    rng = np.random.default_rng(8)
+    for data in models:
+        info = parse_model(data)
+        records = [[rng.integers(-128, 128, size=t.shape).astype(np.int8) for t in info.inputs] for _ in range(3)]
+        assert not _compare(info, records)
