@@ -76,3 +76,13 @@ def test_cli_boards_json_and_table() -> None:
     assert "nano33ble" in [b["name"] for b in doc["boards"]]
     table = runner.invoke(cli, ["boards"])
     assert "qemu-m4" in table.output and "nordicnrf52/nano33ble" in table.output
+
+
+def test_cli_board_details() -> None:
+    _register()
+    res = CliRunner().invoke(cli, ["boards", "nano33"])
+    assert res.exit_code == 0, res.output
+    assert "nano33ble: Arduino Nano 33 BLE Sense" in res.output and "64 MHz" in res.output
+    assert "pdm (MP34DT05" in res.output and "platform = nordicnrf52" in res.output
+    bad = CliRunner().invoke(cli, ["boards", "nope"])
+    assert bad.exit_code == 4
