@@ -39,6 +39,8 @@ RELU_OP_DATA = (ACTIVATION_PARAMS, "i32", "i32", "i32", "int")  # ReluParams der
 PAD_OP_DATA = (("i8", ("arr", "i32", 5), "i8", ("arr", "i32", 5), "u8"), "i32")  # PadParams, zp
 HARD_SWISH_PARAMS = ("i16", "i16", "i16", "int", "i16", "int")
 ARITHMETIC_PARAMS = ("u8",) + ("i32",) * 12 + ("float", "float", "i64", "i64", "i16", "i16", ("arr", "int", 5))
+CONV_PARAMS = ("u8", ("i16", "i16", "i16", "i16"), "i16", "i16", "i16", "i16") + ("i32",) * 7 + ("float", "float")
+OP_DATA_BATCH_MATMUL = ("ptr", "ptr", "ptr", "bool", "bool", "bool")
 OP_DATA_SUB = ("bool",) + ("int",) * 12
 OP_DATA_REDUCE = ("i32", "int", "int", "int", "int", "int", "float", "int", "float", "int", "int")
 
@@ -85,6 +87,8 @@ BUILTIN_PARAMS: dict[str, Field | None] = {
     "SLICE": None,
     "SQUARED_DIFFERENCE": None,
     "TRANSPOSE": None,
+    "BATCH_MATMUL": ("bool", "bool", "bool"),
+    "TRANSPOSE_CONV": ("enum", "int", "int", "enum", "enum"),
     "ASSIGN_VARIABLE": None,
     "READ_VARIABLE": None,
     "DEQUANTIZE": None,
@@ -392,6 +396,63 @@ def _reshape_prepare(ctx: KernelContext, op: OperatorInfo) -> None:
         ctx.resolve_shape(op.outputs[0], tuple(inp.num_elements // known if d == -1 else d for d in out.shape))
 
 
+def _tconv_prepare(ctx: KernelContext, op: OperatorInfo) -> None:
+    """TRANSPOSE_CONV (inputs: output_shape, filter, input, bias). Its scratch requests sit in
+    TFLITE_DCHECKs, so they happen in TFLM's default build (and vanish with -DNDEBUG)."""
+    out = ctx.temp_output(op, 0)
+    inp = ctx.temp_input(op, 2)
+    filt = ctx.temp_input(op, 1)
+    assert out is not None and inp is not None and filt is not None
+    _per_channel(ctx, filt, 0)
+    if ctx.kernels == "cmsis-nn" and inp.dtype == "int8":
+        o = op.options
+        in_c, f_h, f_w, out_c = inp.shape[3], filt.shape[1], filt.shape[2], out.shape[3]
+        if o.strideW <= 2 and o.strideH <= 2 and in_c > 16:  # reverse-conv path
+            ctx.scratch(_cmsis_im2col_size(in_c, f_h, f_w))  # arm_convolve_s8 on the upsampled input
+            ctx.scratch(in_c * f_w * f_h * filt.shape[0])
+        else:
+            buf_x = ((inp.shape[2] - 1) * o.strideW + max(f_w, o.strideH)) * out_c
+            ctx.scratch(buf_x * max(f_h, o.strideH) * 4)
+            ctx.scratch(0)
+    elif inp.dtype == "int8":
+        ctx.scratch(out.num_elements * 4)
+    elif inp.dtype == "int16":
+        ctx.scratch(out.num_elements * 8)
+    if inp.dtype != "float32":  # CalculateOpData
+        ctx.temp_input(op, 2)
+        ctx.temp_input(op, 1)
+        bias = ctx.temp_input(op, 3)
+        ctx.temp_output(op, 0)
+        if inp.dtype == "int16" and bias is not None and bias.dtype == "int16":
+            ctx.scratch(bias.num_elements * 8)
+
+
+def _transposed_copy(ctx: KernelContext, t: TensorInfo) -> None:
+    # AllocInitTransposeTensorFromTfLiteTensor: an eval tensor, its dims, and a copy of the data
+    ctx.persistent(sizeof(("ptr", "ptr", "enum"), ctx.abi))
+    ctx.persistent(4 + 4 * len(t.shape))
+    ctx.persistent(t.num_elements * {"int8": 1, "int16": 2}.get(t.dtype, 4))
+
+
+def _batch_matmul_prepare(ctx: KernelContext, op: OperatorInfo) -> None:
+    lhs = ctx.temp_input(op, 0)
+    rhs = ctx.temp_input(op, 1)
+    out = ctx.temp_output(op, 0)
+    assert lhs is not None and rhs is not None and out is not None
+    o = op.options
+    quantized = lhs.dtype in ("int8", "int16")
+    quant_size = sizeof(("i32",) * 7, ctx.abi)  # QuantizationOpDataBatchMatmul
+    if ctx.kernels != "cmsis-nn" and quantized:
+        ctx.persistent(quant_size)
+    if o.adjX:
+        _transposed_copy(ctx, lhs)
+    if not o.adjY:
+        _transposed_copy(ctx, rhs)
+    ctx.persistent(4 + 4 * len(out.shape))  # ReshapeOutputTensor: writable output dims
+    if ctx.kernels == "cmsis-nn" and quantized:
+        ctx.persistent(quant_size)  # arm_fully_connected_s8_get_buffer_size: 0 without MVE
+
+
 def _pad_prepare(ctx: KernelContext, op: OperatorInfo) -> None:
     ctx.temp_input(op, 0)
     ctx.temp_input(op, 1)
@@ -453,6 +514,8 @@ REFERENCE: dict[str, Kernel] = {
     "SUB": Kernel(_init_struct(OP_DATA_SUB), _temps("i0", "i1", "o0")),
     "TANH": Kernel(_init_struct(("i32", "i32", "i32", "int")), _temps("i0", "o0")),
     "TRANSPOSE": Kernel(None, _temps("i0", "i1", "o0")),
+    "TRANSPOSE_CONV": Kernel(_init_struct((CONV_PARAMS, "int", "int", "ptr", "ptr")), _tconv_prepare),
+    "BATCH_MATMUL": Kernel(_init_struct(OP_DATA_BATCH_MATMUL), _batch_matmul_prepare),
 }
 
 # CMSIS-NN replaces these kernels; everything else is the reference kernel.
@@ -466,4 +529,6 @@ CMSIS_NN: dict[str, Kernel] = {
     "FULLY_CONNECTED": Kernel(_init_struct((OP_DATA_FC, "int", "int", "ptr", "i32", "i32", "i32")),
                               _fc_prepare_cmsis),
     "SOFTMAX": Kernel(_init_struct((SOFTMAX_PARAMS, "i32", "i32")), _softmax_prepare),
+    "TRANSPOSE_CONV": Kernel(_init_struct((CONV_PARAMS, "int", "int", "int", "ptr", "ptr")), _tconv_prepare),
+    "BATCH_MATMUL": Kernel(_init_struct((OP_DATA_BATCH_MATMUL, ("i32",) * 4, "int")), _batch_matmul_prepare),
 }
