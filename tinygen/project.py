@@ -144,6 +144,10 @@ def render_project(
     files.update(_copy_tree(fw / "apps" / app, "src/app"))
     for fname, content in _model_sources(model, runtime, name, labels, arena_size).items():
         files[f"src/model/{fname}"] = content
+    if app == "kws":  # keyword spotting: AOT frontend, kws_config.h, link library (tinygen/kws/project.py)
+        from .kws.project import kws_app_files
+
+        files.update(kws_app_files(board, model, labels))
     files["include/tg_project.h"] = env.get_template("tg_project.h.j2").render(
         ctx, board_name_c=c_string(board.name), app_c=c_string(app), runtime_c=c_string(runtime))
 

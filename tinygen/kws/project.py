@@ -1,14 +1,16 @@
-"""The kws firmware project: tinygen's PlatformIO project for the classifier (`--app kws`) plus the
+"""The kws firmware project: tinygen's PlatformIO project for the classifier with `--app kws`, plus the
 kws app's generated files (kws_config.h, the AOT frontend) and the serial link library.
 
-Built on `tinygen.project.render_project` and `tinygen.build.pio_build`; the extra files are added
-here until project.py takes app-specific files itself.
+`tinygen.project.render_project` calls `kws_app_files` for app "kws" (so `tinygen generate/build
+--app kws` work, with the model's defaults or a microWakeWord manifest next to it); the functions
+below render with an explicit KwsConfig (labels, manifest, threshold from `verify`/`demo`).
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from ..boards import Board, get_board
 from ..codegen.output import write_files
@@ -16,13 +18,12 @@ from ..errors import UsageError
 from ..model import ModelInfo, check_deployable, load_model
 from ..report import Reporter, silent
 from ..resources import firmware_dir
-from .config import KwsConfig
-from .firmware import kws_sources
+from .config import KwsConfig, config_for_model
+from .firmware import config_header, kws_sources
 
 APP = "kws"
+CONFIG_FILE = "src/model/kws_config.h"
 _LINK_HEADERS = ("tg_link.h", "tg_hil.h")
-
-
 # Platforms whose Arduino core ships the PDM library (ArduinoCore-mbed: Nano 33 BLE Sense). The
 # STM32duino core of disco_f746ng has none (its microphones need the ST BSP): serial audio only there.
 PDM_LIBRARY_PLATFORMS = ("nordicnrf52",)
@@ -33,32 +34,35 @@ def has_microphone(board: Board) -> bool:
     return board.microphone == "pdm" and board.pio_framework == "arduino" and board.pio_platform in PDM_LIBRARY_PLATFORMS
 
 
-def _drop_duplicate_kernels(files: dict[str, str | bytes]) -> None:
-    """With the AOT runtime the project carries the whole kernel library in src/aot/; the generators'
-    flattened copies of the same files in src/model/ would be linked twice, so they go."""
-    library = {Path(p).name for p in files if p.startswith("src/aot/")}
-    for path in [p for p in files if p.startswith("src/model/") and Path(p).name in library]:
-        del files[path]
+def default_config(model: ModelInfo, labels: list[str] | None) -> KwsConfig:
+    """From the model's shape, or its microWakeWord manifest (same stem, .json) when there is one."""
+    manifest = model.path.with_suffix(".json")
+    use = manifest if manifest.is_file() and '"micro"' in manifest.read_text(errors="replace") else None
+    return config_for_model(model, labels=labels, manifest=use)
+
+
+def kws_app_files(board: Board, model: ModelInfo, labels: list[str] | None,
+                  config: KwsConfig | None = None) -> dict[str, str | bytes]:
+    """Project files the kws app adds: src/model/ (frontend + kws_config.h), the link library."""
+    config = config or default_config(model, labels)
+    files: dict[str, str | bytes] = {f"src/model/{name}": content
+                                     for name, content in kws_sources(config, model, has_microphone(board)).items()}
+    for src in sorted((firmware_dir() / "link").iterdir()):
+        if src.suffix == ".c":
+            files[f"src/link/{src.name}"] = src.read_bytes()
+        elif src.name in _LINK_HEADERS:
+            files[f"include/{src.name}"] = src.read_bytes()
+    return files
 
 
 def kws_project_files(board: Board, model: ModelInfo, config: KwsConfig, runtime: str = "aot",
-                      tflm_dir: Path | None = None) -> tuple[dict[str, str | bytes], object, str]:
-    """Every file of the kws project (nothing written): (files, tflm tree, C name)."""
+                      tflm_dir: Path | None = None) -> tuple[dict[str, str | bytes], Any, str]:
+    """Every file of the kws project for `config` (nothing written): (files, tflm tree, C name)."""
     from ..project import MANIFEST, render_project
 
     files, tree, cname = render_project(board, model, APP, runtime, None, list(config.labels), tflm_dir)
-    for name, content in kws_sources(config, model, has_microphone(board)).items():
-        files[f"src/model/{name}"] = content
-    _drop_duplicate_kernels(files)
-    link = firmware_dir() / "link"
-    if not any(p.endswith("/tg_hil.c") for p in files):  # project.py may copy the link library itself one day
-        for src in sorted(link.iterdir()):
-            if src.suffix == ".c":
-                files[f"src/link/{src.name}"] = src.read_bytes()
-            elif src.name in _LINK_HEADERS:
-                files[f"include/{src.name}"] = src.read_bytes()
+    files[CONFIG_FILE] = config_header(config, model, has_microphone(board))
     manifest = json.loads(files[MANIFEST])
-    manifest["files"] = sorted(files)
     manifest["kws"] = {"labels": list(config.labels), "stride_samples": config.stride_samples,
                        "threshold": config.threshold, "average_window": config.average_window,
                        "suppression": config.suppression, "streaming": config.streaming}
@@ -68,7 +72,7 @@ def kws_project_files(board: Board, model: ModelInfo, config: KwsConfig, runtime
 
 def generate_kws_project(board: Board | str, model_path: str | Path, out_dir: str | Path, config: KwsConfig,
                          runtime: str = "aot", tflm_dir: Path | None = None,
-                         reporter: Reporter | None = None):  # -> tinygen.project.Project
+                         reporter: Reporter | None = None) -> Any:  # tinygen.project.Project
     """Render and write the kws project (stale generated files removed, unchanged files untouched)."""
     from ..project import Project, read_manifest
 
@@ -90,11 +94,11 @@ def generate_kws_project(board: Board | str, model_path: str | Path, out_dir: st
         (out / stale).unlink(missing_ok=True)
     return Project(path=out, board=board, app=APP, runtime=runtime, name=cname, model_sha256=model.sha256,
                    files=tuple(sorted(files)), changed=tuple(str(p.relative_to(out)) for p in changed),
-                   tflm_tree=tree)  # type: ignore[arg-type]
+                   tflm_tree=tree)
 
 
 def build_kws_firmware(board: Board | str, model_path: str | Path, out_dir: str | Path, config: KwsConfig,
-                       runtime: str = "aot", tflm_dir: Path | None = None, reporter: Reporter | None = None):
+                       runtime: str = "aot", tflm_dir: Path | None = None, reporter: Reporter | None = None) -> Any:
     """Generate and build with PlatformIO; returns tinygen.build.BuildResult (elf, memory report)."""
     from ..build import pio_build
 
