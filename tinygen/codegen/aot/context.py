@@ -61,6 +61,8 @@ class ModelState:
     resource_of: dict[tuple[int, int], str] = field(default_factory=dict)  # (sg, tensor) -> key
     scratch: dict[tuple[int, int], int] = field(default_factory=dict)  # (sg, op) -> bytes
     headers: set[str] = field(default_factory=set)
+    # READ_VARIABLE outputs that are read straight from the variable's storage: (sg, tensor) -> key
+    read_alias: dict[tuple[int, int], str] = field(default_factory=dict)
     counter: int = 0
 
     def unique(self, hint: str) -> str:
@@ -115,6 +117,9 @@ class OpContext:
         ctype = ctype or C_TYPES.get(tensor.dtype, "uint8_t")
         if tensor.is_constant:
             return self.const_tensor(tensor, ctype)
+        key = self._state.read_alias.get((self.subgraph.index, tensor.index))
+        if key is not None:
+            return f"(({ctype} *){self._state.variables[key].cname})"
         return f"@T{self.subgraph.index}:{tensor.index}:{ctype}@"
 
     def inp(self, i: int, ctype: str | None = None) -> str:
@@ -202,6 +207,10 @@ class OpContext:
         if not 0 < index < len(self.model.subgraphs):
             raise self.error(f"subgraph {index} does not exist")
         return f"{self.name}_subgraph{index}(A);"
+
+    def reads_in_place(self, tensor: TensorInfo) -> bool:
+        """True when this READ_VARIABLE output is the variable's own storage (no copy needed)."""
+        return (self.subgraph.index, tensor.index) in self._state.read_alias
 
     def variable(self, resource: TensorInfo) -> Variable:
         """The resource variable a resource tensor refers to (from its VAR_HANDLE)."""

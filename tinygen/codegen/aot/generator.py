@@ -83,6 +83,29 @@ def _scan_variables(model: ModelInfo, state: ModelState) -> None:
                 var.fill = (q.zero_point[0] & 0xFF) if q else 0
 
 
+def _read_aliases(model: ModelInfo, state: ModelState) -> None:
+    """READ_VARIABLE outputs consumers can read straight from the variable: no ASSIGN_VARIABLE (or
+    CALL_ONCE, which may assign) to it between the read and the output's last use."""
+    for sg in model.subgraphs:
+        ops = sg.operators
+        for op in ops:
+            if op.op != "READ_VARIABLE":
+                continue
+            key = state.resource_of.get((sg.index, op.inputs[0]))
+            out = op.outputs[0]
+            if key is None or out in sg.outputs or state.variables[key].nbytes != sg.tensors[out].nbytes:
+                continue
+            uses = [o.index for o in ops if out in o.inputs]
+            last = max(uses, default=op.index)
+            clobbered = any(
+                (o.op == "ASSIGN_VARIABLE" and state.resource_of.get((sg.index, o.inputs[0])) == key)
+                or o.op == "CALL_ONCE"
+                for o in ops[op.index + 1: last + 1]
+            )
+            if not clobbered:
+                state.read_alias[(sg.index, out)] = key
+
+
 def _text(v: object) -> str:
     if v is None:
         return ""
@@ -101,7 +124,8 @@ def _lower_subgraph(model: ModelInfo, sg: SubgraphInfo, state: ModelState, sourc
             raise _unsupported(op, f" for input types ({types})" if types and _has_any(op.op) else "")
         head = f"/* {op.index}: {op.op} */ TG_AOT_PROFILE_OP({sg.index}, {op.index});"
         src = ctx.input(0)
-        if reg.alias and src is not None and not src.is_constant and src.dtype != "resource":
+        if (reg.alias and src is not None and not src.is_constant and src.dtype != "resource"
+                and (sg.index, src.index) not in state.read_alias):
             aliases[op.index] = (op.outputs[0], op.inputs[0])
             blocks.append(f"{head} /* shares its input's bytes */")
             continue
@@ -118,7 +142,8 @@ def _lower_subgraph(model: ModelInfo, sg: SubgraphInfo, state: ModelState, sourc
         code = "\n".join("  " + line if line else "" for line in low.code.strip("\n").splitlines())
         blocks.append(f"{head}\n{code}" if code.strip() else head)
     scratch = {o: n for (s, o), n in state.scratch.items() if s == sg.index}
-    return blocks, plan_subgraph(sg, aliases, inplace, scratch)
+    skip = {t for (s, t) in state.read_alias if s == sg.index}
+    return blocks, plan_subgraph(sg, aliases, inplace, scratch, skip)
 
 
 def _has_any(op_name: str) -> bool:
@@ -131,6 +156,7 @@ def build(model: ModelInfo, name: str) -> AotModel:
     """Lower and plan `model`. Raises UnsupportedOpError naming the first op the AOT runtime lacks."""
     state = ModelState(name)
     _scan_variables(model, state)
+    _read_aliases(model, state)
     sources: set[str] = set(BASE_SOURCES)
     lowered = [_lower_subgraph(model, sg, state, sources) for sg in model.subgraphs]
     main_size = lowered[0][1].size

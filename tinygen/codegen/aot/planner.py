@@ -64,18 +64,19 @@ def plan_subgraph(
     aliases: dict[int, tuple[int, int]],
     inplace: dict[int, tuple[tuple[int, int, bool], ...]],
     scratch: dict[int, int],
+    skip: set[int] | None = None,
 ) -> SubgraphPlan:
     """Offsets for one subgraph. `aliases[op] = (out_tensor, in_tensor)` share bytes;
     `inplace[op]` lists (out, in, same_size_only) tensor pairs that may share bytes if `in` dies
     at `op`;
-    `scratch[op]` is the op's scratch size."""
+    `scratch[op]` is the op's scratch size; `skip` tensors live elsewhere (variable storage)."""
     n = len(sg.operators)
     tensors = sg.tensors
     first: dict[int, int] = {}
     last: dict[int, int] = {}
 
     def touch(ti: int, t: int) -> None:
-        if ti < 0 or not _planned(tensors[ti]):
+        if ti < 0 or not _planned(tensors[ti]) or (skip and ti in skip):
             return
         first[ti] = min(first.get(ti, t), t)
         last[ti] = max(last.get(ti, t), t)

@@ -20,6 +20,8 @@ def var_handle(ctx: OpContext) -> Lowered:
 @register("READ_VARIABLE")
 def read_variable(ctx: OpContext) -> Lowered:
     var = ctx.variable(ctx.input(0))
+    if ctx.reads_in_place(ctx.output(0)):
+        return Lowered("/* read in place: consumers use the variable's storage */")
     n = min(var.nbytes, ctx.output(0).nbytes)
     return Lowered(f"memcpy({ctx.out(0)}, {var.cname}, {n});")
 
