@@ -156,3 +156,38 @@ def test_tflm_runtime_on_qemu(core_dir: Path, tmp_path: Path, models_dir: Path) 
                            runtime="tflm")
     text = run_in_qemu(result.elf, lambda s: None, timeout=300, until="hello done", reporter=silent()).decode()
     assert "runtime=tflm" in text and "init ok" in text and "output[0] int8 x4:" in text
+
+
+_RECURSE_APP = """#include <stdint.h>
+#include "tg_app.h"
+#include "tg_board.h"
+static volatile uint32_t sink;
+static uint32_t deep(uint32_t n) {
+  volatile uint8_t pad[256];
+  pad[0] = (uint8_t)n;
+  sink = pad[0];
+  return n == 0 ? 0 : deep(n - 1) + pad[0];
+}
+void tg_app_setup(void) {
+  tg_serial_write((const uint8_t *)"start\\r\\n", 7);
+  sink = deep(100000);
+  tg_serial_write((const uint8_t *)"survived\\r\\n", 10);
+}
+void tg_app_loop(void) {}
+"""
+
+
+@pytest.mark.build
+@pytest.mark.qemu
+@needs_arm
+@needs_qemu
+def test_stack_overflow_faults_with_a_message(core_dir: Path, tmp_path: Path, models_dir: Path) -> None:
+    """The stack sits at the bottom of RAM: overflowing it faults instead of corrupting data."""
+    from tinygen.build import pio_build
+    from tinygen.project import generate_project
+
+    project = generate_project("qemu-m4", models_dir / HELLO, tmp_path / "p")
+    (project.path / "src/app/hello.c").write_text(_RECURSE_APP)
+    result = pio_build(project)
+    text = run_in_qemu(result.elf, lambda s: None, timeout=30, until="PANIC: hard fault", reporter=silent()).decode()
+    assert "start" in text and "survived" not in text

@@ -69,8 +69,16 @@ void Default_Handler(void) {
   tg_qemu_panic("unexpected interrupt");
 }
 
-void HardFault_Handler(void) {
-  tg_qemu_panic("hard fault (stack overflow or bad memory access)");
+void tg_qemu_hard_fault(void);
+void tg_qemu_hard_fault(void) { tg_qemu_panic("hard fault (stack overflow or bad memory access)"); }
+
+/* The stack pointer may be the problem (an overflow below RAM): start a fresh stack before any C
+ * code runs. The handler never returns, so nothing on the old stack is needed. */
+__attribute__((naked)) void HardFault_Handler(void) {
+  __asm volatile(
+      "ldr r0, =__stack_top\n"
+      "msr msp, r0\n"
+      "b tg_qemu_hard_fault\n");
 }
 
 void NMI_Handler(void) __attribute__((weak, alias("Default_Handler")));
