@@ -24,11 +24,23 @@ from .tflm import ArenaTooSmall, Result, UnsupportedByModel, simulate, smallest_
 
 TFLM_COMMIT = "90b983c"
 KERNELS = ("reference", "cmsis-nn")
-# Every 32-bit Arm Cortex-M target has the same AAPCS layout; the kernel set decides the rest.
-TARGETS: dict[str, Abi] = {
-    "cortex-m0": CORTEX_M, "cortex-m0plus": CORTEX_M, "cortex-m3": CORTEX_M, "cortex-m4": CORTEX_M,
-    "cortex-m7": CORTEX_M, "cortex-m33": CORTEX_M, "cortex-m55": CORTEX_M,
-    "host64": HOST64,  # the PyPI tflite-micro interpreter's ABI, for cross-checks
+
+
+@dataclass(frozen=True)
+class Target:
+    """What the arena depends on besides the model: struct layout and, for CMSIS-NN, CPU features."""
+
+    abi: Abi
+    dsp: bool  # Armv7E-M/Armv8-M DSP extension: CMSIS-NN asks for some scratch buffers only then
+
+
+# All 32-bit Cortex-M cores share the AAPCS layout. MVE cores (M55, M85) use other CMSIS-NN
+# kernels with other buffer sizes and are not modelled.
+TARGETS: dict[str, Target] = {
+    "cortex-m0": Target(CORTEX_M, dsp=False), "cortex-m0plus": Target(CORTEX_M, dsp=False),
+    "cortex-m3": Target(CORTEX_M, dsp=False), "cortex-m4": Target(CORTEX_M, dsp=True),
+    "cortex-m7": Target(CORTEX_M, dsp=True), "cortex-m33": Target(CORTEX_M, dsp=True),
+    "host64": Target(HOST64, dsp=False),  # the PyPI tflite-micro interpreter's ABI, for cross-checks
 }
 # Tail categories, in the order TFLM allocates them.
 TAIL_CATEGORIES = (
@@ -92,9 +104,9 @@ def compute_arena(model: ModelInfo, kernels: str = "reference", target: str = "c
         raise UsageError(f"unknown kernel set '{kernels}' (choose from {', '.join(KERNELS)})")
     if target not in TARGETS:
         raise UsageError(f"unknown target '{target}' (choose from {', '.join(TARGETS)})")
-    abi = TARGETS[target]
+    t = TARGETS[target]
     try:
-        result = smallest_arena(model, kernels, abi, resource_variables)
+        result = smallest_arena(model, kernels, t.abi, resource_variables, t.dsp)
     except UnsupportedByModel as exc:
         msg = str(exc)
         cls = UnsupportedOpError if "op " in msg else ModelError
@@ -122,4 +134,4 @@ def _activations_only(r: Result) -> int:
     return plan([b.buffer for b in tensors])[1] if tensors else 0
 
 
-__all__ = ["ArenaPlan", "KERNELS", "TARGETS", "TFLM_COMMIT", "ArenaTooSmall", "compute_arena", "simulate"]
+__all__ = ["ArenaPlan", "KERNELS", "TARGETS", "Target", "TFLM_COMMIT", "ArenaTooSmall", "compute_arena", "simulate"]

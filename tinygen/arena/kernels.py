@@ -107,6 +107,7 @@ class KernelContext(Protocol):
 
     abi: Abi
     kernels: str
+    dsp: bool  # the target has the DSP extension (CMSIS-NN's ARM_MATH_DSP)
 
     def tensor(self, index: int) -> TensorInfo: ...
     def input(self, op: OperatorInfo, i: int) -> TensorInfo | None: ...
@@ -245,8 +246,9 @@ def _dw_prepare_cmsis(ctx: KernelContext, op: OperatorInfo) -> None:
         pad_h, pad_w = _padding(op, inp, filt, out)
         o = op.options
         size = 0
-        # arm_depthwise_conv_wrapper_s8_get_buffer_size, DSP path
-        if inp.shape[3] == out.shape[3] and inp.shape[0] == 1 and o.dilationWFactor == 1 \
+        # arm_depthwise_conv_wrapper_s8_get_buffer_size (non-MVE); the optimised kernel's
+        # buffer exists only with DSP
+        if ctx.dsp and inp.shape[3] == out.shape[3] and inp.shape[0] == 1 and o.dilationWFactor == 1 \
                 and o.dilationHFactor == 1:
             if not (filt.shape[2] == 3 and filt.shape[1] == 3 and pad_h <= 1 and pad_w <= 1):
                 size = inp.shape[3] * filt.shape[1] * filt.shape[2] * 2
@@ -307,10 +309,8 @@ def _avgpool_prepare_cmsis(ctx: KernelContext, op: OperatorInfo) -> None:
     inp = ctx.temp_input(op, 0)
     out = ctx.temp_output(op, 0)
     assert inp is not None and out is not None
-    if inp.dtype == "int8":
-        size = out.shape[3] * 4  # arm_avgpool_s8_get_buffer_size_dsp: depth int32 accumulators
-    elif inp.dtype == "int16":
-        size = out.shape[3] * 4
+    if inp.dtype in ("int8", "int16") and ctx.dsp:
+        size = out.shape[3] * 4  # arm_avgpool_s{8,16}_get_buffer_size_dsp: int32 accumulators
     else:
         size = 0
     if size > 0:

@@ -144,8 +144,10 @@ class Result:
 class _Run:
     """One AllocateTensors replay; implements kernels.KernelContext."""
 
-    def __init__(self, model: ModelInfo, size: int, kernels: str, abi: Abi, resource_variables: int | None) -> None:
+    def __init__(self, model: ModelInfo, size: int, kernels: str, abi: Abi, resource_variables: int | None,
+                 dsp: bool = True) -> None:
         self.model = model
+        self.dsp = dsp  # CMSIS-NN buffer sizes depend on the Armv7E-M DSP extension
         self.arena = Arena(size)
         self.kernels = kernels
         self.abi = abi
@@ -434,22 +436,22 @@ def _has_offline_plan(model: ModelInfo) -> bool:
 
 
 def simulate(model: ModelInfo, arena_size: int, kernels: str = "reference", abi: Abi = A.CORTEX_M,
-             resource_variables: int | None = None) -> Result:
+             resource_variables: int | None = None, dsp: bool = True) -> Result:
     """AllocateTensors on an arena of `arena_size` bytes. Raises ArenaTooSmall if it would fail."""
-    return _Run(model, arena_size, kernels, abi, resource_variables).run()
+    return _Run(model, arena_size, kernels, abi, resource_variables, dsp).run()
 
 
 def smallest_arena(model: ModelInfo, kernels: str = "reference", abi: Abi = A.CORTEX_M,
-                   resource_variables: int | None = None) -> Result:
+                   resource_variables: int | None = None, dsp: bool = True) -> Result:
     """The smallest arena size with which AllocateTensors succeeds, and what it looks like."""
     def ok(n: int) -> Result | None:
         try:
-            return simulate(model, n, kernels, abi, resource_variables)
+            return simulate(model, n, kernels, abi, resource_variables, dsp)
         except ArenaTooSmall:
             return None
 
     # Upper bound: everything the replay allocates at a huge size, plus the planner's needs.
-    big = simulate(model, 1 << 30, kernels, abi, resource_variables)
+    big = simulate(model, 1 << 30, kernels, abi, resource_variables, dsp)
     hi = big.used + PLANNER_BYTES_PER_BUFFER * big.planned_buffers + 64 * 1024
     while ok(hi) is None:
         hi *= 2

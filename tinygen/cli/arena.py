@@ -45,7 +45,7 @@ def _print_human(p: ArenaPlan) -> None:
 @click.command("arena")
 @model_argument
 @click.option("--target", type=click.Choice([t for t in TARGETS if t != "host64"]), default="cortex-m4",
-              show_default=True, help="32-bit target (all Cortex-M share one struct layout).")
+              show_default=True, help="32-bit Cortex-M core (one struct layout; CMSIS-NN scratch depends on DSP).")
 @click.option("--kernels", type=click.Choice(KERNELS), default="reference", show_default=True,
               help="TFLM kernel set: portable reference kernels or Arm CMSIS-NN.")
 @json_option
