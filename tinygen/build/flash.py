@@ -7,7 +7,6 @@ and either shows the UART on the terminal, or serves it on a fixed TCP port for 
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import time
@@ -107,10 +106,8 @@ def flash_project(board: Board | str, project_dir: Path | None = None, port: str
     settings = load_settings()
     manifest = read_manifest(project) or {}
     preflight(board, project, settings, manifest.get("runtime") == "tflm" and not manifest.get("tflm_dir"), reporter)
-    if port is not None:
-        os.environ["PLATFORMIO_UPLOAD_PORT"] = port  # PlatformIO reads it; the child inherits it
     reporter.step(f"uploading {elf} to {board.title} ({board.upload_method})")
-    run = run_pio(project, board.name, settings, reporter, targets=("upload",))
+    run = run_pio(project, board.name, settings, reporter, targets=("upload",), upload_port=port)
     if run.returncode != 0:
         raise BuildError(f"upload to {board.name} failed", hint=f"full log: {run.log}")
     reporter.step("upload done")

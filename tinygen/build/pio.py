@@ -84,13 +84,15 @@ def preflight(board: Board, project_dir: Path, settings: Settings, uses_remote_l
 
 
 def run_pio(project_dir: Path, env_name: str, settings: Settings, reporter: Reporter,
-            targets: tuple[str, ...] = (), verbose: bool = False) -> PioRun:
+            targets: tuple[str, ...] = (), verbose: bool = False, upload_port: str | None = None) -> PioRun:
     """`pio run` in `project_dir`; the whole output goes to .pio/tinygen-build.log."""
     log_path = project_dir / ".pio" / "tinygen-build.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, "-m", "platformio", "run", "-d", str(project_dir), "-e", env_name]
     for t in targets:
         cmd += ["-t", t]
+    if upload_port is not None:
+        cmd += ["--upload-port", upload_port]
     t0 = time.monotonic()
     compiled = 0
     last_note = t0

@@ -14,6 +14,7 @@ from typing import Any
 
 from elftools.elf.constants import SH_FLAGS
 from elftools.elf.elffile import ELFFile
+from elftools.elf.sections import SymbolTableSection
 
 from ..boards import Board
 from ..errors import BuildError
@@ -109,16 +110,17 @@ def memory_report(elf_path: Path, board: Board, model_prefix: str) -> MemoryRepo
             ranges.append((sec["sh_addr"], sec["sh_addr"] + size, kind))
         model_flash = arena = model_ram = 0
         symtab = elf.get_section_by_name(".symtab")
-        for sym in symtab.iter_symbols() if symtab is not None else []:
+        symbols = symtab.iter_symbols() if isinstance(symtab, SymbolTableSection) else iter(())
+        for sym in symbols:
             if sym["st_info"]["type"] != "STT_OBJECT" or sym["st_size"] == 0:
                 continue
-            kind = _kind_at(ranges, sym["st_value"])
+            where = _kind_at(ranges, sym["st_value"])
             name = sym.name
-            if kind == "flash" and name.startswith(model_prefix):
+            if where == "flash" and name.startswith(model_prefix):
                 model_flash += sym["st_size"]
-            elif kind == "ram" and "arena" in name.lower():
+            elif where == "ram" and "arena" in name.lower():
                 arena += sym["st_size"]
-            elif kind == "ram" and name.startswith(model_prefix):
+            elif where == "ram" and name.startswith(model_prefix):
                 model_ram += sym["st_size"]
     if stack == 0 and not board.emulated:
         stack = board.stack_bytes  # the framework reserves it outside the image
