@@ -106,9 +106,14 @@ def _print_summary(doc: dict) -> None:  # type: ignore[type-arg]
                f"{perf['inferences_per_second']:.2f} inferences/s")
     click.echo(f"  tensors: {perf['tensor_bytes_per_second']:.0f} B/s overall, "
                f"{perf['transfer_bytes_per_second']:.0f} B/s while transferring")
+    rec = doc["device"].get("arena_recommended")
+    if rec:
+        click.echo(f"  arena reserved {doc['device']['arena_size']} B; `tinygen arena`: {rec['reference']} B "
+                   f"(reference kernels), {rec['cmsis-nn']} B (CMSIS-NN); used {doc['device']['arena_used']} B")
     bw = doc["link"].get("bandwidth_bytes_per_second")
     if bw:
-        click.echo(f"  link: {bw['host_to_device']:.0f} B/s to device, {bw['device_to_host']:.0f} B/s back")
+        click.echo(f"  link: {bw['host_to_device']:.0f} B/s to device, {bw['device_to_host']:.0f} B/s back; "
+                   f"transfers used {perf['link_utilisation']:.0%} of it")
 
 
 def _verify_kws(board: str, model: Path, port: str | None, audio: list[Path], runtime: str, tflm_dir: Path | None,

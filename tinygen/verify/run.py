@@ -69,8 +69,20 @@ def verify_model(opts: VerifyOptions, reporter: Reporter | None = None) -> tuple
         bandwidth = measure_link(dev) if opts.measure_link else None
         reporter.step(f"verifying {len(cases)} inputs{' (streaming: one sequence)' if streaming else ''}")
         result = run_cases(dev, reference, cases, str(opts.model), info.sha256, opts.tolerance, reporter)
+        if dev.info.runtime == "tflm":
+            result.device["arena_recommended"] = _recommended_arena(info)
         if bandwidth and result.error is None:
             # measured before and after the run: the mean is fairer on a machine whose load varies
             after = measure_link(dev)
             result.link["bandwidth_bytes_per_second"] = {k: (bandwidth[k] + after[k]) / 2 for k in bandwidth}
     return result, [c.name for c in cases]
+
+
+def _recommended_arena(model: object) -> dict[str, int] | None:
+    """What `tinygen arena` says for this model (reference and CMSIS-NN kernels), to compare with the
+    arena the TFLM firmware reserved."""
+    try:
+        from ..arena import compute_arena
+    except ImportError:
+        return None
+    return {k: compute_arena(model, kernels=k).total for k in ("reference", "cmsis-nn")}  # type: ignore[arg-type]
