@@ -107,8 +107,9 @@ class KwsDevice:
                              v[6], v[7], v[8], v[9], v[10], v[11], v[12], _strings(p, 32, v[4]))
 
     def reset(self) -> None:
-        """Start a new stream: frontend and classifier state, buffers, counters, smoothing."""
-        counts = _COUNTS.unpack_from(self._request(CMD_RESET))
+        """Start a new stream: frontend and classifier state, buffers, counters, smoothing. The
+        microphone (if any) is turned off so only the host's audio enters the stream."""
+        counts = _COUNTS.unpack_from(self._request(CMD_RESET, b"\x01"))
         if counts[1] or counts[2]:
             raise ProtocolError("KWS_RESET left frames counted on the device")
 

@@ -36,6 +36,7 @@ enum { REC_FEATURES = 1, REC_SCORES = 2, REC_DETECTION = 3 };
 #define LED_ON_US 500000u
 
 static int init_status;
+static int mic_on = KWS_MIC; /* KWS_RESET with bit0 set turns the microphone off: serial audio only */
 static uint32_t led_since;
 static int led_on;
 
@@ -178,6 +179,7 @@ int tg_hil_app_command(const tg_link_frame *f, int repeat, uint8_t *out, uint16_
   if (type == KWS_CMD_PUSH) {
     st = do_push(f, out, len);
   } else {
+    if (f->header.length >= 1 && (f->payload[0] & 1u)) mic_on = 0;
     int s = init_status != 0 ? init_status : tg_kws_reset();
     tg_put_u32(out, (uint32_t)s);
     *len = put_counts(out);
@@ -216,7 +218,9 @@ void tg_app_loop(void) {
   static int16_t block[KWS_STRIDE_SAMPLES];
   static const tg_kws_sink sink = {0, 0, mic_detection, 0};
   uint32_t n;
-  while (init_status == 0 && (n = kws_mic_read(block, KWS_STRIDE_SAMPLES)) > 0) tg_kws_push(block, n, &sink);
+  while (init_status == 0 && (n = kws_mic_read(block, KWS_STRIDE_SAMPLES)) > 0) {
+    if (mic_on) tg_kws_push(block, n, &sink); /* else drained and dropped: the host streams instead */
+  }
 #endif
   if (led_on && tg_micros() - led_since > LED_ON_US) {
     tg_led_set(0);
