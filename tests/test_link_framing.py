@@ -60,3 +60,12 @@ def test_truncated_and_short_frames_are_errors() -> None:
         framing.decode(b"\x05\x01\x02")
     with pytest.raises(FrameError, match="short"):
         framing.decode(framing.cobs_encode(b"\x01\x02\x03"))
+
+
+def test_printed_text_is_kept_for_error_messages() -> None:
+    d = Deframer()
+    d.feed(framing.encode(Frame(0x81, 1)) + b"\r\ntinygen: PANIC: HardFault\r\n")
+    assert d.printed_text() == "tinygen: PANIC: HardFault"
+    d2 = Deframer()
+    d2.feed(bytes(range(1, 200)))
+    assert d2.printed_text() == ""

@@ -103,6 +103,7 @@ class Deframer:
         self._buf = bytearray()
         self._max = max_frame
         self.garbage_bytes = 0
+        self._noise = b""
 
     def feed(self, data: bytes) -> list[Frame | FrameError]:
         self._buf += data
@@ -122,7 +123,17 @@ class Deframer:
                 items.append(decode(chunk))
             except FrameError as exc:
                 self.garbage_bytes += len(chunk) + 1
+                self._noise = (self._noise + chunk)[-256:]
                 items.append(exc)
 
     def clear(self) -> None:
         self._buf.clear()
+
+    def printed_text(self) -> str:
+        """The readable tail of what arrived outside valid frames (a panic message, a boot banner
+        of other firmware), or "" when it is not text."""
+        raw = (self._noise + bytes(self._buf))[-160:]
+        printable = sum(32 <= b < 127 or b in (9, 10, 13) for b in raw)
+        if len(raw) < 4 or printable < 0.8 * len(raw):
+            return ""
+        return " ".join(raw.decode("ascii", "replace").split())

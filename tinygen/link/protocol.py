@@ -169,8 +169,9 @@ class Link:
                     return f
                 if nak:
                     break  # our request may have been the damaged one: resend now, not at the deadline
+        printed = self._deframer.printed_text()
         raise LinkTimeout(f"no reply to {name} from {self.transport.name} within {p.timeout:g} s "
-                          f"({attempts} attempts)",
+                          f"({attempts} attempts)" + (f"; it printed: {printed!r}" if printed else ""),
                           hint="the device hangs or runs other firmware; check --port/--baud, or rebuild with --app hil")
 
     def wait_boot(self, timeout: float | None = None) -> Frame | None:
