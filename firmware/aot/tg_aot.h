@@ -45,25 +45,24 @@ typedef struct {
   int32_t mult, shift;
   int32_t neg_below;              /* acc < neg_below  <=>  acc * mult + 2^30 < 0 */
   int32_t shr;                    /* e - 1 */
-  int32_t bias;                   /* bias + in_offset * sum(weights of the channel) */
 } tg_rq_ch;
 
 /* Only for channels with shift < 0 (tg_requant_ch.fast). */
 static inline int32_t tg_rq_fast(const tg_rq_ch *q, int32_t acc) {
-  int64_t k;
-  acc = (int32_t)((uint32_t)acc + (uint32_t)q->bias);
-  k = acc < q->neg_below ? q->round_neg : q->round;
+  const int64_t k = acc < q->neg_below ? q->round_neg : q->round;
   return (int32_t)(((int64_t)acc * q->mult + k) >> 32) >> q->shr;
 }
 
 static inline int32_t tg_rq_apply(const tg_rq_ch *q, int32_t acc) {
   if (q->shift < 0) return tg_rq_fast(q, acc);
-  return tg_requant((int32_t)((uint32_t)acc + (uint32_t)q->bias), q->mult, q->shift);
+  return tg_requant(acc, q->mult, q->shift);
 }
 
 /* Per-output-channel requantization of int32 accumulators to int8. */
 typedef struct {
-  const tg_rq_ch *ch;             /* one entry per output channel */
+  const tg_rq_ch *ch;             /* one entry per output channel, or one for all */
+  const int32_t *bias;            /* per channel: bias + in_offset * sum(weights of the channel) */
+  int32_t per_channel;
   int32_t out_offset, act_min, act_max;
   int32_t fast;                   /* every channel has shift < 0 */
 } tg_requant_ch;
@@ -94,7 +93,8 @@ typedef struct {
   int32_t k_h, k_w;
   int32_t stride_h, stride_w, dil_h, dil_w, pad_h, pad_w;
   int32_t out_offset, act_min, act_max;
-  const tg_rq_ch *rq;             /* per channel, bias folded in */
+  const tg_rq_ch *rq;             /* per channel */
+  const int32_t *bias;            /* per channel, input offset folded in */
   int32_t rq_fast;                /* every channel has shift < 0 */
   int32_t in_zero_point;
   int32_t cache_rows;             /* > 0: may run in place (input rows cached in scratch) */
@@ -197,9 +197,11 @@ void tg_copy_blocks(void *dst, int32_t dst_stride, const void *src, int32_t src_
                     int32_t block, int32_t count);
 
 typedef struct {
-  int32_t dims, elem_bytes;
+  int32_t dims, elem_bytes;                   /* dims: the outer axes left after merging */
   int32_t start[6], stop_count[6], step[6];   /* stop_count: elements taken along each axis */
   int32_t in_stride[6];                       /* in elements */
+  int32_t base;                               /* element offset of the merged inner run */
+  int32_t run_bytes;                          /* contiguous bytes copied per outer position */
 } tg_slice_params;
 
 void tg_strided_slice(const tg_slice_params *p, const void *in, void *out);

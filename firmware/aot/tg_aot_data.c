@@ -12,9 +12,9 @@ void tg_copy_blocks(void *dst, int32_t dst_stride, const void *src, int32_t src_
 }
 
 void tg_strided_slice(const tg_slice_params *p, const void *in, void *out) {
-  /* odometer over the output, innermost axis fastest */
+  /* odometer over the outer axes; the inner axes tinygen merged are one contiguous run */
   int32_t idx[6] = {0, 0, 0, 0, 0, 0};
-  int32_t src = 0, d, total = 1, i;
+  int32_t src = p->base, d, total = 1, i;
   const int32_t eb = p->elem_bytes;
   uint8_t *o = (uint8_t *)out;
   const uint8_t *x = (const uint8_t *)in;
@@ -23,7 +23,8 @@ void tg_strided_slice(const tg_slice_params *p, const void *in, void *out) {
     src += p->start[d] * p->in_stride[d];
   }
   for (i = 0; i < total; ++i) {
-    memcpy(o + i * eb, x + src * eb, (size_t)eb);
+    memcpy(o, x + src * eb, (size_t)p->run_bytes);
+    o += p->run_bytes;
     for (d = p->dims - 1; d >= 0; --d) {
       src += p->step[d] * p->in_stride[d];
       if (++idx[d] < p->stop_count[d]) break;

@@ -12,14 +12,18 @@
 #include "tg_aot_simd.h"
 
 static inline int8_t finish(const tg_dwconv_params *p, int32_t c, int32_t acc) {
-  const int32_t v = p->rq_fast ? tg_rq_fast(&p->rq[c], acc) : tg_rq_apply(&p->rq[c], acc);
+  int32_t v;
+  acc = (int32_t)((uint32_t)acc + (uint32_t)p->bias[c]);
+  v = p->rq_fast ? tg_rq_fast(&p->rq[c], acc) : tg_rq_apply(&p->rq[c], acc);
   return (int8_t)tg_clamp(v + p->out_offset, p->act_min, p->act_max);
 }
 
 void tg_dwconv_s8(const tg_dwconv_params *p, const int8_t *in, const int8_t *w, int8_t *out,
                   int32_t *scratch) {
   const int32_t oc = p->out_c, mult = p->depth_mult, ntaps = p->k_h * p->k_w;
-  const int32_t groups = mult == 1 ? oc / 4 : 0;
+  /* four output channels share a weight word: with multiplier 1 they read four input channels,
+   * with a multiplier divisible by 4 they all read one input channel */
+  const int32_t groups = (mult == 1 || mult % 4 == 0) ? oc / 4 : 0;
   /* scratch: tap offsets (from the image base), one row of zero points (in_c bytes), then (in
    * place) a cache of cache_rows input rows; all of it inside the arena, so offsets fit int32 */
   int32_t *taps = scratch;
@@ -59,7 +63,33 @@ void tg_dwconv_s8(const tg_dwconv_params *p, const int8_t *in, const int8_t *w, 
             }
           }
         }
-        for (g = 0; g < groups; ++g) {
+        for (g = 0; g < groups && mult != 1; ++g) {
+          const int32_t c0 = 4 * g;
+          int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+          const int8_t *base = img + c0 / mult;
+          for (t = 0; t < ntaps; ++t, wg += 4) {
+            const int32_t x = base[taps[t]];
+#if TG_AOT_DSP
+            const uint32_t wv = tg_load_u32(wg);
+            const int32_t xx = (int32_t)(((uint32_t)x & 0xFFFFu) | ((uint32_t)x << 16));
+            const int32_t we = tg_sxtb16_even(wv), wo = tg_sxtb16_odd(wv);
+            a0 = __smlabb(xx, we, a0);
+            a2 = __smlatt(xx, we, a2);
+            a1 = __smlabb(xx, wo, a1);
+            a3 = __smlatt(xx, wo, a3);
+#else
+            a0 += x * wg[0];
+            a1 += x * wg[1];
+            a2 += x * wg[2];
+            a3 += x * wg[3];
+#endif
+          }
+          o[c0] = finish(p, c0, a0);
+          o[c0 + 1] = finish(p, c0 + 1, a1);
+          o[c0 + 2] = finish(p, c0 + 2, a2);
+          o[c0 + 3] = finish(p, c0 + 3, a3);
+        }
+        for (g = 0; g < groups && mult == 1; ++g) {
           const int32_t c0 = 4 * g;
           int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
           const int8_t *base = img + c0;
@@ -85,8 +115,8 @@ void tg_dwconv_s8(const tg_dwconv_params *p, const int8_t *in, const int8_t *w, 
           o[c0 + 2] = finish(p, c0 + 2, a2);
           o[c0 + 3] = finish(p, c0 + 3, a3);
         }
-        if (mult == 1) {
-          /* remaining channels: weights [tap][rest] after the groups */
+        if (groups > 0 || mult == 1) {
+          /* remaining channels (only with multiplier 1): weights [tap][rest] after the groups */
           const int32_t rest = oc - 4 * groups;
           for (c = 4 * groups; c < oc; ++c) {
             int32_t a = 0;
@@ -94,7 +124,7 @@ void tg_dwconv_s8(const tg_dwconv_params *p, const int8_t *in, const int8_t *w, 
             o[c] = finish(p, c, a);
           }
         } else {
-          /* depth multiplier > 1: weights in the model's [tap][out_c] layout */
+          /* other depth multipliers: weights in the model's [tap][out_c] layout */
           for (c = 0; c < p->in_c; ++c) {
             for (m = 0; m < mult; ++m) {
               int32_t a = 0;

@@ -14,11 +14,15 @@
 /* The requantization constants, copied to locals so stores to `out` cannot alias them. */
 typedef struct {
   const tg_rq_ch *ch;
-  int32_t off, lo, hi, fast;
+  const int32_t *bias;
+  int32_t off, lo, hi, fast, step;
 } rq_local;
 
 static inline int8_t finish(const rq_local *q, int32_t c, int32_t acc) {
-  const int32_t v = q->fast ? tg_rq_fast(&q->ch[c], acc) : tg_rq_apply(&q->ch[c], acc);
+  const tg_rq_ch *ch = q->ch + c * q->step;
+  int32_t v;
+  acc = (int32_t)((uint32_t)acc + (uint32_t)q->bias[c]);
+  v = q->fast ? tg_rq_fast(ch, acc) : tg_rq_apply(ch, acc);
   return (int8_t)tg_clamp(v + q->off, q->lo, q->hi);
 }
 
@@ -113,6 +117,8 @@ void tg_mm_s8(const int8_t *a, int32_t rows, int32_t a_stride, const int8_t *w, 
   ql.lo = q->act_min;
   ql.hi = q->act_max;
   ql.fast = q->fast;
+  ql.bias = q->bias;
+  ql.step = q->per_channel ? 1 : 0;
   for (r = 0; r < rows; r += 2) {
     const int8_t *a0 = a + r * a_stride;
     const int8_t *a1 = r + 1 < rows ? a0 + a_stride : (const int8_t *)0;

@@ -143,10 +143,19 @@ def strided_slice(ctx: OpContext) -> Lowered:
     if dims > 6:
         raise ctx.error("more than 6 dimensions")
     in_stride = [int(np.prod(src.shape[d + 1:])) for d in range(dims)]
+    # merge the inner axes taken whole (and then one step-1 axis) into one contiguous run
+    run, base = 1, 0
+    while starts and steps[-1] == 1 and starts[-1] == 0 and counts[-1] == src.shape[len(starts) - 1]:
+        run *= counts.pop()
+        starts.pop(), steps.pop(), in_stride.pop()
+    if starts and steps[-1] == 1:
+        base = starts[-1] * in_stride[-1]
+        run *= counts.pop()
+        starts.pop(), steps.pop(), in_stride.pop()
     pad = lambda v: list(v) + [0] * (6 - len(v))  # noqa: E731
     params = ctx.struct("tg_slice_params", {
-        "dims": dims, "elem_bytes": _eb(ctx), "start": pad(starts), "stop_count": pad(counts),
-        "step": pad(steps), "in_stride": pad(in_stride),
+        "dims": len(starts), "elem_bytes": _eb(ctx), "start": pad(starts), "stop_count": pad(counts),
+        "step": pad(steps), "in_stride": pad(in_stride), "base": base, "run_bytes": run * _eb(ctx),
     }, "slice")
     return Lowered(f"tg_strided_slice(&{params}, {ctx.inp(0)}, {ctx.out(0)});", _SRC)
 

@@ -46,20 +46,20 @@ def _per_channel(ctx: OpContext, channels: int) -> tuple[str, str]:
             ctx.const_array(np.array(shifts, np.int32), "int32_t", "shift"))
 
 
-def rq_table(ctx: OpContext, mults: list[int], shifts: list[int], bias: np.ndarray) -> str:
-    """The tg_rq_ch table (see tg_aot.h): one-step requantization constants per channel."""
-    rows = []
-    for m, sh, b in zip(mults, shifts, bias):
-        e = -sh
-        rnd = (1 << 30) + (1 << (30 + e)) if e >= 1 else 0
-        rows.append({
-            "round": rnd, "round_neg": rnd - (1 << 31) if e >= 1 else 0,
-            "mult": m, "shift": sh,
-            "neg_below": -((1 << 30) // m) if m > 0 else -(2**31),
-            "shr": e - 1 if e >= 1 else 0,
-            "bias": int(b),
-        })
+def rq_table(ctx: OpContext, mults: list[int], shifts: list[int]) -> str:
+    """The tg_rq_ch table (see tg_aot.h): one-step requantization constants per channel (one row
+    when every channel has the same multiplier and shift)."""
+    if len(set(zip(mults, shifts))) == 1:
+        mults, shifts = mults[:1], shifts[:1]
+    rows = [_rq_row(m, sh) for m, sh in zip(mults, shifts)]
     return ctx.struct_array("tg_rq_ch", rows, "rq", row_bytes=32)
+
+
+def _rq_row(m: int, sh: int) -> dict[str, int]:
+    e = -sh
+    rnd = (1 << 30) + (1 << (30 + e)) if e >= 1 else 0
+    return {"round": rnd, "round_neg": rnd - (1 << 31) if e >= 1 else 0, "mult": m, "shift": sh,
+            "neg_below": -((1 << 30) // m) if m > 0 else -(2**31), "shr": e - 1 if e >= 1 else 0}
 
 
 def all_fast(shifts: list[int]) -> int:
@@ -82,10 +82,14 @@ def _folded(bias: np.ndarray, w: np.ndarray, in_offset: int) -> np.ndarray:
     return np.array([wrap_i32(int(b) + in_offset * int(s)) for b, s in zip(bias, sums)], np.int32)
 
 
-def _rq(table: str, out_zp: int, act: tuple[int, int], shifts: list[int]) -> str:
-    """A nested tg_requant_ch initialiser."""
-    return (f"{{ .ch = {table}, .out_offset = {out_zp}, .act_min = {act[0]}, .act_max = {act[1]}, "
-            f".fast = {all_fast(shifts)} }}")
+def _rq(ctx: OpContext, mults: list[int], shifts: list[int], bias: np.ndarray, out_zp: int,
+        act: tuple[int, int]) -> str:
+    """A nested tg_requant_ch initialiser: constants table, folded bias, output range."""
+    table = rq_table(ctx, mults, shifts)
+    per_channel = int(len(set(zip(mults, shifts))) > 1)
+    return (f"{{ .ch = {table}, .bias = {ctx.const_array(bias, 'int32_t', 'biasf')}, "
+            f".per_channel = {per_channel}, .out_offset = {out_zp}, .act_min = {act[0]}, "
+            f".act_max = {act[1]}, .fast = {all_fast(shifts)} }}")
 
 
 def interleave_pairs(w: np.ndarray) -> np.ndarray:
@@ -135,8 +139,13 @@ def _conv_inplace(ctx: OpContext) -> tuple[tuple[int, int], ...]:
 
 @register("CONV_2D", when=_int8, inplace=_conv_inplace)
 def conv_2d(ctx: OpContext) -> Lowered:
+    return _lower_conv(ctx, _check_filter(ctx), inplace_ok=bool(_conv_inplace(ctx)))
+
+
+def _lower_conv(ctx: OpContext, w: np.ndarray, inplace_ok: bool) -> Lowered:
+    """tg_conv_s8 for OHWI weights `w` (also used for depthwise convolutions of one input channel,
+    which are exactly convolutions with the filter transposed)."""
     o = ctx.options
-    w = _check_filter(ctx)
     n, ih, iw, ic = ctx.input(0).shape
     oc, kh, kw, fic = w.shape
     _, oh, ow, _ = ctx.output(0).shape
@@ -162,16 +171,17 @@ def conv_2d(ctx: OpContext) -> Lowered:
         "bias": ctx.const_array(np.array([wrap_i32(int(b)) for b in bias], np.int32), "int32_t", "bias")
         if grouped else "NULL",
         "bias_folded": ctx.const_array(folded_v, "int32_t", "biasf") if grouped else "NULL",
-        "rq": _rq(rq_table(ctx, mults, shifts, folded_v), out_zp[0], act, shifts),
+        "rq": _rq(ctx, mults, shifts, folded_v, out_zp[0], act),
         "in_zero_point": in_zp,
     }, "conv")
-    if fic != ic:
+    if grouped:
         scratch = "NULL"
-    elif _pointwise(ctx):
-        scratch = f"(int8_t *){ctx.scratch(2 * ic)}" if _conv_inplace(ctx) else "NULL"
+    elif kh == kw == 1 and o.strideH == o.strideW == 1 and (oh, ow) == (ih, iw):
+        scratch = f"(int8_t *){ctx.scratch(2 * ic)}" if inplace_ok else "NULL"
     else:
         scratch = f"(int8_t *){ctx.scratch(2 * kh * kw * ic)}"
-    weights = ctx.inp(1) if fic != ic else ctx.const_array(interleave_pairs(w.reshape(oc, -1)), "int8_t", "w")
+    weights = (ctx.const_array(w.reshape(-1), "int8_t", "w") if grouped
+               else ctx.const_array(interleave_pairs(w.reshape(oc, -1)), "int8_t", "w"))
     return Lowered(f"tg_conv_s8(&{params}, {ctx.inp(0)}, {weights}, {ctx.out(0)}, {scratch});",
                    ("tg_aot_conv.c", "tg_aot_dot.c", "tg_aot_matmul.c"))
 
@@ -208,6 +218,10 @@ def depthwise_conv_2d(ctx: OpContext) -> Lowered:
     w = _check_filter(ctx)
     n, ih, iw, ic = ctx.input(0).shape
     _, kh, kw, oc = w.shape
+    if ic == 1 and not _dw_inplace(ctx):
+        # one input channel: a convolution with the filter as [oc, kh, kw, 1] (same sums, same
+        # per-channel requantization), which the matrix-product kernel does much faster
+        return _lower_conv(ctx, np.ascontiguousarray(w.reshape(kh, kw, oc).transpose(2, 0, 1)[..., None]), False)
     _, oh, ow, _ = ctx.output(0).shape
     same = o.padding == 0
     oh2 = _out_size(ih, kh, o.strideH, o.dilationHFactor, same)
@@ -226,14 +240,17 @@ def depthwise_conv_2d(ctx: OpContext) -> Lowered:
         "pad_h": compute_padding(ih, kh, o.strideH, o.dilationHFactor, oh2, same),
         "pad_w": compute_padding(iw, kw, o.strideW, o.dilationWFactor, ow2, same),
         "out_offset": out_zp[0], "act_min": act[0], "act_max": act[1],
-        "rq": rq_table(ctx, mults, shifts, folded),
+        "rq": rq_table(ctx, mults, shifts) if len(set(zip(mults, shifts))) > 1
+        else ctx.struct_array("tg_rq_ch", [_rq_row(mults[0], shifts[0])] * oc, "rq", row_bytes=32),
+        "bias": ctx.const_array(folded, "int32_t", "biasf"),
         "rq_fast": all_fast(shifts),
         "in_zero_point": in_zp,
         "cache_rows": (cache := dw_cache_rows(ctx)),
     }, "dwconv")
     # tap offsets, a zero-point row, the in-place row cache
     scratch = ctx.scratch(4 * kh * kw + ic + cache * iw * ic)
-    weights = ctx.const_array(group_channels(w.reshape(kh * kw, oc)), "int8_t", "w") if oc == ic else ctx.inp(1)
+    grouped = oc == ic or (oc // ic) % 4 == 0  # the layouts tg_dwconv_s8 reads four channels at a time
+    weights = ctx.const_array(group_channels(w.reshape(kh * kw, oc)), "int8_t", "w") if grouped else ctx.inp(1)
     return Lowered(
         f"tg_dwconv_s8(&{params}, {ctx.inp(0)}, {weights}, {ctx.out(0)}, (int32_t *){scratch});",
         ("tg_aot_dwconv.c",))
@@ -260,7 +277,7 @@ def fully_connected(ctx: OpContext) -> Lowered:
     folded = _folded(bias, w.reshape(out_depth, -1), -in_zp[0])
     params = ctx.struct("tg_fc_params", {
         "batches": batches, "in_depth": in_depth, "out_depth": out_depth,
-        "rq": _rq(rq_table(ctx, mults, shifts, folded), out_zp[0], act, shifts),
+        "rq": _rq(ctx, mults, shifts, folded, out_zp[0], act),
     }, "fc")
     weights = ctx.const_array(interleave_pairs(w.reshape(out_depth, -1)), "int8_t", "w")
     return Lowered(f"tg_fc_s8(&{params}, {ctx.inp(0)}, {weights}, {ctx.out(0)});",
