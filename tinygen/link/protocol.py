@@ -139,6 +139,9 @@ class Link:
         early = self._early.pop(p.seq, None)
         if early is not None:
             return early
+        # Requests are answered in order: the clock of a pipelined request starts when every
+        # earlier one is answered, not when it was queued behind them.
+        p.deadline = max(p.deadline, time.monotonic() + p.timeout)
         attempts = 1 + self.config.retries
         name = Cmd(p.cmd).name if p.cmd in Cmd._value2member_map_ else f"0x{p.cmd:02x}"
         for attempt in range(attempts):
