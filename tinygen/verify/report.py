@@ -40,7 +40,7 @@ def junit_xml(r: VerifyResult, all_names: list[str]) -> str:
         tc = ET.SubElement(suite, "testcase", classname=Path(r.model).name, name=name)
         c = done.get(name)
         if c is None:
-            ET.SubElement(tc, "error", message=r.error or "not run").text = "input never reached the device"
+            ET.SubElement(tc, "error", message=r.error or "not run").text = "input did not complete: the run stopped"
         elif not c.ok:
             bad = [s.name for s in r.outputs if name in s.mismatched_inputs]
             ET.SubElement(tc, "failure", message=f"outputs differ from the reference: {', '.join(bad)}")
