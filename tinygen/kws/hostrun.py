@@ -116,3 +116,30 @@ class HostKws:
         self.trace.scores.extend(s[:ns].copy())
         self.trace.inference_frames.extend(int(v) for v in sf[:ns])
         self.trace.detections.extend(tuple(int(v) for v in row) for row in d[:nd])  # type: ignore[misc]
+
+
+def build_host_firmware(config: KwsConfig, classifier: ModelInfo, out: Path, cc: str = "cc") -> Path:
+    """The whole kws app (pipeline + serial protocol + link library) on the host board
+    (firmware/boards/host: the "serial port" is a TCP socket): the protocol end to end without QEMU.
+    Run it with tinygen.link.local.LocalFirmware."""
+    import subprocess
+    import tempfile
+
+    from ..errors import BuildError
+
+    fw = firmware_dir()
+    files = app_sources(config, classifier)
+    with tempfile.TemporaryDirectory(prefix="tinygen-kws-host-") as tmp:
+        src = Path(tmp)
+        for name, text in files.items():
+            (src / name).write_text(text)
+        sources = [src / n for n in files if n.endswith(".c")]
+        sources += [fw / "apps/kws/kws_app.c", fw / "boards/host/tg_board_host.c", *sorted((fw / "link").glob("*.c"))]
+        incs = [src, fw / "include", fw / "boards", fw / "link", fw / "apps/kws"]
+        cmd = [cc, "-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", *[f"-I{p}" for p in incs],
+               *map(str, sources), "-o", str(out), "-lm"]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        first = next((ln for ln in proc.stderr.splitlines() if "error" in ln), proc.stderr.strip()[:300])
+        raise BuildError(f"host build of the kws app failed: {first}")
+    return out
