@@ -245,18 +245,19 @@ def test_conv_variants(case: str) -> None:
     _check(conv_model(case))
 
 
-def fc_model() -> bytes:
+def fc_model(batches: int = 3) -> bytes:
     g = Graph()
-    x = g.t((3, 13), scale=0.05, zp=6)
+    x = g.t((batches, 13), scale=0.05, zp=6)
     rng = np.random.default_rng(3)
     scales = rng.uniform(0.002, 0.02, 7).astype(np.float32)
     w = g.t((7, 13), data=rng.integers(-127, 128, size=(7, 13)).astype(np.int8), scale=list(scales), zp=[0] * 7)
     b = g.t((7,), INT32, data=rng.integers(-500, 500, size=7).astype(np.int32), scale=list(scales * 0.05), zp=[0] * 7)
-    y = g.t((3, 7), scale=0.1, zp=1)
+    y = g.t((batches, 7), scale=0.1, zp=1)
     g.ops.append(Op(fb.BuiltinOperator.FULLY_CONNECTED, [x, w, b], [y], fb.BuiltinOptions.FullyConnectedOptions,
                     _opts("FullyConnectedOptionsT", fusedActivationFunction=0)))
     return g.build([x], [y])
 
 
-def test_per_channel_fully_connected_odd_sizes() -> None:
-    _check(fc_model())
+@pytest.mark.parametrize("batches", [1, 3])
+def test_per_channel_fully_connected_odd_sizes(batches: int) -> None:
+    _check(fc_model(batches))

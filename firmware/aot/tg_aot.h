@@ -67,6 +67,9 @@ typedef struct {
   int32_t fast;                   /* every channel has shift < 0 */
 } tg_requant_ch;
 
+/* out[c] = requant(a . w[c] + bias[c]) for one row, weights in quad-interleaved order. */
+void tg_mv_s8(const int8_t *a, const int8_t *w, int32_t n, int32_t k, const tg_requant_ch *q, int8_t *out);
+
 /* out[r * out_stride + c] = requant(a[r * a_stride ..][0..k) . w[c * k ..][0..k) + bias[c]) */
 void tg_mm_s8(const int8_t *a, int32_t rows, int32_t a_stride, const int8_t *w, int32_t n, int32_t k,
               const tg_requant_ch *q, int8_t *out, int32_t out_stride);

@@ -1,6 +1,11 @@
 /* tinygen AOT runtime: FULLY_CONNECTED, int8 (per-tensor or per-channel requantization). */
 #include "tg_aot.h"
 
+/* One batch row: weights are quad-interleaved (tg_mv_s8); more rows: pair-interleaved (tg_mm_s8). */
 void tg_fc_s8(const tg_fc_params *p, const int8_t *in, const int8_t *w, int8_t *out) {
-  tg_mm_s8(in, p->batches, p->in_depth, w, p->out_depth, p->in_depth, &p->rq, out, p->out_depth);
+  if (p->batches == 1) {
+    tg_mv_s8(in, w, p->out_depth, p->in_depth, &p->rq, out);
+  } else {
+    tg_mm_s8(in, p->batches, p->in_depth, w, p->out_depth, p->in_depth, &p->rq, out, p->out_depth);
+  }
 }

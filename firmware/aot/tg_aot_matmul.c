@@ -140,3 +140,64 @@ void tg_mm_s8(const int8_t *a, int32_t rows, int32_t a_stride, const int8_t *w, 
     }
   }
 }
+
+/* One row (a vector) against channel quads: weights stored by tinygen in quad-interleaved order
+ * (`interleave_quads`: per four channels, four bytes of each in turn, then each channel's k % 4
+ * tail; the last n % 4 channels plain). The input word is expanded once for four channels. */
+void tg_mv_s8(const int8_t *a, const int8_t *w, int32_t n, int32_t k, const tg_requant_ch *q, int8_t *out) {
+  int32_t c, j;
+  rq_local ql;
+  const int8_t *wp = w;
+  ql.ch = q->ch;
+  ql.off = q->out_offset;
+  ql.lo = q->act_min;
+  ql.hi = q->act_max;
+  ql.fast = q->fast;
+  ql.bias = q->bias;
+  ql.step = q->per_channel ? 1 : 0;
+  for (c = 0; c + 4 <= n; c += 4) {
+    int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    const int8_t *x = a;
+    const int8_t *const x_end = a + (k & ~3);
+    while (x != x_end) {
+#if TG_AOT_DSP
+      const uint32_t xv = tg_load_u32(x);
+      const int32_t xe = tg_sxtb16_even(xv), xo = tg_sxtb16_odd(xv);
+      uint32_t y = tg_load_u32(wp);
+      s0 = __smlad(xe, tg_sxtb16_even(y), s0);
+      s0 = __smlad(xo, tg_sxtb16_odd(y), s0);
+      y = tg_load_u32(wp + 4);
+      s1 = __smlad(xe, tg_sxtb16_even(y), s1);
+      s1 = __smlad(xo, tg_sxtb16_odd(y), s1);
+      y = tg_load_u32(wp + 8);
+      s2 = __smlad(xe, tg_sxtb16_even(y), s2);
+      s2 = __smlad(xo, tg_sxtb16_odd(y), s2);
+      y = tg_load_u32(wp + 12);
+      s3 = __smlad(xe, tg_sxtb16_even(y), s3);
+      s3 = __smlad(xo, tg_sxtb16_odd(y), s3);
+#else
+      for (j = 0; j < 4; ++j) {
+        s0 += x[j] * wp[j];
+        s1 += x[j] * wp[4 + j];
+        s2 += x[j] * wp[8 + j];
+        s3 += x[j] * wp[12 + j];
+      }
+#endif
+      x += 4;
+      wp += 16;
+    }
+    for (j = 0; j < (k & 3); ++j) {
+      const int32_t t = (k & 3);
+      s0 += x[j] * wp[j];
+      s1 += x[j] * wp[t + j];
+      s2 += x[j] * wp[2 * t + j];
+      s3 += x[j] * wp[3 * t + j];
+    }
+    wp += 4 * (k & 3);
+    out[c] = finish(&ql, c, s0);
+    out[c + 1] = finish(&ql, c + 1, s1);
+    out[c + 2] = finish(&ql, c + 2, s2);
+    out[c + 3] = finish(&ql, c + 3, s3);
+  }
+  for (; c < n; ++c, wp += k) out[c] = finish(&ql, c, tg_dot_s8(a, wp, k));
+}

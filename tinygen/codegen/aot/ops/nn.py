@@ -107,6 +107,20 @@ def interleave_pairs(w: np.ndarray) -> np.ndarray:
     return np.concatenate(parts).astype(np.int8) if parts else w.reshape(-1)
 
 
+def interleave_quads(w: np.ndarray) -> np.ndarray:
+    """[n, k] int8 weights in the order tg_mv_s8 reads them: per four channels, 4 bytes of each in
+    turn, then each channel's k % 4 tail; the last n % 4 channels stay plain."""
+    n, k = w.shape
+    k4 = k - k % 4
+    parts = []
+    for c in range(0, n - n % 4, 4):
+        q = w[c: c + 4]
+        parts.append(np.stack([r[:k4].reshape(-1, 4) for r in q], axis=1).reshape(-1))
+        parts += [r[k4:] for r in q]
+    parts += [w[c] for c in range(n - n % 4, n)]
+    return np.concatenate(parts).astype(np.int8) if parts else w.reshape(-1)
+
+
 def group_channels(w: np.ndarray) -> np.ndarray:
     """[taps, oc] depthwise weights as tg_dwconv_s8 reads them: [oc/4][tap][4], then [tap][rest]."""
     taps, oc = w.shape
@@ -279,7 +293,8 @@ def fully_connected(ctx: OpContext) -> Lowered:
         "batches": batches, "in_depth": in_depth, "out_depth": out_depth,
         "rq": _rq(ctx, mults, shifts, folded, out_zp[0], act),
     }, "fc")
-    weights = ctx.const_array(interleave_pairs(w.reshape(out_depth, -1)), "int8_t", "w")
+    order = interleave_quads if batches == 1 else interleave_pairs
+    weights = ctx.const_array(order(w.reshape(out_depth, -1)), "int8_t", "w")
     return Lowered(f"tg_fc_s8(&{params}, {ctx.inp(0)}, {weights}, {ctx.out(0)});",
                    ("tg_aot_fc.c", "tg_aot_dot.c", "tg_aot_matmul.c"))
 
