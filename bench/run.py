@@ -140,6 +140,8 @@ def bench_model(rel: str, runs: int, tflm_dir: Path | None, base: int, work: Pat
         for line in (telf.parent / "stdout.txt").read_text().splitlines():
             if line.startswith("arena_used "):
                 used = int(line.split()[1])
+        if not same:
+            print(f"  WARNING: TFLM {kernels} and AOT outputs differ for {rel}", file=sys.stderr)
         row[kernels] = {"flash": flash(telf) - base, "instructions": int(np.median(tcounts)),
                         "outputs_equal_aot": same, "arena_min": _truth_arena(truth, kernels), "arena_used": used}
     return row
