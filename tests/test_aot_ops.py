@@ -261,3 +261,11 @@ def fc_model(batches: int = 3) -> bytes:
 @pytest.mark.parametrize("batches", [1, 3])
 def test_per_channel_fully_connected_odd_sizes(batches: int) -> None:
     _check(fc_model(batches))
+
+
+def test_dequantize_to_float() -> None:
+    g = Graph()
+    x = g.t((2, 9), scale=0.0371, zp=-17)
+    y = g.t((2, 9), fb.TensorType.FLOAT32)
+    g.ops.append(Op(fb.BuiltinOperator.DEQUANTIZE, [x], [y]))
+    _check(g.build([x], [y]))
