@@ -9,12 +9,12 @@ from dataclasses import replace
 import pytest
 from click.testing import CliRunner
 
+from tinygen.audio.micro_speech import MICRO_SPEECH_LABELS
 from tinygen.cli.demo import demo_model
 from tinygen.cli.main import _register, cli
 from tinygen.emulator import qemu_available
-from tinygen.kws.session import Clip, KwsRunResult, WordEvent, expected_word_problems
 from tinygen.kws.config import config_for_model
-from tinygen.audio.micro_speech import MICRO_SPEECH_LABELS
+from tinygen.kws.session import Clip, KwsRunResult, WordEvent, expected_word_problems
 from tinygen.model import load_model
 
 

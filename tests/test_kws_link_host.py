@@ -5,8 +5,8 @@ against the Python reference, and exactly-once under a lost reply and garbage on
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import pytest

@@ -5,8 +5,8 @@ the protocol's fault handling is tests/test_kws_link_host.py."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import pytest

@@ -5,8 +5,8 @@ the raw classifier output of every inference and every detection the chunk produ
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
