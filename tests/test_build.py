@@ -191,3 +191,17 @@ def test_stack_overflow_faults_with_a_message(core_dir: Path, tmp_path: Path, mo
     result = pio_build(project)
     text = run_in_qemu(result.elf, lambda s: None, timeout=30, until="PANIC: hard fault", reporter=silent()).decode()
     assert "start" in text and "survived" not in text
+
+
+def test_platform_without_its_toolchain_fails_fast(tmp_path: Path, models_dir: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """An installed platform whose required packages are missing would also need the registry."""
+    core = tmp_path / "core"
+    (core / "platforms" / "nordicnrf52").mkdir(parents=True)
+    (core / "platforms" / "nordicnrf52" / "platform.json").write_text(json.dumps({"name": "nordicnrf52", "packages": {
+        "toolchain-gccarmnoneeabi": {"type": "toolchain"},
+        "framework-arduino-mbed": {"type": "framework", "optional": True}}}))
+    monkeypatch.setenv("TINYGEN_PIO_CORE_DIR", str(core))
+    monkeypatch.setenv("TINYGEN_PIO_REGISTRY", f"127.0.0.1:{_closed_port()}")
+    with pytest.raises(BuildError, match="package 'toolchain-gccarmnoneeabi' not installed"):
+        build_project("nano33", models_dir / HELLO, tmp_path / "p")

@@ -7,6 +7,7 @@ when the registry does not answer within a few seconds, stops with one line sayi
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -72,8 +73,12 @@ def preflight(board: Board, project_dir: Path, settings: Settings, uses_remote_l
     if ensure_scons(core):
         reporter.step(f"installed PlatformIO's tool-scons from the scons Python package into {core}")
     missing: list[str] = []
-    if not board.emulated and not (core / "platforms" / board.pio_platform).is_dir():
-        missing.append(f"PlatformIO platform '{board.pio_platform}'")
+    if not board.emulated:
+        platform_dir = core / "platforms" / board.pio_platform
+        if not platform_dir.is_dir():
+            missing.append(f"PlatformIO platform '{board.pio_platform}'")
+        else:
+            missing += [f"PlatformIO package '{p}'" for p in _missing_packages(platform_dir, core)]
     if uses_remote_libs and not (project_dir / ".pio" / "libdeps" / board.name).is_dir():
         missing.append("the TFLM library (lib_deps)")
     if missing and not registry_reachable(settings.pio_registry, settings.registry_probe_timeout):
@@ -81,6 +86,17 @@ def preflight(board: Board, project_dir: Path, settings: Settings, uses_remote_l
         raise BuildError(f"{' and '.join(missing)} not installed and the PlatformIO registry is unreachable",
                          hint=f"connect once to let PlatformIO install it (core dir {core}){tflm}, "
                               "or build for qemu-m4, which needs nothing online")
+
+
+def _missing_packages(platform_dir: Path, core: Path) -> list[str]:
+    """Packages an installed platform always needs (non-optional) that are not installed yet.
+    Optional ones (frameworks, chosen per board by the platform's code) are PlatformIO's business."""
+    try:
+        packages = json.loads((platform_dir / "platform.json").read_text()).get("packages", {})
+    except (OSError, ValueError):
+        return []
+    return sorted(name for name, spec in packages.items()
+                  if not spec.get("optional", False) and not (core / "packages" / name).is_dir())
 
 
 def run_pio(project_dir: Path, env_name: str, settings: Settings, reporter: Reporter,
