@@ -13,7 +13,7 @@ import pytest
 import scipy.io.wavfile
 
 from tinygen.kws.config import KwsConfig, config_for_model
-from tinygen.kws.device import DeviceTrace, KwsDevice
+from tinygen.kws.device import DeviceTrace, KwsDevice, listen, parse_detection_event
 from tinygen.kws.hostrun import build_host_firmware
 from tinygen.kws.session import reference_trace
 from tinygen.link import Device, Link, LinkConfig, ProtocolError
@@ -95,3 +95,32 @@ def test_bad_pushes_are_refused(kws: tuple[KwsDevice, FaultyTransport]) -> None:
         dev._request(0x42, b"\x01\x02\x03")  # odd byte count: not int16 samples
     with pytest.raises(ProtocolError, match="UNKNOWN_COMMAND"):
         dev._request(0x4F)
+
+
+def test_detection_event_layout() -> None:
+    """Microphone mode's event (kws_app.c mic_detection): detection, running total, label."""
+    payload = bytes([2]) + (700).to_bytes(4, "little", signed=True) + (50).to_bytes(4, "little") + \
+        (2).to_bytes(4, "little") + (1030).to_bytes(4, "little") + (1).to_bytes(4, "little") + b"\x03yes"
+    ev = parse_detection_event(payload)
+    assert (ev.label, ev.detection.index, ev.detection.sum, ev.detection.end_ms, ev.detections_total) == \
+        ("yes", 2, 700, 1030, 1)
+    with pytest.raises(ProtocolError, match="too short"):
+        parse_detection_event(payload[:10])
+
+
+def test_microphone_mode_announces_detections(models_dir: Path, built: tuple[KwsConfig, Path],
+                                              tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """KWS_MIC 1 with a "microphone" that plays the clips: the app pushes them through the pipeline by
+    itself and sends KWS_DETECTION events unasked; the words and frames are the reference's."""
+    cfg = built[0]
+    exe = build_host_firmware(cfg, load_model(models_dir / MS), tmp_path / "kws_mic", file_microphone=True)
+    audio = _audio(models_dir)
+    (tmp_path / "mic.raw").write_bytes(audio.astype("<i2").tobytes())
+    monkeypatch.setenv("TG_KWS_MIC_FILE", str(tmp_path / "mic.raw"))
+    ref = reference_trace(cfg, models_dir / MS, audio)
+    with LocalFirmware(exe) as fw:
+        assert fw.transport is not None
+        events = listen(fw.transport, seconds=10.0, stop_after=len(ref.detections))
+    assert [(e.label, e.detection.frame, e.detection.end_ms) for e in events] == \
+        [(d.label, d.frame, int(d.time_ms)) for d in ref.detections]
+    assert [e.detections_total for e in events] == [1, 2]

@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..link import Device
+from ..link.framing import Deframer, Frame, FrameError
 from ..link.errors import ProtocolError
 from ..link.protocol import Status
+from ..link.transport import Transport
 from .config import FEATURE_CHANNELS
 
 CMD_INFO = 0x40
@@ -167,3 +169,38 @@ class KwsDevice:
             if progress is not None:
                 progress(min(i + step, len(audio)), len(audio))
         return trace
+
+
+@dataclass(frozen=True)
+class DetectionEvent:
+    """A KWS_DETECTION event (microphone mode: the device sends it unasked)."""
+
+    detection: DeviceDetection
+    detections_total: int
+    label: str
+
+
+def parse_detection_event(payload: bytes) -> DetectionEvent:
+    """Decode the payload of a frame of type EVENT_DETECTION (docs/protocol.md, "KWS app")."""
+    if len(payload) < _DETECTION.size + 5:
+        raise ProtocolError(f"KWS_DETECTION event of {len(payload)} bytes is too short")
+    det = DeviceDetection(*_DETECTION.unpack_from(payload))
+    total = struct.unpack_from("<I", payload, _DETECTION.size)[0]
+    return DetectionEvent(det, total, _strings(payload, _DETECTION.size + 4, 1)[0])
+
+
+def listen(transport: Transport, seconds: float, stop_after: int | None = None) -> list[DetectionEvent]:
+    """Collect KWS_DETECTION events for `seconds` (or until `stop_after` of them): a board in
+    microphone mode announcing what it hears. Other frames (BOOT, replies) are skipped."""
+    import time
+
+    deframer = Deframer()
+    events: list[DetectionEvent] = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and (stop_after is None or len(events) < stop_after):
+        for item in deframer.feed(transport.read(min(deadline, time.monotonic() + 0.1))):
+            if isinstance(item, Frame) and item.type == EVENT_DETECTION:
+                events.append(parse_detection_event(item.payload))
+            elif isinstance(item, FrameError):
+                continue
+    return events

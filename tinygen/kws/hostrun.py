@@ -15,7 +15,7 @@ from ..hostrun.compile import compile_sources
 from ..model import ModelInfo
 from ..resources import firmware_dir
 from .config import FEATURE_CHANNELS, KwsConfig
-from .firmware import kws_sources
+from .firmware import config_header, kws_sources
 
 # Test glue only: a cost counter that counts nothing, and a flat API that records every callback.
 _DRIVER = r"""
@@ -118,10 +118,29 @@ class HostKws:
         self.trace.detections.extend(tuple(int(v) for v in row) for row in d[:nd])  # type: ignore[misc]
 
 
-def build_host_firmware(config: KwsConfig, classifier: ModelInfo, out: Path, cc: str = "cc") -> Path:
+# Test glue for microphone mode on the host: the "microphone" plays a raw int16 file named by
+# $TG_KWS_MIC_FILE, as fast as the app reads it.
+_FILE_MIC = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include "kws_mic.h"
+static FILE *mic;
+void kws_mic_start(void) { const char *p = getenv("TG_KWS_MIC_FILE"); mic = p ? fopen(p, "rb") : NULL; }
+uint32_t kws_mic_read(int16_t *out, uint32_t max) {
+  size_t n = mic ? fread(out, sizeof *out, max, mic) : 0;
+  if (mic && n == 0) { fclose(mic); mic = NULL; }
+  return (uint32_t)n;
+}
+uint32_t kws_mic_overruns(void) { return 0; }
+"""
+
+
+def build_host_firmware(config: KwsConfig, classifier: ModelInfo, out: Path, cc: str = "cc",
+                        file_microphone: bool = False) -> Path:
     """The whole kws app (pipeline + serial protocol + link library) on the host board
     (firmware/boards/host: the "serial port" is a TCP socket): the protocol end to end without QEMU.
-    Run it with tinygen.link.local.LocalFirmware."""
+    Run it with tinygen.link.local.LocalFirmware. `file_microphone`: build in microphone mode with a
+    microphone that plays $TG_KWS_MIC_FILE (raw int16) once."""
     import subprocess
     import tempfile
 
@@ -129,6 +148,9 @@ def build_host_firmware(config: KwsConfig, classifier: ModelInfo, out: Path, cc:
 
     fw = firmware_dir()
     files = app_sources(config, classifier)
+    if file_microphone:
+        files["kws_config.h"] = config_header(config, classifier, microphone=True)
+        files["kws_mic_file.c"] = _FILE_MIC
     with tempfile.TemporaryDirectory(prefix="tinygen-kws-host-") as tmp:
         src = Path(tmp)
         for name, text in files.items():
