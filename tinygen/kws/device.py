@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..link import Device
-from ..link.framing import Deframer, Frame, FrameError
 from ..link.errors import ProtocolError
+from ..link.framing import Deframer, Frame, FrameError
 from ..link.protocol import Status
 from ..link.transport import Transport
 from .config import FEATURE_CHANNELS
