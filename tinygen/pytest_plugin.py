@@ -92,7 +92,9 @@ class _Pool:
             if s.model is None:
                 pytest.skip("tinygen_device on the emulated board needs --tinygen-model or --tinygen-elf")
             elf = build_hil_firmware(board.name, Path(s.model), s.runtime, silent())
-        config = LinkConfig(baudrate=board.serial_baud, **({"timeout": s.timeout} if s.timeout else {}))
+        config = LinkConfig(baudrate=board.serial_baud)
+        if s.timeout:
+            config = LinkConfig(baudrate=board.serial_baud, timeout=float(s.timeout))
         try:
             conn = self.stack.enter_context(open_device(board, elf=elf, port=s.port, config=config))
         except TinygenError as exc:

@@ -96,8 +96,8 @@ class Link:
 
     def _frames(self, deadline: float) -> list[Frame]:
         if self._pending:
-            frames, self._pending = self._pending, []
-            return frames
+            queued, self._pending = self._pending, []
+            return queued
         data = self.transport.read(deadline)
         frames: list[Frame] = []
         for item in self._deframer.feed(data):

@@ -33,7 +33,8 @@ class Transport:
             ser = serial.serial_for_url(url, baudrate=baudrate, timeout=0, write_timeout=10)
         except (serial.SerialException, ValueError) as exc:
             raise UsageError(f"cannot open serial port {url}: {exc}",
-                             hint="check the port name (tinygen verify --port) and that no other program uses it")
+                             hint="check the port name (tinygen verify --port) and that no other program uses it"
+                             ) from None
         return cls(ser, url)
 
     def write(self, data: bytes) -> None:

@@ -16,10 +16,10 @@ def cache_dir() -> Path:
     return Path(os.environ.get("TINYGEN_CACHE_DIR", Path.home() / ".cache" / "tinygen")) / "hil"
 
 
-def link_sources() -> dict[str, bytes]:
+def link_sources() -> dict[str, str | bytes]:
     """The protocol sources an app serving the HIL protocol needs: headers in include/, C in src/link/."""
     link = firmware_dir() / "link"
-    files = {f"include/{p.name}": p.read_bytes() for p in sorted(link.glob("*.h"))}
+    files: dict[str, str | bytes] = {f"include/{p.name}": p.read_bytes() for p in sorted(link.glob("*.h"))}
     files.update({f"src/link/{p.name}": p.read_bytes() for p in sorted(link.glob("*.c"))})
     return files
 

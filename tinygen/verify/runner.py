@@ -105,7 +105,11 @@ def run_cases(device: Device, reference: Reference, cases: Sequence[InputCase], 
         reference.reset()
         for i, case in enumerate(cases):
             want: list[np.ndarray] = []
-            got, inv = device.run(list(case.arrays), meanwhile=lambda: want.extend(reference.run(*case.arrays)))
+
+            def reference_run(w: list[np.ndarray] = want, a: tuple[np.ndarray, ...] = case.arrays) -> None:
+                w.extend(reference.run(*a))   # on the host while the device computes
+
+            got, inv = device.run(list(case.arrays), meanwhile=reference_run)
             if inv.invoke_count != i + 1:
                 raise DeviceError(f"device counted {inv.invoke_count} inferences after input {i + 1} ({case.name})",
                                   hint="an input was lost or run twice: the device may have reset")
