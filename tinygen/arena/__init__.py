@@ -134,4 +134,4 @@ def _activations_only(r: Result) -> int:
     return plan([b.buffer for b in tensors])[1] if tensors else 0
 
 
-__all__ = ["ArenaPlan", "KERNELS", "TARGETS", "Target", "TFLM_COMMIT", "ArenaTooSmall", "compute_arena", "simulate"]
+__all__ = ["KERNELS", "TARGETS", "TFLM_COMMIT", "ArenaPlan", "ArenaTooSmall", "Target", "compute_arena", "simulate"]

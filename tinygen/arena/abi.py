@@ -10,9 +10,8 @@ vptr (a C++ vtable pointer); a nested tuple is a nested struct; ("arr", T, n) an
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
 
-Field = Union[str, tuple]
+Field = str | tuple  # a scalar type name or a (nested) struct
 
 
 @dataclass(frozen=True)

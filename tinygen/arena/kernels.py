@@ -15,8 +15,9 @@ The builtin-options structs (allocated while parsing the flatbuffer) are in `BUI
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Protocol
 
 from ..model import OperatorInfo, TensorInfo
 from .abi import Abi, Field, sizeof
@@ -248,10 +249,11 @@ def _dw_prepare_cmsis(ctx: KernelContext, op: OperatorInfo) -> None:
         size = 0
         # arm_depthwise_conv_wrapper_s8_get_buffer_size (non-MVE); the optimised kernel's
         # buffer exists only with DSP
-        if ctx.dsp and inp.shape[3] == out.shape[3] and inp.shape[0] == 1 and o.dilationWFactor == 1 \
-                and o.dilationHFactor == 1:
-            if not (filt.shape[2] == 3 and filt.shape[1] == 3 and pad_h <= 1 and pad_w <= 1):
-                size = inp.shape[3] * filt.shape[1] * filt.shape[2] * 2
+        same_depth = inp.shape[3] == out.shape[3] and inp.shape[0] == 1
+        no_dilation = o.dilationWFactor == 1 and o.dilationHFactor == 1
+        is_3x3_fast = filt.shape[2] == 3 and filt.shape[1] == 3 and pad_h <= 1 and pad_w <= 1
+        if ctx.dsp and same_depth and no_dilation and not is_3x3_fast:
+            size = inp.shape[3] * filt.shape[1] * filt.shape[2] * 2
         if size > 0:
             ctx.scratch(size)
 
