@@ -181,3 +181,9 @@ def test_aot_hello_sources_compile_for_each_real_board_core(tmp_path: Path, mode
         res = subprocess.run(["arm-none-eabi-gcc", "-mthumb", *flags, "-std=c11", "-Os", "-Wall", "-Wextra", "-Werror",
                               *include, "-c", str(src), "-o", str(tmp_path / "x.o")], capture_output=True, text=True)
         assert res.returncode == 0, f"{src.name}: {res.stderr[-1500:]}"
+
+
+def test_hil_app_carries_the_link_library(hello_model) -> None:  # type: ignore[no-untyped-def]
+    files, _, _ = render_project(get_board("qemu-m4"), hello_model, app="hil")
+    for path in ("src/app/main.c", "src/link/tg_link.c", "src/link/tg_hil.c", "include/tg_link.h", "include/tg_hil.h"):
+        assert path in files, path

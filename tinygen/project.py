@@ -46,6 +46,8 @@ MANIFEST = "tinygen.json"
 TFLM_LIB_DEP = ("Arduino_TensorFlowLite=https://github.com/tensorflow/tflite-micro-arduino-examples.git"
                 "#7948b85e020470a30a83bf00e10fc43b486bfcba")
 _SIGNAL_OP_PREFIX = "Signal"
+# firmware/ libraries an app needs besides its own directory (kws adds its own in tinygen/kws)
+_APP_LIBRARIES: dict[str, tuple[str, ...]] = {"hil": ("link",)}
 
 
 @dataclass(frozen=True)
@@ -142,6 +144,9 @@ def render_project(
     files["include/tg_app.h"] = (fw / "boards" / "tg_app.h").read_bytes()
     files.update(_copy_tree(fw / "boards" / board.family, "src/board"))
     files.update(_copy_tree(fw / "apps" / app, "src/app"))
+    for library in _APP_LIBRARIES.get(app, ()):  # headers to include/, sources to src/<library>/
+        for path in _sources(fw / library):
+            files[f"include/{path.name}" if path.suffix == ".h" else f"src/{library}/{path.name}"] = path.read_bytes()
     for fname, content in _model_sources(model, runtime, name, labels, arena_size).items():
         files[f"src/model/{fname}"] = content
     if app == "kws":  # keyword spotting: AOT frontend, kws_config.h, link library (tinygen/kws/project.py)
