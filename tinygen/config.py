@@ -3,9 +3,10 @@
     [tinygen]
     tflm_dir = "/opt/tflite-micro"       # local TFLite Micro tree (offline / air-gapped builds)
     pio_core_dir = "~/.tinygen/platformio"
+    build_cache_dir = "~/.tinygen/platformio/build-cache"   # objects shared between projects
     boards_dir = "~/my-boards"           # extra board definitions (*.json)
 
-Environment variables win: TINYGEN_TFLM_DIR, TINYGEN_PIO_CORE_DIR, TINYGEN_BOARDS_DIR,
+Environment variables win: TINYGEN_TFLM_DIR, TINYGEN_PIO_CORE_DIR, TINYGEN_BUILD_CACHE, TINYGEN_BOARDS_DIR,
 TINYGEN_PIO_REGISTRY (host:port probed before a build that needs the registry), TINYGEN_CONFIG
 (another config file). Explicit function/CLI arguments win over both.
 
@@ -29,6 +30,7 @@ except ModuleNotFoundError:  # pragma: no cover - Python 3.10
 
 DEFAULT_CONFIG = Path("~/.config/tinygen/config.toml")
 DEFAULT_PIO_CORE_DIR = Path("~/.tinygen/platformio")
+DEFAULT_BUILD_CACHE = DEFAULT_PIO_CORE_DIR / "build-cache"
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,7 @@ class Settings:
     tflm_dir: Path | None
     pio_core_dir: Path
     boards_dir: Path | None
+    build_cache_dir: Path = DEFAULT_BUILD_CACHE
     pio_timeout: float = 1800.0        # seconds for one `pio run` before tinygen gives up
     registry_probe_timeout: float = 3.0  # seconds to decide whether the PlatformIO registry answers
     pio_registry: str = "api.registry.platformio.org:443"  # probed before builds that need it
@@ -72,5 +75,6 @@ def load_settings() -> Settings:
         tflm_dir=_path(pick("TINYGEN_TFLM_DIR", "tflm_dir")),
         pio_core_dir=_path(pick("TINYGEN_PIO_CORE_DIR", "pio_core_dir")) or DEFAULT_PIO_CORE_DIR.expanduser(),
         boards_dir=_path(pick("TINYGEN_BOARDS_DIR", "boards_dir")),
+        build_cache_dir=_path(pick("TINYGEN_BUILD_CACHE", "build_cache_dir")) or DEFAULT_BUILD_CACHE.expanduser(),
         pio_registry=str(pick("TINYGEN_PIO_REGISTRY", "pio_registry") or Settings.pio_registry),
     )

@@ -194,7 +194,7 @@ def render_project(
     files["platformio.ini"] = env.get_template("platformio.ini.j2").render(
         ctx, platform=qemu_platform_uri() if board.emulated else board.pio_platform, ldscript=ldscript,
         upload_protocol=None, build_flags=build_flags, lib_deps=lib_deps,
-        build_cache_dir=load_settings().pio_core_dir / "build-cache" if board.emulated else None,
+        build_cache_dir=load_settings().build_cache_dir if board.emulated else None,
         lib_ldf_mode="chain+" if tree is None and runtime == "tflm" else None)
     manifest = {"schema": "tinygen.project", "schema_version": 1, "tinygen": __version__, "board": board.name,
                 "app": app, "runtime": runtime, "name": name, "model": model.path.name,
