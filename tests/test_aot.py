@@ -212,3 +212,19 @@ def test_inspect_and_convert_report_aot_memory_next_to_tflm(models_dir: Path, tm
     r = CliRunner().invoke(cli, ["-q", "convert", model, "--runtime", "aot", "-o", str(tmp_path / "o"), "--json"])
     assert r.exit_code == 0, r.output
     assert json.loads(r.output)["memory"]["aot"] == d["aot"]
+
+
+@needs_cc
+@pytest.mark.parametrize("rel", ["micro_wake_word/okay_nabu.tflite", "micro_wake_word/vad.tflite"])
+def test_streaming_long_sequence(models_dir: Path, rel: str) -> None:
+    """2000 steps (20 s of 10 ms features) in one stream: no drift between AOT and TFLM."""
+    info = load_model(models_dir / rel)
+    host, ref = HostModel.build(info), Reference.from_bytes(info.data)
+    rng = np.random.default_rng(2000)
+    x = random_input(info.inputs[0], rng)
+    for k in range(2000):
+        # slowly varying input, like real features, with occasional jumps
+        x = np.clip(x.astype(np.int16) + rng.integers(-3, 4, size=x.shape), -128, 127).astype(np.int8)
+        if k % 250 == 0:
+            x = random_input(info.inputs[0], rng)
+        assert np.array_equal(ref.run(x)[0], host.invoke(x)[0]), f"step {k} differs"
