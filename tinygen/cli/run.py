@@ -66,7 +66,8 @@ def command(model: str, inputs: tuple[Path, ...], n_random: int, seed: int, comp
     else:
         for i, row in enumerate(runs):
             mark = "" if not compare else ("  == tflm" if row["bit_exact"] else "  != tflm")
-            click.echo(f"run {i}: " + " | ".join(str(o) for o in row["outputs"]) + mark)
+            outputs: list[list[int]] = row["outputs"]  # type: ignore[assignment]
+            click.echo(f"run {i}: " + " | ".join(str(o) for o in outputs) + mark)
     if compare and mismatches:
         raise VerifyMismatch(f"{mismatches} of {len(runs)} run(s) differ from the TFLM interpreter",
                              hint="this is a tinygen bug: please report it with the model")

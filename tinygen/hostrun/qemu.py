@@ -67,7 +67,7 @@ def build_elf(files: dict[str, str], work: Path, dsp: bool = True, opt: str = "-
 
 
 def elf_sizes(elf: Path) -> tuple[int, int, int]:
-    size = shutil.which("arm-none-eabi-size")
+    size = shutil.which("arm-none-eabi-size") or "arm-none-eabi-size"
     out = subprocess.run([size, str(elf)], capture_output=True, text=True, check=True).stdout.splitlines()[1]
     text, data, bss = (int(x) for x in out.split()[:3])
     return text, data, bss

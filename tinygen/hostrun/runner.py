@@ -64,7 +64,7 @@ class HostModel:
     def _buffer(self, kind: str, index: int, t: TensorInfo) -> np.ndarray:
         addr = getattr(self._lib, f"{self.name}_{kind}")(index)
         raw = (ctypes.c_uint8 * t.nbytes).from_address(addr)
-        return np.frombuffer(raw, dtype=_np_dtype(t)).reshape(t.shape)
+        return np.frombuffer(memoryview(raw), dtype=_np_dtype(t)).reshape(t.shape)  # type: ignore[arg-type]
 
     def invoke(self, *inputs: np.ndarray | Sequence) -> list[np.ndarray]:
         """Run once. Inputs in model order (values are cast to the tensor type); outputs copied."""

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import UnsupportedOpError
-from ...model import ModelInfo, OperatorInfo, SubgraphInfo, TensorInfo
+from ...model import ModelInfo, OperatorInfo, Quantization, SubgraphInfo, TensorInfo
 from ..carray import number_rows
 from ..cnames import c_identifier
 
@@ -96,6 +96,19 @@ class OpContext:
             return None
         return self.subgraph.tensors[self.op.inputs[i]]
 
+    def arg(self, i: int) -> TensorInfo:
+        """Input tensor i, which the op requires (a one-line error if the model omits it)."""
+        t = self.input(i)
+        if t is None:
+            raise self.error(f"input {i} is missing")
+        return t
+
+    def quant(self, t: TensorInfo) -> Quantization:
+        """A tensor's quantization parameters (a one-line error if it has none)."""
+        if t.quantization is None:
+            raise self.error(f"tensor '{t.name}' is not quantized")
+        return t.quantization
+
     def output(self, i: int) -> TensorInfo:
         return self.subgraph.tensors[self.op.outputs[i]]
 
@@ -154,7 +167,7 @@ class OpContext:
                 for i in range(0, len(flat), 8)
             )
         else:
-            body = number_rows((_c_int(int(v), ctype) for v in flat), per_line=16)
+            body = number_rows([_c_int(int(v), ctype) for v in flat], per_line=16)  # type: ignore[misc]
         n = max(1, len(flat))
         self._state.consts[cname] = (
             f"static const {ctype} {cname}[{n}] TG_AOT_ALIGN = {{\n{body or '    0,'}\n}};"

@@ -127,7 +127,7 @@ def model_source(m: AotModel, labels: list[str] | None) -> str:
         out += ["  " + block for block in sg.body]
         out += ["}"]
     reset_body = [f"  memset({v.cname}, {v.fill}, {v.nbytes});" for v in st.variables.values() if v.nbytes]
-    state_init = []
+    state_init: list[str] = []
     for s in st.states:
         stmt = (f"  memcpy({s.cname}, {s.cname}_init, {s.nbytes});" if s.init is not None
                 else f"  memset({s.cname}_storage, 0, sizeof {s.cname}_storage);")

@@ -72,10 +72,10 @@ def _scan_variables(model: ModelInfo, state: ModelState) -> None:
         for op in sg.operators:
             if op.op != "ASSIGN_VARIABLE":
                 continue
-            key = state.resource_of.get((sg.index, op.inputs[0]))
-            if key is None:
+            found = state.resource_of.get((sg.index, op.inputs[0]))
+            if found is None:
                 continue
-            var = state.variables[key]
+            var = state.variables[found]
             value = sg.tensors[op.inputs[1]]
             if var.nbytes == 0:
                 var.nbytes = value.nbytes
@@ -114,7 +114,7 @@ def _text(v: object) -> str:
 
 def _lower_subgraph(model: ModelInfo, sg: SubgraphInfo, state: ModelState, sources: set[str]):
     aliases: dict[int, tuple[int, int]] = {}
-    inplace: dict[int, tuple[tuple[int, int], ...]] = {}
+    inplace: dict[int, tuple[tuple[int, int, bool], ...]] = {}
     blocks: list[str] = []
     for op in sg.operators:
         ctx = OpContext(model, sg, op, state)

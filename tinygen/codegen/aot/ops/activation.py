@@ -22,16 +22,16 @@ def _radius(int_bits: int, left_shift: int, total_bits: int = 31) -> int:
 @register("SOFTMAX", when=_int8_io)
 def softmax(ctx: OpContext) -> Lowered:
     out_q = ctx.output(0).quantization
-    in_q = ctx.input(0).quantization
+    in_q = ctx.arg(0).quantization
     if in_q is None or out_q is None or out_q.zero_point[0] != -128 or out_q.scale[0] != 1.0 / 256:
         raise ctx.error("int8 output must have scale 1/256 and zero point -128")
     beta = f32(ctx.options.beta) if ctx.options else 1.0
     real = min(beta * f32(in_q.scale[0]) * float(1 << (31 - 5)), float((1 << 31) - 1))
     mult, shift = quantize_multiplier(real)
-    shape = ctx.input(0).shape
+    shape = ctx.arg(0).shape
     depth = shape[-1] if shape else 1
     params = ctx.struct("tg_softmax_params", {
-        "rows": ctx.input(0).num_elements // depth, "depth": depth,
+        "rows": ctx.arg(0).num_elements // depth, "depth": depth,
         "beta_mult": mult, "beta_left_shift": shift, "diff_min": -_radius(5, shift),
     }, "softmax")
     return Lowered(f"tg_softmax_s8(&{params}, {ctx.inp(0)}, {ctx.out(0)});", ("tg_aot_softmax.c",))
@@ -39,14 +39,14 @@ def softmax(ctx: OpContext) -> Lowered:
 
 @register("LOGISTIC", when=_int8_io, inplace=((0, 0),))
 def logistic(ctx: OpContext) -> Lowered:
-    in_q = ctx.input(0).quantization
+    in_q = ctx.arg(0).quantization
     out_q = ctx.output(0).quantization
     if in_q is None or out_q is None or out_q.zero_point[0] != -128:
         raise ctx.error("int8 output must have zero point -128")
     real = f32(in_q.scale[0]) * float(1 << (31 - 4))
     q, left_shift = math.frexp(real)
     params = ctx.struct("tg_logistic_params", {
-        "size": ctx.input(0).num_elements, "in_zero_point": in_q.zero_point[0],
+        "size": ctx.arg(0).num_elements, "in_zero_point": in_q.zero_point[0],
         "range_radius": _radius(4, left_shift), "in_mult": wrap_i32(round_away(q * (1 << 31))),
         "in_left_shift": left_shift,
     }, "logistic")

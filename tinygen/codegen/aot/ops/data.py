@@ -57,7 +57,7 @@ def concatenation(ctx: OpContext) -> Lowered:
     out_row = out.shape[axis] * unit
     lines, pos = [], 0
     for i in range(len(ctx.op.inputs)):
-        t = ctx.input(i)
+        t = ctx.arg(i)
         row = t.shape[axis] * unit
         lines.append(f"tg_copy_blocks((uint8_t *){ctx.out(0)} + {pos}, {out_row}, {ctx.inp(i)}, {row}, {row}, {outer});")
         pos += row
@@ -65,7 +65,7 @@ def concatenation(ctx: OpContext) -> Lowered:
 
 
 def _split(ctx: OpContext, value_index: int, axis: int, sizes: list[int]) -> Lowered:
-    src = ctx.input(value_index)
+    src = ctx.arg(value_index)
     axis = _axis(ctx, axis, len(src.shape))
     outer, unit = _blocks(ctx, src.shape, axis)
     in_row = src.shape[axis] * unit
@@ -79,9 +79,9 @@ def _split(ctx: OpContext, value_index: int, axis: int, sizes: list[int]) -> Low
 
 @register("SPLIT_V")
 def split_v(ctx: OpContext) -> Lowered:
-    src = ctx.input(0)
-    sizes = [int(v) for v in ctx.array(ctx.input(1)).reshape(-1)]
-    axis = int(ctx.array(ctx.input(2)).reshape(-1)[0])
+    src = ctx.arg(0)
+    sizes = [int(v) for v in ctx.array(ctx.arg(1)).reshape(-1)]
+    axis = int(ctx.array(ctx.arg(2)).reshape(-1)[0])
     a = _axis(ctx, axis, len(src.shape))
     if -1 in sizes:
         sizes[sizes.index(-1)] = src.shape[a] - (sum(sizes) + 1)
@@ -90,8 +90,8 @@ def split_v(ctx: OpContext) -> Lowered:
 
 @register("SPLIT")
 def split(ctx: OpContext) -> Lowered:
-    src = ctx.input(1)
-    axis = int(ctx.array(ctx.input(0)).reshape(-1)[0])
+    src = ctx.arg(1)
+    axis = int(ctx.array(ctx.arg(0)).reshape(-1)[0])
     a = _axis(ctx, axis, len(src.shape))
     n = len(ctx.op.outputs)
     return _split(ctx, 1, axis, [src.shape[a] // n] * n)
@@ -100,17 +100,20 @@ def split(ctx: OpContext) -> Lowered:
 def slice_axes(ctx: OpContext) -> tuple[list[int], list[int], list[int]]:
     """(start, count, step) per input axis, following TFLite's strided-slice rules."""
     o = ctx.options
-    shape = ctx.input(0).shape
-    begin = [int(v) for v in ctx.array(ctx.input(1)).reshape(-1)]
-    end = [int(v) for v in ctx.array(ctx.input(2)).reshape(-1)]
-    strides = [int(v) for v in ctx.array(ctx.input(3)).reshape(-1)] if ctx.input(3) is not None else [1] * len(begin)
+    shape = ctx.arg(0).shape
+    begin = [int(v) for v in ctx.array(ctx.arg(1)).reshape(-1)]
+    end = [int(v) for v in ctx.array(ctx.arg(2)).reshape(-1)]
+    stride_t = ctx.input(3)
+    strides = [int(v) for v in ctx.array(stride_t).reshape(-1)] if stride_t is not None else [1] * len(begin)
     if o and (o.ellipsisMask or o.newAxisMask or getattr(o, "offset", False)):
         raise ctx.error("ellipsis_mask, new_axis_mask and offset are not supported")
     bm, em, sm = (o.beginMask, o.endMask, o.shrinkAxisMask) if o else (0, 0, 0)
     starts, counts, steps = [], [], []
     for i, d in enumerate(shape):
         if i >= len(begin):
-            starts.append(0), counts.append(d), steps.append(1)
+            starts.append(0)
+            counts.append(d)
+            steps.append(1)
             continue
         s = strides[i]
         if s == 0:
@@ -129,13 +132,15 @@ def slice_axes(ctx: OpContext) -> tuple[list[int], list[int], list[int]]:
             stop = end[i] + d if end[i] < 0 else end[i]
             stop = min(max(stop, lo), hi)
         count = max(0, math.ceil((stop - start) / s))
-        starts.append(start), counts.append(count), steps.append(s)
+        starts.append(start)
+        counts.append(count)
+        steps.append(s)
     return starts, counts, steps
 
 
 @register("STRIDED_SLICE")
 def strided_slice(ctx: OpContext) -> Lowered:
-    src = ctx.input(0)
+    src = ctx.arg(0)
     starts, counts, steps = slice_axes(ctx)
     if int(np.prod(counts)) != ctx.output(0).num_elements:
         raise ctx.error(f"slice takes {int(np.prod(counts))} elements but the output has {ctx.output(0).num_elements}")
@@ -161,14 +166,14 @@ def strided_slice(ctx: OpContext) -> Lowered:
 
 
 def _pad(ctx: OpContext) -> Lowered:
-    src, out = ctx.input(0), ctx.output(0)
-    pads = ctx.array(ctx.input(1)).reshape(-1, 2)
+    src, out = ctx.arg(0), ctx.output(0)
+    pads = ctx.array(ctx.arg(1)).reshape(-1, 2)
     dims = len(src.shape)
     if dims > 6 or dims == 0:
         raise ctx.error("PAD needs 1 to 6 dimensions")
     eb = _eb(ctx)
     if ctx.input(2) is not None:
-        value = ctx.array(ctx.input(2)).reshape(-1)[:1]
+        value = ctx.array(ctx.arg(2)).reshape(-1)[:1]
     else:
         zp = out.quantization.zero_point[0] if out.quantization else 0
         value = np.array([zp], dtype=np.dtype(out.dtype))

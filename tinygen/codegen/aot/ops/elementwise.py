@@ -14,8 +14,8 @@ def _all_int8(ctx: OpContext) -> bool:
 
 def broadcast_fields(ctx: OpContext) -> dict[str, object]:
     """Output shape and per-input element strides (0 along broadcast axes), right-aligned to 6-D."""
-    a, b, o = ctx.input(0).shape, ctx.input(1).shape, ctx.output(0).shape
-    if tuple(a) == tuple(b) == tuple(o) or (ctx.input(0).num_elements == ctx.input(1).num_elements
+    a, b, o = ctx.arg(0).shape, ctx.arg(1).shape, ctx.output(0).shape
+    if tuple(a) == tuple(b) == tuple(o) or (ctx.arg(0).num_elements == ctx.arg(1).num_elements
                                              == ctx.output(0).num_elements):
         return {"broadcast": 0, "dims": 1}
     dims = len(o)
@@ -37,7 +37,7 @@ def broadcast_fields(ctx: OpContext) -> dict[str, object]:
 
 @register("ADD", when=_all_int8, inplace=((0, 0), (0, 1)))
 def add(ctx: OpContext) -> Lowered:
-    q1, q2, qo = ctx.input(0).quantization, ctx.input(1).quantization, ctx.output(0).quantization
+    q1, q2, qo = ctx.quant(ctx.arg(0)), ctx.quant(ctx.arg(1)), ctx.quant(ctx.output(0))
     s1, s2, so = f32(q1.scale[0]), f32(q2.scale[0]), f32(qo.scale[0])
     left_shift = 20
     twice_max = 2 * max(s1, s2)
@@ -56,7 +56,7 @@ def add(ctx: OpContext) -> Lowered:
 
 @register("MUL", when=_all_int8, inplace=((0, 0), (0, 1)))
 def mul(ctx: OpContext) -> Lowered:
-    q1, q2, qo = ctx.input(0).quantization, ctx.input(1).quantization, ctx.output(0).quantization
+    q1, q2, qo = ctx.quant(ctx.arg(0)), ctx.quant(ctx.arg(1)), ctx.quant(ctx.output(0))
     m, sh = quantize_multiplier(f32(q1.scale[0]) * f32(q2.scale[0]) / f32(qo.scale[0]))
     act = activation_range(ctx.options.fusedActivationFunction if ctx.options else 0, qo.scale[0], qo.zero_point[0])
     params = ctx.struct("tg_mul_params", {
@@ -78,13 +78,12 @@ def _quantized_in(ctx: OpContext) -> bool:
 @register("QUANTIZE", when=lambda ctx: _quantized_in(ctx) and ctx.output(0).dtype in _REQ_TYPES,
           inplace=((0, 0),))
 def quantize(ctx: OpContext) -> Lowered:
-    i, o = ctx.input(0), ctx.output(0)
-    if o.quantization is None:
-        raise ctx.error("output is not quantized")
-    m, sh = quantize_multiplier(f32(i.quantization.scale[0]) / f32(o.quantization.scale[0]))
+    i, o = ctx.arg(0), ctx.output(0)
+    qi, qo = ctx.quant(i), ctx.quant(o)
+    m, sh = quantize_multiplier(f32(qi.scale[0]) / f32(qo.scale[0]))
     params = ctx.struct("tg_requant_params", {
-        "size": i.num_elements, "in_zero_point": i.quantization.zero_point[0],
-        "out_zero_point": o.quantization.zero_point[0], "mult": m, "shift": sh,
+        "size": i.num_elements, "in_zero_point": qi.zero_point[0],
+        "out_zero_point": qo.zero_point[0], "mult": m, "shift": sh,
         "in_type": TG_DTYPES[i.dtype], "out_type": TG_DTYPES[o.dtype],
     }, "requant")
     return Lowered(f"tg_requantize(&{params}, {ctx.inp(0)}, {ctx.out(0)});", ("tg_aot_elementwise.c",))
@@ -92,11 +91,12 @@ def quantize(ctx: OpContext) -> Lowered:
 
 @register("DEQUANTIZE", when=lambda ctx: _quantized_in(ctx) and ctx.output(0).dtype == "float32")
 def dequantize(ctx: OpContext) -> Lowered:
-    i = ctx.input(0)
-    if i.quantization.per_channel:
+    i = ctx.arg(0)
+    qi = ctx.quant(i)
+    if qi.per_channel:
         raise ctx.error("per-channel DEQUANTIZE is not supported")
     params = ctx.struct("tg_dequant_params", {
-        "size": i.num_elements, "zero_point": i.quantization.zero_point[0], "in_type": TG_DTYPES[i.dtype],
-        "scale": f32(i.quantization.scale[0]),
+        "size": i.num_elements, "zero_point": qi.zero_point[0], "in_type": TG_DTYPES[i.dtype],
+        "scale": f32(qi.scale[0]),
     }, "dequant")
     return Lowered(f"tg_dequantize(&{params}, {ctx.inp(0)}, {ctx.out(0)});", ("tg_aot_elementwise.c",))

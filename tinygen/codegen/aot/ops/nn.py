@@ -130,7 +130,7 @@ def group_channels(w: np.ndarray) -> np.ndarray:
 
 
 def _check_filter(ctx: OpContext) -> np.ndarray:
-    w = ctx.input(1)
+    w = ctx.arg(1)
     if w is None or w.dtype != "int8" or not w.is_constant:
         raise ctx.error("weights must be constant int8")
     if any(z != 0 for z in _qparams(ctx, 1)[1]):
@@ -139,8 +139,8 @@ def _check_filter(ctx: OpContext) -> np.ndarray:
 
 
 def _pointwise(ctx: OpContext) -> bool:
-    o, w = ctx.options, ctx.input(1)
-    ih, iw, ic = ctx.input(0).shape[1:]
+    o, w = ctx.options, ctx.arg(1)
+    ih, iw, ic = ctx.arg(0).shape[1:]
     oh, ow = ctx.output(0).shape[1:3]
     return (w is not None and w.shape[1] == w.shape[2] == 1 and w.shape[3] == ic and o.strideH == o.strideW == 1
             and (oh, ow) == (ih, iw))
@@ -148,7 +148,7 @@ def _pointwise(ctx: OpContext) -> bool:
 
 def _conv_inplace(ctx: OpContext) -> tuple[tuple[int, int], ...]:
     """A pointwise convolution can overwrite its input (tg_conv_s8 copies two pixels ahead)."""
-    return ((0, 0),) if _pointwise(ctx) and ctx.input(0).shape[0] == 1 else ()
+    return ((0, 0),) if _pointwise(ctx) and ctx.arg(0).shape[0] == 1 else ()
 
 
 @register("CONV_2D", when=_int8, inplace=_conv_inplace)
@@ -160,7 +160,7 @@ def _lower_conv(ctx: OpContext, w: np.ndarray, inplace_ok: bool) -> Lowered:
     """tg_conv_s8 for OHWI weights `w` (also used for depthwise convolutions of one input channel,
     which are exactly convolutions with the filter transposed)."""
     o = ctx.options
-    n, ih, iw, ic = ctx.input(0).shape
+    n, ih, iw, ic = ctx.arg(0).shape
     oc, kh, kw, fic = w.shape
     _, oh, ow, _ = ctx.output(0).shape
     same = o.padding == 0
@@ -204,9 +204,9 @@ def dw_cache_rows(ctx: OpContext) -> int:
     """Input rows tg_dwconv_s8 must cache to run in place, or 0 when in place is not safe:
     every input row has to be copied out before an output row overwrites it."""
     o = ctx.options
-    n, ih, iw, ic = ctx.input(0).shape
+    n, ih, iw, ic = ctx.arg(0).shape
     _, oh, ow, oc = ctx.output(0).shape
-    kh = ctx.input(1).shape[1]
+    kh = ctx.arg(1).shape[1]
     if n != 1:
         return 0
     pad = compute_padding(ih, kh, o.strideH, o.dilationHFactor, _out_size(ih, kh, o.strideH, o.dilationHFactor,
@@ -230,7 +230,7 @@ def _dw_inplace(ctx: OpContext) -> tuple[tuple[int, int], ...]:
 def depthwise_conv_2d(ctx: OpContext) -> Lowered:
     o = ctx.options
     w = _check_filter(ctx)
-    n, ih, iw, ic = ctx.input(0).shape
+    n, ih, iw, ic = ctx.arg(0).shape
     _, kh, kw, oc = w.shape
     if ic == 1 and not _dw_inplace(ctx):
         # one input channel: a convolution with the filter as [oc, kh, kw, 1] (same sums, same
@@ -301,7 +301,7 @@ def fully_connected(ctx: OpContext) -> Lowered:
 
 def _pool(ctx: OpContext, kernel: str) -> Lowered:
     o = ctx.options
-    n, ih, iw, c = ctx.input(0).shape
+    n, ih, iw, c = ctx.arg(0).shape
     _, oh, ow, _ = ctx.output(0).shape
     same = o.padding == 0
     oh2 = _out_size(ih, o.filterHeight, o.strideH, 1, same)

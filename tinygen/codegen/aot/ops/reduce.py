@@ -18,14 +18,18 @@ def mean_multiplier(in_scale: float, out_scale: float, count: int) -> tuple[int,
     return int((mult << n) // count) if n >= 0 else int((mult >> -n) // count), shift - n
 
 
-@register("MEAN", when=lambda ctx: ctx.input(0) is not None and ctx.input(0).dtype == "int8"
-          and ctx.output(0).dtype == "int8")
+def _int8(ctx: OpContext) -> bool:
+    t = ctx.input(0)
+    return t is not None and t.dtype == "int8" and ctx.output(0).dtype == "int8"
+
+
+@register("MEAN", when=_int8)
 def mean(ctx: OpContext) -> Lowered:
-    src, out = ctx.input(0), ctx.output(0)
+    src, out = ctx.arg(0), ctx.output(0)
     if src.quantization is None or out.quantization is None:
         raise ctx.error("int8 MEAN needs quantized input and output")
     rank = len(src.shape)
-    axes = sorted({int(a) % rank for a in ctx.array(ctx.input(1)).reshape(-1)})
+    axes = sorted({int(a) % rank for a in ctx.array(ctx.arg(1)).reshape(-1)})
     if axes and axes != list(range(axes[0], axes[-1] + 1)):
         raise ctx.error(f"MEAN over non-adjacent axes {axes} is not supported")
     if not axes:

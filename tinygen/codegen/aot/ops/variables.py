@@ -19,7 +19,7 @@ def var_handle(ctx: OpContext) -> Lowered:
 
 @register("READ_VARIABLE")
 def read_variable(ctx: OpContext) -> Lowered:
-    var = ctx.variable(ctx.input(0))
+    var = ctx.variable(ctx.arg(0))
     if ctx.reads_in_place(ctx.output(0)):
         return Lowered("/* read in place: consumers use the variable's storage */")
     n = min(var.nbytes, ctx.output(0).nbytes)
@@ -28,8 +28,8 @@ def read_variable(ctx: OpContext) -> Lowered:
 
 @register("ASSIGN_VARIABLE")
 def assign_variable(ctx: OpContext) -> Lowered:
-    var = ctx.variable(ctx.input(0))
-    value = ctx.input(1)
+    var = ctx.variable(ctx.arg(0))
+    value = ctx.arg(1)
     if value.nbytes != var.nbytes:
         raise ctx.error(f"assigning {value.nbytes} bytes to a {var.nbytes}-byte variable")
     return Lowered(f"memcpy({var.cname}, {ctx.inp(1)}, {var.nbytes});")
