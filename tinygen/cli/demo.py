@@ -76,7 +76,7 @@ def print_result(result: KwsRunResult) -> None:
     if result.target:
         name, hz = result.target
         load += f", {c['real_time_load_' + name]:.0%} of {name} at {hz / 1e6:.0f} MHz"
-    echo(f"  cost per second of audio: frontend {c['frontend'] / 1e6:.2f} M + classifier "
+    echo(f"  cost per second of audio (steady state): frontend {c['frontend'] / 1e6:.2f} M + classifier "
          f"{c['classifier'] / 1e6:.2f} M {result.cost_unit} = {load}"
          + (" (assuming ~1 instruction per cycle)" if result.cost_unit == "instructions" else ""))
     problems = result.failures()

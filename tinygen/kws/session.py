@@ -68,6 +68,8 @@ class KwsRunResult:
     expected: list[str] = field(default_factory=list)  # problems with the expected words (demo)
     # The emulated board's 25 MHz is QEMU's, not a product's: also state the load on a real M4 board.
     target: tuple[str, int] | None = None  # (board name, clock Hz)
+    stride_samples: int = 320
+    new_frames_per_inference: int = 1
 
     @property
     def bit_exact(self) -> bool:
@@ -94,9 +96,14 @@ class KwsRunResult:
         return out + self.expected
 
     def cost_per_second(self) -> dict[str, float]:
-        s = max(self.audio_seconds, 1e-9)
-        fe, cls = self.cost_frontend / s, self.cost_classifier / s
+        """Steady state: cost per frame x frames per second + cost per inference x inferences per
+        second (a stream's plain average would count its first window, which has no inferences)."""
+        frames_per_s = SAMPLE_RATE / self.stride_samples
+        fe = self.cost_frontend / max(self.frames, 1) * frames_per_s
+        cls = self.cost_classifier / max(self.inferences, 1) * frames_per_s / self.new_frames_per_inference
         out = {"frontend": fe, "classifier": cls, "total": fe + cls,
+               "frontend_per_frame": self.cost_frontend / max(self.frames, 1),
+               "classifier_per_inference": self.cost_classifier / max(self.inferences, 1),
                "real_time_load": (fe + cls) / self.clock_hz if self.clock_hz else 0.0}
         if self.target:
             out[f"real_time_load_{self.target[0]}"] = (fe + cls) / self.target[1]
@@ -256,7 +263,8 @@ def _result(board: Board, model: Path, runtime: str, clips: list[Clip], config: 
         device_detections=_events(dev, True, clips, config, scale), cost_unit=unit,
         cost_frontend=dev.cost_frontend, cost_classifier=dev.cost_classifier,
         audio_seconds=len(audio) / SAMPLE_RATE, clock_hz=board.clock_hz, wall_seconds=wall,
-        target=_real_board(board))
+        target=_real_board(board), stride_samples=config.stride_samples,
+        new_frames_per_inference=config.new_frames_per_inference)
     if expect_words:
         result.expected = expected_word_problems(result, config)
     return result
