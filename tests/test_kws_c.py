@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -37,9 +38,11 @@ def _push_in_chunks(host: HostKws, audio: np.ndarray, seed: int) -> None:
         i += n
 
 
-def _compare(models_dir: Path, model_rel: str, audio: np.ndarray, **cfg_args: object) -> KwsPipeline:
+def _compare(models_dir: Path, model_rel: str, audio: np.ndarray, every: int = 1, **cfg_args: object) -> KwsPipeline:
     model = load_model(models_dir / model_rel)
     cfg = config_for_model(model, **cfg_args)  # type: ignore[arg-type]
+    if every != 1:
+        cfg = replace(cfg, new_frames_per_inference=every)
     ref = KwsPipeline(cfg, Reference.from_file(models_dir / "micro_speech/audio_preprocessor_int8.tflite"),
                       Reference.from_file(models_dir / model_rel))
     ref.push(audio)
@@ -65,6 +68,15 @@ def test_micro_speech_c_pipeline_bit_exact_and_same_detections(models_dir: Path)
     audio = np.concatenate([_clip(models_dir, n) for n in ORDER])
     ref = _compare(models_dir, "micro_speech/micro_speech_quantized.tflite", audio, labels=LABELS)
     assert [(d.label, d.time_ms) for d in ref.trace.detections] == [("yes", 1030.0), ("no", 2050.0)]
+
+
+def test_micro_speech_every_second_frame(models_dir: Path) -> None:
+    """Inference on every 2nd frame (half the classifier cost): still the reference's integers. (It is
+    a different detector: the averaging window counts inferences; here "no" no longer fires.)"""
+    audio = np.concatenate([_clip(models_dir, n) for n in ORDER])
+    ref = _compare(models_dir, "micro_speech/micro_speech_quantized.tflite", audio, every=2, labels=LABELS)
+    assert len(ref.trace.scores) == (len(ref.trace.features) - 49) // 2 + 1
+    assert [d.label for d in ref.trace.detections] == ["yes"]
 
 
 def test_okay_nabu_streaming_c_pipeline_bit_exact(models_dir: Path) -> None:
