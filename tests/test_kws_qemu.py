@@ -79,3 +79,15 @@ def test_okay_nabu_long_stream_bit_exact(models_dir: Path, nabu: tuple[KwsConfig
                                          kws: tuple[KwsDevice, FaultyTransport]) -> None:
     audio = _clips(models_dir, repeat=3)  # 12 s, 1198 frames, 399 inferences
     _assert_bit_exact(models_dir, nabu[0], audio, kws[0].stream(audio))
+
+
+def test_short_clips_one_frame_each_bit_exact(models_dir: Path, nabu: tuple[KwsConfig, Path],
+                                              kws: tuple[KwsDevice, FaultyTransport]) -> None:
+    """The bundled 30 ms clips: one frame each, from a fresh stream (KWS_RESET) every time."""
+    dev, _ = kws
+    for name in ("yes_30ms", "no_30ms"):
+        audio = scipy.io.wavfile.read(models_dir / "micro_speech/testdata" / f"{name}.wav")[1].astype(np.int16)
+        trace = dev.stream(audio)
+        ref = reference_trace(nabu[0], models_dir / NABU, audio)
+        assert len(trace.features) == len(ref.features) == 1
+        assert np.array_equal(trace.features[0], ref.features[0]), name
