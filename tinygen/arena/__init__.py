@@ -5,9 +5,10 @@ the arena during MicroInterpreter::AllocateTensors - struct by struct for the ta
 by kernel for the chosen kernel set, with TFLM's greedy memory planner - and searches the
 smallest arena size with which it succeeds. Invoke allocates nothing further.
 
-`total` is that smallest size. It can be larger than `arena_used_bytes()` reports afterwards,
-because the planner borrows all free arena memory (40 bytes per planned buffer) while planning;
-`head` (planned activations and scratch buffers) + `tail` (persistent data) is what stays in use.
+`total` is that smallest size. It can be larger than `arena_used_bytes()` reports afterwards:
+the planner borrows all free arena memory (40 bytes per planned buffer) while planning, and
+the tail, aligned down from the arena end, cannot always shift by a byte. `head` (planned
+activations and scratch buffers) + `tail` (persistent data) is what stays in use.
 Checked against QEMU runs of TFLM on a Cortex-M4 (tests/data/arena_truth.json, docs/arena.md).
 """
 
@@ -61,7 +62,7 @@ class ArenaPlan:
     head: int  # planned non-persistent memory: activations + kernel scratch buffers
     tail: int  # persistent memory at `total` (includes TFLM's alignment padding)
     breakdown: dict[str, int] = field(default_factory=dict)
-    limited_by: str = ""  # the step where a smaller arena fails first
+    limited_by: str = ""  # the step of AllocateTensors that fails with one byte less
     planned_buffers: int = 0
     resource_variables: int = 0
 
@@ -71,8 +72,9 @@ class ArenaPlan:
         return self.head + self.tail
 
     @property
-    def planning_overhead(self) -> int:
-        """Bytes needed only while AllocateTensors plans (the planner's working memory)."""
+    def slack(self) -> int:
+        """total - arena_used_bytes: memory needed only during AllocateTensors (when `limited_by`
+        is the memory planning) or alignment slack of the 16-byte aligned tail (otherwise)."""
         return self.total - self.arena_used_bytes
 
     def to_json(self) -> dict[str, Any]:
@@ -85,7 +87,7 @@ class ArenaPlan:
             "head": self.head,
             "tail": self.tail,
             "arena_used_bytes": self.arena_used_bytes,
-            "planning_overhead": self.planning_overhead,
+            "slack": self.slack,
             "limited_by": self.limited_by,
             "planned_buffers": self.planned_buffers,
             "resource_variables": self.resource_variables,
@@ -120,10 +122,10 @@ def _plan_from(model: ModelInfo, r: Result, kernels: str, target: str) -> ArenaP
     activations = _activations_only(r)
     breakdown["activations"] = activations
     breakdown["scratch_buffers"] = r.head - activations
-    breakdown["planning_overhead"] = r.arena_size - r.used
+    breakdown["slack"] = r.arena_size - r.used
     return ArenaPlan(
         model=model.path.name, kernels=kernels, target=target, total=r.arena_size, head=r.head,
-        tail=r.tail, breakdown=breakdown, limited_by=r.peak_phase if r.arena_size > r.used else "final layout",
+        tail=r.tail, breakdown=breakdown, limited_by=r.fails_below_at,
         planned_buffers=r.planned_buffers, resource_variables=r.resource_variables,
     )
 

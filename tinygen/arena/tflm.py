@@ -134,6 +134,7 @@ class Result:
     resource_variables: int
     planner_offsets: list[int] = field(default_factory=list)
     buffers: list[PlannedBuffer] = field(default_factory=list)
+    fails_below_at: str = ""  # where AllocateTensors fails with one byte less (smallest_arena)
 
     @property
     def used(self) -> int:
@@ -469,4 +470,8 @@ def smallest_arena(model: ModelInfo, kernels: str = "reference", abi: Abi = A.CO
             best = n
     result = ok(best)
     assert result is not None
+    try:
+        simulate(model, best - 1, kernels, abi, resource_variables, dsp)
+    except ArenaTooSmall as exc:
+        result.fails_below_at = exc.phase
     return result

@@ -21,7 +21,7 @@ _LABELS = {
     "quantization_data": "input/output quantization params",
     "activations": "planned tensors",
     "scratch_buffers": "kernel scratch buffers (beyond the tensors' plan)",
-    "planning_overhead": "only while AllocateTensors plans",
+    "slack": "free after AllocateTensors",
 }
 
 
@@ -34,12 +34,14 @@ def _print_human(p: ArenaPlan) -> None:
         echo(f"    {key:24s} {p.breakdown[key]:8d} B  {_LABELS[key]}")
     echo(f"  tail   {p.tail:8d} B   persistent")
     for key, value in p.breakdown.items():
-        if key in ("activations", "scratch_buffers", "planning_overhead") or value == 0:
+        if key in ("activations", "scratch_buffers", "slack") or value == 0:
             continue
         echo(f"    {key:24s} {value:8d} B  {_LABELS.get(key, '')}")
-    if p.planning_overhead:
-        echo(f"  + {p.planning_overhead} B needed only while planning ({p.limited_by});"
-             f" arena_used_bytes() will report {p.arena_used_bytes}")
+    if p.slack:
+        why = ("needed only while AllocateTensors plans" if p.limited_by == "memory planning"
+               else "alignment slack of the 16-byte aligned tail")
+        echo(f"  + {p.slack} B {why}; arena_used_bytes() will report {p.arena_used_bytes}")
+    echo(f"  one byte less fails in: {p.limited_by}")
 
 
 @click.command("arena")
