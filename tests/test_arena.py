@@ -89,6 +89,17 @@ def test_total_matches_measured_minimum(models_dir: Path, rel: str, kernels: str
     assert a.arena_used_bytes == truth["arena_used_bytes"]
 
 
+@pytest.mark.parametrize("kernels", KERNELS)
+@pytest.mark.parametrize("rel", INT8_MODELS)
+def test_fails_one_byte_below_where_tflm_did(models_dir: Path, rel: str, kernels: str) -> None:
+    # On the device, min_arena - 1 failed with "Too many buffers" (the planner's working memory)
+    # or with a tail allocation for the input/output tensors; the replay must fail at that step too.
+    device = TRUTH["models"][rel][kernels]["tflm_error_below"]
+    a = compute_arena(load_model(models_dir / rel), kernels=kernels)
+    expected = "memory planning" if device.startswith("Too many buffers") else "input/output tensors"
+    assert a.limited_by == expected, device
+
+
 @pytest.mark.parametrize("rel", ["micro_speech/micro_speech_quantized.tflite", "micro_wake_word/okay_nabu.tflite"])
 def test_total_is_the_smallest_that_works(models_dir: Path, rel: str) -> None:
     model = load_model(models_dir / rel)
