@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from tinygen.emulator import qemu_available
-from tinygen.errors import BuildError
 
 pytest_plugins = ["pytester"]
 
@@ -49,12 +48,7 @@ def test_device_fixture_on_qemu(pytester: pytest.Pytester, models_dir: Path) -> 
         from tinygen.report import silent
         from tinygen.verify.firmware import build_hil_firmware
 
-        try:
-            elf = build_hil_firmware("qemu-m4", model, "aot", silent())
-        except BuildError as exc:
-            if "build_project missing" in exc.message:
-                pytest.skip("tinygen.build cannot build firmware yet")
-            raise
+        elf = build_hil_firmware("qemu-m4", model, "aot", silent())
     pytester.makepyfile(f'''
 import numpy as np
 import pytest

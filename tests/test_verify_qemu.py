@@ -19,7 +19,6 @@ from click.testing import CliRunner
 
 from tinygen.cli.main import cli, _register
 from tinygen.emulator import Emulator, qemu_available
-from tinygen.errors import BuildError
 from tinygen.link import Device, Link, LinkConfig, LinkTimeout, Transport
 from tinygen.link import framing
 from tinygen.link.faults import FaultyTransport
@@ -39,12 +38,7 @@ def hil_elf(models_dir: Path, rel: str) -> Path:
     prebuilt = os.environ.get("TINYGEN_TEST_HIL_ELF_DIR")
     if prebuilt:
         return Path(prebuilt) / f"{model.stem}.elf"
-    try:
-        return build_hil_firmware("qemu-m4", model, "aot", silent())
-    except BuildError as exc:
-        if "build_project missing" in exc.message:
-            pytest.skip("tinygen.build cannot build firmware yet")
-        raise
+    return build_hil_firmware("qemu-m4", model, "aot", silent())
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,5 @@
 """The issue's definition of done: `tinygen verify --board qemu-m4 --model M --random 50` is
-bit-exact (50/50) for every model of the zoo with the AOT runtime. The streaming okay_nabu runs in
+bit-exact (50/50) for every model of the zoo with the AOT runtime. The streaming vad runs in
 the default suite; the rest with --run-slow (make test-all): a build plus 50 inferences each, and
 vww alone moves 1.4 MB through the emulated UART."""
 
@@ -15,7 +15,7 @@ from .conftest import INT8_MODELS
 from tinygen.cli.main import _register, cli
 from tinygen.emulator import qemu_available
 
-DEFAULT = {"micro_wake_word/okay_nabu.tflite"}
+DEFAULT = {"micro_wake_word/vad.tflite"}
 
 pytestmark = [pytest.mark.qemu, pytest.mark.build,
               pytest.mark.skipif(not qemu_available(), reason="qemu-system-arm missing")]
