@@ -11,6 +11,25 @@
 #include "tg_aot.h"
 #include "tg_aot_simd.h"
 
+/* Four outputs at once; the requantization constants of channels c..c+3 are adjacent. */
+static inline void finish4(const tg_dwconv_params *p, int32_t c, int32_t a0, int32_t a1, int32_t a2,
+                           int32_t a3, int8_t *o) {
+  const int32_t *b = p->bias + c;
+  const tg_rq_ch *q = p->rq + c;
+  const int32_t off = p->out_offset, lo = p->act_min, hi = p->act_max;
+  if (p->rq_fast) {
+    o[c] = (int8_t)tg_clamp(tg_rq_fast(q, (int32_t)((uint32_t)a0 + (uint32_t)b[0])) + off, lo, hi);
+    o[c + 1] = (int8_t)tg_clamp(tg_rq_fast(q + 1, (int32_t)((uint32_t)a1 + (uint32_t)b[1])) + off, lo, hi);
+    o[c + 2] = (int8_t)tg_clamp(tg_rq_fast(q + 2, (int32_t)((uint32_t)a2 + (uint32_t)b[2])) + off, lo, hi);
+    o[c + 3] = (int8_t)tg_clamp(tg_rq_fast(q + 3, (int32_t)((uint32_t)a3 + (uint32_t)b[3])) + off, lo, hi);
+  } else {
+    o[c] = (int8_t)tg_clamp(tg_rq_apply(q, (int32_t)((uint32_t)a0 + (uint32_t)b[0])) + off, lo, hi);
+    o[c + 1] = (int8_t)tg_clamp(tg_rq_apply(q + 1, (int32_t)((uint32_t)a1 + (uint32_t)b[1])) + off, lo, hi);
+    o[c + 2] = (int8_t)tg_clamp(tg_rq_apply(q + 2, (int32_t)((uint32_t)a2 + (uint32_t)b[2])) + off, lo, hi);
+    o[c + 3] = (int8_t)tg_clamp(tg_rq_apply(q + 3, (int32_t)((uint32_t)a3 + (uint32_t)b[3])) + off, lo, hi);
+  }
+}
+
 static inline int8_t finish(const tg_dwconv_params *p, int32_t c, int32_t acc) {
   int32_t v;
   acc = (int32_t)((uint32_t)acc + (uint32_t)p->bias[c]);
@@ -84,10 +103,7 @@ void tg_dwconv_s8(const tg_dwconv_params *p, const int8_t *in, const int8_t *w, 
             a3 += x * wg[3];
 #endif
           }
-          o[c0] = finish(p, c0, a0);
-          o[c0 + 1] = finish(p, c0 + 1, a1);
-          o[c0 + 2] = finish(p, c0 + 2, a2);
-          o[c0 + 3] = finish(p, c0 + 3, a3);
+          finish4(p, c0, a0, a1, a2, a3, o);
         }
         for (g = 0; g < groups && mult == 1; ++g) {
           const int32_t c0 = 4 * g;
@@ -110,10 +126,7 @@ void tg_dwconv_s8(const tg_dwconv_params *p, const int8_t *in, const int8_t *w, 
             a3 += xi[3] * wg[3];
 #endif
           }
-          o[c0] = finish(p, c0, a0);
-          o[c0 + 1] = finish(p, c0 + 1, a1);
-          o[c0 + 2] = finish(p, c0 + 2, a2);
-          o[c0 + 3] = finish(p, c0 + 3, a3);
+          finish4(p, c0, a0, a1, a2, a3, o);
         }
         if (groups > 0 || mult == 1) {
           /* remaining channels (only with multiplier 1): weights [tap][rest] after the groups */

@@ -18,6 +18,27 @@ typedef struct {
   int32_t off, lo, hi, fast, step;
 } rq_local;
 
+/* Channel pair (c, c+1) for one or two rows: constants loaded once, the common case unswitched. */
+static inline void finish_pair(const rq_local *q, int32_t c, const int32_t *s, int8_t *o0, int8_t *o1) {
+  const tg_rq_ch *q0 = q->ch + c * q->step, *q1 = q->ch + (c + 1) * q->step;
+  const uint32_t b0 = (uint32_t)q->bias[c], b1 = (uint32_t)q->bias[c + 1];
+  if (q->fast) {
+    o0[c] = (int8_t)tg_clamp(tg_rq_fast(q0, (int32_t)((uint32_t)s[0] + b0)) + q->off, q->lo, q->hi);
+    o0[c + 1] = (int8_t)tg_clamp(tg_rq_fast(q1, (int32_t)((uint32_t)s[1] + b1)) + q->off, q->lo, q->hi);
+    if (o1) {
+      o1[c] = (int8_t)tg_clamp(tg_rq_fast(q0, (int32_t)((uint32_t)s[2] + b0)) + q->off, q->lo, q->hi);
+      o1[c + 1] = (int8_t)tg_clamp(tg_rq_fast(q1, (int32_t)((uint32_t)s[3] + b1)) + q->off, q->lo, q->hi);
+    }
+  } else {
+    o0[c] = (int8_t)tg_clamp(tg_rq_apply(q0, (int32_t)((uint32_t)s[0] + b0)) + q->off, q->lo, q->hi);
+    o0[c + 1] = (int8_t)tg_clamp(tg_rq_apply(q1, (int32_t)((uint32_t)s[1] + b1)) + q->off, q->lo, q->hi);
+    if (o1) {
+      o1[c] = (int8_t)tg_clamp(tg_rq_apply(q0, (int32_t)((uint32_t)s[2] + b0)) + q->off, q->lo, q->hi);
+      o1[c + 1] = (int8_t)tg_clamp(tg_rq_apply(q1, (int32_t)((uint32_t)s[3] + b1)) + q->off, q->lo, q->hi);
+    }
+  }
+}
+
 static inline int8_t finish(const rq_local *q, int32_t c, int32_t acc) {
   const tg_rq_ch *ch = q->ch + c * q->step;
   int32_t v;
@@ -127,12 +148,7 @@ void tg_mm_s8(const int8_t *a, int32_t rows, int32_t a_stride, const int8_t *w, 
     for (c = 0; c + 2 <= n; c += 2) {
       pair(a0, a1, wp, k, s);
       wp += 2 * k;
-      o0[c] = finish(qq, c, s[0]);
-      o0[c + 1] = finish(qq, c + 1, s[1]);
-      if (a1) {
-        o1[c] = finish(qq, c, s[2]);
-        o1[c + 1] = finish(qq, c + 1, s[3]);
-      }
+      finish_pair(qq, c, s, o0, a1 ? o1 : (int8_t *)0);
     }
     if (c < n) {
       o0[c] = finish(qq, c, tg_dot_s8(a0, wp, k));
