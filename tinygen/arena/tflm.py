@@ -193,9 +193,6 @@ class _Run:
             raise UnsupportedByModel("more than 12 scratch buffers for one operator")
         self.pending_scratch.append(nbytes)
 
-    def filter_channels(self, t: TensorInfo) -> int:
-        return len(t.quantization.scale) if t.quantization else 1
-
     def var_handle(self, op: OperatorInfo) -> None:
         o = op.options
         key = (_text(getattr(o, "container", None)), _text(getattr(o, "sharedName", None)))
