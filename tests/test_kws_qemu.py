@@ -91,3 +91,25 @@ def test_short_clips_one_frame_each_bit_exact(models_dir: Path, nabu: tuple[KwsC
         ref = reference_trace(nabu[0], models_dir / NABU, audio)
         assert len(trace.features) == len(ref.features) == 1
         assert np.array_equal(trace.features[0], ref.features[0]), name
+
+
+def test_cli_verify_app_kws_report_and_settings_refusal(models_dir: Path, nabu: tuple[KwsConfig, Path],
+                                                        tmp_path: Path) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from tinygen.cli.main import _register, cli
+
+    _register()
+    base = ["verify", "--board", "qemu-m4", "--model", str(models_dir / NABU), "--app", "kws", "--elf", str(nabu[1]),
+            "--manifest", str(models_dir / "micro_wake_word/okay_nabu.json"),
+            "--audio", str(models_dir / "micro_speech/testdata/yes_1000ms.wav")]
+    res = CliRunner().invoke(cli, [*base, "--report", str(tmp_path / "r.json")])
+    assert res.exit_code == 0, res.output
+    doc = json.loads((tmp_path / "r.json").read_text())
+    assert doc["schema"] == "tinygen.verify-kws" and doc["ok"] is True
+    assert doc["features"]["equal"] == doc["features"]["of"] == 98 and doc["scores"]["equal"] == 32
+    # A firmware built for other settings is refused before anything is compared.
+    res = CliRunner().invoke(cli, [*base, "--threshold", "0.5"])
+    assert res.exit_code == 2 and "differ from the requested" in res.output

@@ -71,7 +71,8 @@ def command(board: str, model: Path, port: str | None, inputs: tuple[str, ...], 
     reporter = make_reporter()
     if app == "kws":
         _verify_kws(board, model, port, list(audio), runtime, tflm_dir, elf, labels, manifest, threshold,
-                    LinkConfig(timeout=timeout, invoke_timeout=invoke_timeout, retries=retries), as_json)
+                    LinkConfig(timeout=timeout, invoke_timeout=invoke_timeout, retries=retries), as_json,
+                    report_path)
         return
     opts = VerifyOptions(board=board, model=model, inputs=inputs, random=random_n, seed=seed, runtime=runtime,
                          elf=elf, port=port, tolerance=tolerance, tflm_dir=tflm_dir, arena_size=arena_size,
@@ -118,7 +119,7 @@ def _print_summary(doc: dict) -> None:  # type: ignore[type-arg]
 
 def _verify_kws(board: str, model: Path, port: str | None, audio: list[Path], runtime: str, tflm_dir: Path | None,
                 elf: Path | None, labels: str | None, manifest: Path | None, threshold: float | None,
-                link: LinkConfig, as_json: bool) -> None:
+                link: LinkConfig, as_json: bool, report_path: Path | None = None) -> None:
     from ..kws.session import run_kws
     from ..kws.verify import kws_config, verdict
     from .demo import print_result
@@ -126,6 +127,10 @@ def _verify_kws(board: str, model: Path, port: str | None, audio: list[Path], ru
     config = kws_config(model, labels, manifest, threshold)
     result = run_kws(board, model, audio, config, make_reporter(), elf=elf, port=port, runtime=runtime,
                      tflm_dir=tflm_dir, link=link)
+    if report_path is not None:  # the same document as --json, kept in a file
+        from ..report import json_document
+
+        report_path.write_text(json_document("verify-kws", result.as_dict()) + "\n")
     if as_json:
         emit_json("verify-kws", result.as_dict())
     else:

@@ -208,7 +208,7 @@ def run_kws(board: str | Board, model: Path, audio_paths: list[Path], config: Kw
     with open_device(board, elf=elf, port=port, config=link) as conn:
         info = conn.device.info
         kws = KwsDevice(conn.device)
-        _check_device_config(kws, config)
+        _check_device_config(kws, config, model)
         reporter.step(f"streaming to {info.board if info else board.name} ({info.runtime if info else runtime} runtime): "
                       f"{kws.info.max_push_samples} samples per frame")
         last = [time.monotonic()]
@@ -223,11 +223,15 @@ def run_kws(board: str | Board, model: Path, audio_paths: list[Path], config: Kw
     return _result(board, model, runtime, clips, config, ref, dev, unit, audio, time.monotonic() - t0, expect_words)
 
 
-def _check_device_config(kws: KwsDevice, config: KwsConfig) -> None:
+def _check_device_config(kws: KwsDevice, config: KwsConfig, model: Path) -> None:
+    from .firmware import output_quantization, threshold_sum
+
     i = kws.info
+    _, scale, _ = output_quantization(load_model(model))
     want = (config.stride_samples, config.window_frames, config.new_frames_per_inference, config.average_window,
-            config.suppression, config.labels)
-    got = (i.stride_samples, i.window_frames, i.new_frames_per_inference, i.average_window, i.suppression, i.labels)
+            config.suppression, threshold_sum(config, scale), config.labels)
+    got = (i.stride_samples, i.window_frames, i.new_frames_per_inference, i.average_window, i.suppression,
+           i.threshold_sum, i.labels)
     if want != got:
         raise UsageError(f"the firmware's KWS settings {got} differ from the requested {want}",
                          hint="rebuild the firmware with these settings (or drop --elf)")
