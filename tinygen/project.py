@@ -32,6 +32,7 @@ from .config import load_settings
 from .convert import read_labels
 from .errors import BuildError, UsageError
 from .model import ModelInfo, check_deployable, load_model
+from .model.ops import resolver_method
 from .platform import qemu_platform_uri
 from .platform.tflm import DEFINES as TFLM_DEFINES
 from .platform.tflm import TflmTree, find_tflm_tree
@@ -175,7 +176,9 @@ def render_project(
         signal = any(op.startswith(_SIGNAL_OP_PREFIX) for op in model.op_counts)
         if tree is not None:
             files["src/runtime/tg_debug_log.cc"] = (fw / "tflm" / "tg_debug_log.cc").read_bytes()
-            files["lib/tflite-micro/library.json"] = json.dumps(tree.library_manifest(signal), indent=2) + "\n"
+            methods = {resolver_method(op) for op in model.op_counts} - {None}
+            files["lib/tflite-micro/library.json"] = json.dumps(
+                tree.library_manifest(signal, sorted(m for m in methods if m)), indent=2) + "\n"
             # -isystem: TFLM's headers are not warning-free under -Wextra, our sources must be
             build_flags += [f"-D{d}" for d in TFLM_DEFINES] + [f"-isystem {d}" for d in tree.include_dirs]
             lib_deps.append("tflite-micro")

@@ -26,7 +26,7 @@ from .packages import ensure_scons
 
 ARM_GCC = "arm-none-eabi-gcc"
 _OVERFLOW = re.compile(r"region [`']?(\w+)'? overflowed by (\d+) bytes")
-_COMPILING = re.compile(r"^(Compiling|Archiving|Linking|Building) ")
+_COMPILING = re.compile(r"^(Compiling|Archiving|Linking|Building|Retrieved) ")
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,10 @@ TfLite sources, Signal kernels on request), reference kernels only.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable
 
 from ..errors import UsageError
 
@@ -41,15 +43,34 @@ class TflmTree:
     def include_dirs(self) -> list[Path]:
         return [self.root] + [self.third_party / d for d in _THIRD_PARTY_INCLUDES]
 
-    def sources(self, signal: bool = False) -> list[str]:
-        """Library sources relative to `root`, sorted (tests and benchmarks left out)."""
+    def sources(self, signal: bool = False, resolver_methods: Iterable[str] | None = None) -> list[str]:
+        """Library sources relative to `root`, sorted (tests and benchmarks left out). With
+        `resolver_methods` (the op resolver's AddXxx calls), kernel files that only register other
+        ops are left out too: TFLM compiles in a third of the time, the image is the same."""
         globs = _BASE_GLOBS + (_SIGNAL_GLOBS if signal else ())
         found = {str(p.relative_to(self.root)) for g in globs for p in self.root.glob(g)}
         found |= {str(p.relative_to(self.root)) for p in (self.root / "tensorflow").rglob("*.c*")
                   if p.suffix in (".c", ".cc") and not _in_micro_or_experimental(p, self.root)}
+        if resolver_methods is not None:
+            found -= self._unused_kernels(set(resolver_methods))
         return sorted(s for s in found if _is_library_source(s))
 
-    def library_manifest(self, signal: bool = False) -> dict[str, object]:
+    def _unused_kernels(self, methods: set[str]) -> set[str]:
+        """Kernel files defining only Register_* functions that none of `methods` uses."""
+        header = (self.root / "tensorflow/lite/micro/micro_mutable_op_resolver.h").read_text()
+        needed: set[str] = set()
+        for block in re.finditer(r"TfLiteStatus (Add\w+)\((.*?)\n  \}", header, re.S):
+            if block.group(1) in methods:
+                needed |= set(re.findall(r"Register_\w+", block.group(2)))
+        unused = set()
+        for path in (self.root / "tensorflow/lite/micro/kernels").glob("*.cc"):
+            defined = set(re.findall(r"TFLMRegistration\*?\s+(Register_\w+)\s*\(", path.read_text(errors="replace")))
+            if defined and not defined & needed:
+                unused.add(str(path.relative_to(self.root)))
+        return unused
+
+    def library_manifest(self, signal: bool = False,
+                         resolver_methods: Iterable[str] | None = None) -> dict[str, object]:
         """library.json content: the tree is compiled in place (srcDir outside the project)."""
         return {
             "name": "tflite-micro",
@@ -58,7 +79,7 @@ class TflmTree:
             "build": {
                 "srcDir": str(self.root),
                 "includeDir": str(self.root),
-                "srcFilter": ["-<*>"] + [f"+<{s}>" for s in self.sources(signal)],
+                "srcFilter": ["-<*>"] + [f"+<{s}>" for s in self.sources(signal, resolver_methods)],
                 "flags": ["-Wno-unused-parameter", "-Wno-missing-field-initializers"],
                 "libArchive": True,
             },
