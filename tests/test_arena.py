@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import subprocess
@@ -18,6 +19,7 @@ from tinygen.arena import signal_kernels as S
 from tinygen.arena.abi import CORTEX_M, HOST64, layout
 from tinygen.arena.planner import Buffer, plan
 from tinygen.arena.tflm import ArenaTooSmall
+from tinygen.errors import UnsupportedOpError
 from tinygen.model import load_model
 
 from .conftest import FLOAT_MODELS, INT8_MODELS
@@ -130,6 +132,17 @@ def test_micro_speech_matches_the_readme_facts(models_dir: Path) -> None:
     model = load_model(models_dir / "micro_speech/micro_speech_quantized.tflite")
     ref, cmsis = compute_arena(model, "reference"), compute_arena(model, "cmsis-nn")
     assert (ref.total, ref.arena_used_bytes, cmsis.total) == (6800, 6788, 6836)
+
+
+def test_unknown_op_is_a_clear_error(models_dir: Path) -> None:
+    model = load_model(models_dir / "hello_world/hello_world_int8.tflite")
+    sg = model.subgraphs[0]
+    odd = dataclasses.replace(sg.operators[1], op="SVDF")  # an op the replay has no kernel model for
+    bad = dataclasses.replace(model, subgraphs=(dataclasses.replace(sg, operators=(sg.operators[0], odd,
+                                                                                    *sg.operators[2:])),))
+    with pytest.raises(UnsupportedOpError, match="SVDF") as exc:
+        compute_arena(bad)
+    assert exc.value.hint and "--arena-size" in exc.value.hint
 
 
 # ---- against the host interpreter (64-bit, PyPI tflite-micro) ----------------------------------
