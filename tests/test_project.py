@@ -187,3 +187,41 @@ def test_hil_app_carries_the_link_library(hello_model) -> None:  # type: ignore[
     files, _, _ = render_project(get_board("qemu-m4"), hello_model, app="hil")
     for path in ("src/app/main.c", "src/link/tg_link.c", "src/link/tg_hil.c", "include/tg_link.h", "include/tg_hil.h"):
         assert path in files, path
+
+
+def _fake_tflm_tree(root: Path) -> Path:
+    micro = root / "tensorflow/lite/micro"
+    (micro / "kernels").mkdir(parents=True)
+    (micro / "micro_interpreter.h").write_text("// fake\n")
+    (micro / "micro_interpreter.cc").write_text("// fake\n")
+    (micro / "micro_mutable_op_resolver.h").write_text(
+        "  TfLiteStatus AddFullyConnected(\n      const TFLMRegistration& registration = Register_FULLY_CONNECTED()) {\n"
+        "    return kTfLiteOk;\n  }\n"
+        "  TfLiteStatus AddConv2D(\n      const TFLMRegistration& registration = Register_CONV_2D()) {\n"
+        "    return kTfLiteOk;\n  }\n")
+    (micro / "kernels/fully_connected.cc").write_text("TFLMRegistration Register_FULLY_CONNECTED() { }\n")
+    (micro / "kernels/conv.cc").write_text("TFLMRegistration Register_CONV_2D() { }\n")
+    (micro / "kernels/kernel_util.cc").write_text("// helpers\n")
+    (micro / "kernels/conv_test.cc").write_text("// test\n")
+    for d in ("flatbuffers/include", "gemmlowp", "ruy", "kissfft"):
+        (root / "third_party" / d).mkdir(parents=True)
+    return root
+
+
+def test_local_tflm_tree_becomes_a_shared_library(hello_model, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TINYGEN_BUILD_CACHE", str(tmp_path / "cache"))
+    tree = _fake_tflm_tree(tmp_path / "tflm")
+    files, found, _ = render_project(get_board("qemu-m4"), hello_model, runtime="tflm", tflm_dir=tree,
+                                     arena_size=4096)
+    assert found is not None and found.root == tree.resolve()
+    lib = json.loads(_text(files, "tflm/library.json"))
+    sources = [f for f in lib["build"]["srcFilter"] if f.startswith("+<")]
+    # hello_world registers FULLY_CONNECTED only: conv.cc and tests are left out, helpers kept
+    assert sources == ["+<tensorflow/lite/micro/kernels/fully_connected.cc>",
+                       "+<tensorflow/lite/micro/kernels/kernel_util.cc>",
+                       "+<tensorflow/lite/micro/micro_interpreter.cc>"]
+    ini = _text(files, "platformio.ini")
+    assert f"lib_extra_dirs =\n    {tmp_path / 'tflm-libs'}" in ini and "lib_deps =\n    tflite-micro" in ini
+    assert f"-isystem {tree.resolve()}" in ini and not any(p.startswith("lib/") for p in files)
+    assert "src/runtime/tg_runtime_tflm.cc" in files and "src/runtime/tg_debug_log.cc" in files

@@ -7,7 +7,8 @@
     OUT/src/app/                  firmware/apps/<app>/
     OUT/src/model/                the model as C (AOT runtime, or TFLM array + op resolver + arena)
     OUT/src/aot/ | src/runtime/   AOT kernels | TFLM glue
-    OUT/lib/tflite-micro/         library.json compiling a local TFLM tree in place (--tflm-dir)
+    OUT/tflm/library.json         a local TFLM tree as a PlatformIO library (--tflm-dir); `pio_build`
+                                  installs it in a shared lib_extra_dirs so TFLM objects are cached
     OUT/ld/                       linker script with the board's limits (QEMU)
 
 Files are written atomically and only when changed (PlatformIO then rebuilds only what changed);
@@ -35,7 +36,9 @@ from .model import ModelInfo, check_deployable, load_model
 from .model.ops import resolver_method
 from .platform import qemu_platform_uri
 from .platform.tflm import DEFINES as TFLM_DEFINES
-from .platform.tflm import TflmTree, find_tflm_tree
+from .platform.tflm import LIBRARY_NAME as TFLM_LIBRARY_NAME
+from .platform.tflm import PROJECT_MANIFEST as TFLM_PROJECT_MANIFEST
+from .platform.tflm import TflmTree, find_tflm_tree, shared_library_root
 from .report import Reporter, silent
 from .resources import firmware_dir, templates_dir
 
@@ -159,6 +162,7 @@ def render_project(
 
     build_flags = ["-Isrc/model"]
     lib_deps: list[str] = []
+    lib_extra_dirs: list[str] = []
     if runtime == "aot":
         library = _copy_tree(fw / "aot", "src/aot")
         files.update(library)
@@ -177,11 +181,12 @@ def render_project(
         if tree is not None:
             files["src/runtime/tg_debug_log.cc"] = (fw / "tflm" / "tg_debug_log.cc").read_bytes()
             methods = {resolver_method(op) for op in model.op_counts} - {None}
-            files["lib/tflite-micro/library.json"] = json.dumps(
-                tree.library_manifest(signal, sorted(m for m in methods if m)), indent=2) + "\n"
+            lib_text = json.dumps(tree.library_manifest(signal, sorted(m for m in methods if m)), indent=2) + "\n"
+            files[TFLM_PROJECT_MANIFEST] = lib_text
+            lib_extra_dirs = [str(shared_library_root(lib_text, load_settings().build_cache_dir))]
             # -isystem: TFLM's headers are not warning-free under -Wextra, our sources must be
             build_flags += [f"-D{d}" for d in TFLM_DEFINES] + [f"-isystem {d}" for d in tree.include_dirs]
-            lib_deps.append("tflite-micro")
+            lib_deps.append(TFLM_LIBRARY_NAME)
         else:
             if signal:
                 raise UsageError(f"{model.path.name} uses TFLM Signal ops, which the pinned Arduino export of "
@@ -196,7 +201,7 @@ def render_project(
             ctx, flash_kb=board.flash_limit // 1024, ram_kb=board.ram_limit // 1024)
     files["platformio.ini"] = env.get_template("platformio.ini.j2").render(
         ctx, platform=qemu_platform_uri() if board.emulated else board.pio_platform, ldscript=ldscript,
-        upload_protocol=None, build_flags=build_flags, lib_deps=lib_deps,
+        upload_protocol=None, build_flags=build_flags, lib_deps=lib_deps, lib_extra_dirs=lib_extra_dirs,
         build_cache_dir=load_settings().build_cache_dir if board.emulated else None,
         lib_ldf_mode="chain+" if tree is None and runtime == "tflm" else None)
     manifest = {"schema": "tinygen.project", "schema_version": 1, "tinygen": __version__, "board": board.name,

@@ -14,6 +14,7 @@ from pathlib import Path
 from ..boards import Board, get_board
 from ..config import Settings, load_settings
 from ..errors import BuildError
+from ..platform.tflm import install_shared_library
 from ..project import Project, generate_project
 from ..report import Reporter, silent
 from .pio import failure_summary, preflight, run_pio
@@ -51,6 +52,7 @@ def pio_build(project: Project, reporter: Reporter | None = None, settings: Sett
     board = project.board
     remote = project.runtime == "tflm" and project.tflm_tree is None
     preflight(board, project.path, settings, remote, reporter)
+    install_shared_library(project.path, settings.build_cache_dir)
     reporter.step(f"building {project.path} with PlatformIO (log: {project.path / '.pio' / 'tinygen-build.log'})")
     run = run_pio(project.path, project.env_name, settings, reporter, verbose=verbose)
     if run.returncode != 0:

@@ -11,6 +11,7 @@ TfLite sources, Signal kernels on request), reference kernels only.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,7 +74,7 @@ class TflmTree:
                          resolver_methods: Iterable[str] | None = None) -> dict[str, object]:
         """library.json content: the tree is compiled in place (srcDir outside the project)."""
         return {
-            "name": "tflite-micro",
+            "name": LIBRARY_NAME,
             "version": "0.0.0",
             "description": f"TensorFlow Lite Micro from {self.root} ({self.revision}), reference kernels",
             "build": {
@@ -84,6 +85,34 @@ class TflmTree:
                 "libArchive": True,
             },
         }
+
+
+LIBRARY_NAME = "tflite-micro"
+PROJECT_MANIFEST = "tflm/library.json"  # the project's copy; PlatformIO reads the shared one
+
+
+def shared_library_root(manifest_text: str, cache_root: Path) -> Path:
+    """The `lib_extra_dirs` directory holding this library description, shared by every project
+    with the same TFLM tree and source list: one library path means one PlatformIO build
+    directory, so compiled TFLM objects come from the build cache instead of compiling again."""
+    key = hashlib.sha256(manifest_text.encode()).hexdigest()[:12]
+    return Path(cache_root).parent / "tflm-libs" / key
+
+
+def install_shared_library(project_dir: Path, cache_root: Path) -> Path | None:
+    """Put the project's TFLM library.json where its platformio.ini looks (before `pio run`)."""
+    copy = Path(project_dir) / PROJECT_MANIFEST
+    if not copy.is_file():
+        return None
+    text = copy.read_text()
+    root = shared_library_root(text, cache_root)
+    target = root / LIBRARY_NAME / "library.json"
+    if not target.is_file() or target.read_text() != text:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(".tmp")
+        tmp.write_text(text)
+        tmp.replace(target)
+    return root
 
 
 def _in_micro_or_experimental(path: Path, root: Path) -> bool:
