@@ -89,3 +89,17 @@ def test_every_command_has_help() -> None:
 def _write(path: Path, data: bytes) -> Path:
     path.write_bytes(data)
     return path
+
+
+def test_convert_tflm_writes_the_computed_arena_or_the_override(tmp_path: Path, models_dir: Path) -> None:
+    model = str(models_dir / "micro_speech/micro_speech_quantized.tflite")
+    proc = tinygen("convert", model, "-o", str(tmp_path / "a"), "--name", "kws", "--json")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["schema"] == "tinygen.convert"
+    assert sorted(doc["files"]) == ["kws_arena.h", "kws_model_data.cc", "kws_model_data.h", "kws_op_resolver.h"]
+    header = (tmp_path / "a/kws_arena.h").read_text()
+    assert "#define KWS_ARENA_SIZE_REFERENCE 6800" in header and "#define KWS_ARENA_SIZE_CMSIS_NN 6836" in header
+    proc = tinygen("convert", model, "-o", str(tmp_path / "b"), "--name", "kws", "--arena-size", "9000")
+    assert proc.returncode == 0, proc.stderr
+    assert "#define KWS_ARENA_SIZE_REFERENCE 9000" in (tmp_path / "b/kws_arena.h").read_text()

@@ -46,10 +46,14 @@ def tflm_arena_sizes(model: ModelInfo) -> tflm.ArenaSizes:
     )
 
 
-def generate_sources(model: ModelInfo, runtime: str, name: str, labels: list[str] | None) -> dict[str, str]:
-    """The files one runtime needs, keyed by file name (nothing written)."""
+def generate_sources(model: ModelInfo, runtime: str, name: str, labels: list[str] | None,
+                     arena_size: int | None = None) -> dict[str, str]:
+    """The files one runtime needs, keyed by file name (nothing written).
+
+    `arena_size` overrides the computed TFLM arena (for ops the arena model does not cover)."""
     if runtime == "tflm":
-        return tflm.generate(model, name, labels, tflm_arena_sizes(model))
+        sizes = tflm.ArenaSizes(arena_size, arena_size) if arena_size else tflm_arena_sizes(model)
+        return tflm.generate(model, name, labels, sizes)
     if runtime == "aot":
         from .codegen import aot
 
@@ -64,6 +68,7 @@ def convert(
     runtime: str = "tflm",
     labels_path: Path | None = None,
     reporter: Reporter | None = None,
+    arena_size: int | None = None,
 ) -> ConvertResult:
     reporter = reporter or silent()
     check_writable(Path(out_dir))
@@ -72,7 +77,7 @@ def convert(
     name = c_identifier(name) if name else c_identifier(model.path.stem)
     labels = read_labels(labels_path)
     reporter.step(f"generating {runtime} sources for {model.path.name} as '{name}'")
-    files = generate_sources(model, runtime, name, labels)
+    files = generate_sources(model, runtime, name, labels, arena_size)
     changed = write_files(Path(out_dir), files)
     memory = memory_report(model) if runtime == "aot" else None
     if memory and "aot" in memory:

@@ -19,12 +19,15 @@ from .common import emit_json, handle_errors, json_option, make_reporter, model_
               help="tflm: model array + op resolver + arena size; aot: tinygen's generated C runtime.")
 @click.option("--labels", "labels_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Text file with one class label per line, emitted as a C array.")
+@click.option("--arena-size", type=click.IntRange(min=16), default=None,
+              help="TFLM arena bytes to reserve instead of the computed size (models with ops the "
+                   "arena model does not cover).")
 @json_option
 @handle_errors
-def command(model: str, out_dir: Path, name: str | None, runtime: str, labels_path: Path | None, as_json: bool) -> None:
+def command(model: str, out_dir: Path, name: str | None, runtime: str, labels_path: Path | None, as_json: bool, arena_size: int | None) -> None:
     """Write a model as C sources for the device."""
     result = convert(model, out_dir, name=name, runtime=runtime, labels_path=labels_path,
-                     reporter=make_reporter())
+                     reporter=make_reporter(), arena_size=arena_size)
     if as_json:
         payload = {"name": result.name, "runtime": result.runtime, "out_dir": str(result.out_dir),
                    "files": list(result.files), "changed": list(result.changed)}
