@@ -12,6 +12,7 @@ TfLite sources, Signal kernels on request), reference kernels only.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,9 +94,13 @@ PROJECT_MANIFEST = "tflm/library.json"  # the project's copy; PlatformIO reads t
 
 def shared_library_root(manifest_text: str, cache_root: Path) -> Path:
     """The `lib_extra_dirs` directory holding this library description, shared by every project
-    with the same TFLM tree and source list: one library path means one PlatformIO build
-    directory, so compiled TFLM objects come from the build cache instead of compiling again."""
-    key = hashlib.sha256(manifest_text.encode()).hexdigest()[:12]
+    built from the same TFLM tree: one library path means one PlatformIO build directory, so TFLM
+    objects another project compiled come from the build cache. The key leaves the source list
+    out (models differ in kernels, not in the objects they share); the manifest is rewritten
+    before each build, so two builds from one tree should not run at the same time."""
+    doc = json.loads(manifest_text)
+    doc.get("build", {}).pop("srcFilter", None)
+    key = hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:12]
     return Path(cache_root).parent / "tflm-libs" / key
 
 
