@@ -25,6 +25,13 @@ def hello_model(models_dir: Path):  # type: ignore[no-untyped-def]
     return load_model(models_dir / HELLO)
 
 
+@pytest.fixture()
+def no_local_tflm(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real-board TFLM projects without a local tree (whatever the caller's environment says)."""
+    monkeypatch.delenv("TINYGEN_TFLM_DIR", raising=False)
+    monkeypatch.setenv("TINYGEN_CONFIG", "/nonexistent/tinygen.toml")
+
+
 def _text(files: dict[str, str | bytes], name: str) -> str:
     content = files[name]
     return content.decode() if isinstance(content, bytes) else content
@@ -57,7 +64,7 @@ def test_rendering_is_deterministic(hello_model) -> None:  # type: ignore[no-unt
     assert a == b
 
 
-def test_nano33_tflm_project_uses_the_official_platform(hello_model) -> None:  # type: ignore[no-untyped-def]
+def test_nano33_tflm_project_uses_the_official_platform(hello_model, no_local_tflm) -> None:  # type: ignore[no-untyped-def]
     files, tree, _ = render_project(get_board("nano33"), hello_model, "hello", "tflm", arena_size=4096)
     assert tree is None
     ini = _text(files, "platformio.ini")
@@ -70,7 +77,7 @@ def test_nano33_tflm_project_uses_the_official_platform(hello_model) -> None:  #
     assert "#define HELLO_WORLD_INT8_ARENA_SIZE_REFERENCE 4096" in _text(files, "src/model/hello_world_int8_arena.h")
 
 
-def test_pio_parses_the_nano33_project(tmp_path: Path, models_dir: Path) -> None:
+def test_pio_parses_the_nano33_project(tmp_path: Path, models_dir: Path, no_local_tflm: None) -> None:
     """`pio project config` reads the platformio.ini we write for the official nordicnrf52 platform."""
     generate_project("nano33", models_dir / HELLO, tmp_path / "p", runtime="tflm", arena_size=4096)
     env = dict(os.environ, PLATFORMIO_CORE_DIR=str(tmp_path / "core"), PLATFORMIO_SETTING_ENABLE_TELEMETRY="no")
@@ -152,7 +159,7 @@ def test_tflm_sources_compile_for_cortex_m4_with_werror(tmp_path: Path, models_d
         assert res.returncode == 0, res.stderr[-2000:]
 
 
-def test_signal_ops_need_a_local_tflm_tree_on_real_boards(models_dir: Path) -> None:
+def test_signal_ops_need_a_local_tflm_tree_on_real_boards(models_dir: Path, no_local_tflm: None) -> None:
     model = load_model(models_dir / "micro_speech/audio_preprocessor_int8.tflite")
     with pytest.raises(UsageError, match="uses TFLM Signal ops"):
         render_project(get_board("nano33"), model, runtime="tflm", arena_size=8192)
