@@ -17,7 +17,7 @@ extern "C" {
 #define TG_INT32_MIN ((int32_t)(-2147483647 - 1))
 #define TG_INT32_MAX ((int32_t)2147483647)
 
-/* round(a * b / 2^31), ties toward +infinity as gemmlowp's SaturatingRoundingDoublingHighMul does
+/* round(a * b / 2^31), ties toward +infinity as TFLM's SaturatingRoundingDoublingHighMul does
  * (its nudge-then-truncate equals adding 2^30 and flooring); the one overflowing case saturates.
  * Relies on >> of a negative int64_t being arithmetic (gcc, clang, armcc). */
 static inline int32_t tg_fx_mulhi(int32_t a, int32_t b) {
