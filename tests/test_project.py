@@ -232,3 +232,18 @@ def test_local_tflm_tree_becomes_a_shared_library(hello_model, tmp_path: Path,  
     assert f"lib_extra_dirs =\n    {tmp_path / 'tflm-libs'}" in ini and "lib_deps =\n    tflite-micro" in ini
     assert f"-isystem {tree.resolve()}" in ini and not any(p.startswith("lib/") for p in files)
     assert "src/runtime/tg_runtime_tflm.cc" in files and "src/runtime/tg_debug_log.cc" in files
+
+
+def test_unpatched_kissfft_is_refused_for_signal_models(tmp_path: Path, models_dir: Path) -> None:
+    """An unpatched kissfft fails deep inside the TFLM build; tinygen says so before building."""
+    from tinygen.platform.tflm import TflmTree
+
+    tree = _fake_tflm_tree(tmp_path / "tflm")
+    guts = tree / "third_party/kissfft/_kiss_fft_guts.h"
+    guts.write_text("/* kissfft as released, without TFLM's include guard */\nstruct kiss_fft_state { int n; };\n")
+    t = TflmTree(root=tree, third_party=tree / "third_party", revision="local")
+    t.library_manifest(signal=False)  # models without Signal ops do not need kissfft
+    with pytest.raises(UsageError, match="lacks TFLM's patch"):
+        t.library_manifest(signal=True)
+    guts.write_text("#ifndef _KISS_FFT_GUTS_H\n#define _KISS_FFT_GUTS_H\n#endif\n")
+    assert t.library_manifest(signal=True)["name"] == "tflite-micro"

@@ -71,9 +71,25 @@ class TflmTree:
                 unused.add(str(path.relative_to(self.root)))
         return unused
 
+    def check_signal_ready(self) -> None:
+        """The Signal kernels include kissfft several times per file, which only works with the
+        patch TFLM applies when it downloads kissfft (include guards); an unpatched copy fails deep
+        inside the build with a redefinition error, so say it up front."""
+        guts = self.third_party / "kissfft" / "_kiss_fft_guts.h"
+        if not guts.is_file():
+            raise UsageError(f"TFLM tree {self.root}: {guts} is missing (the Signal ops need kissfft)")
+        if "_KISS_FFT_GUTS_H" not in guts.read_text(errors="replace"):
+            raise UsageError(
+                f"TFLM tree {self.root}: kissfft in {guts.parent} lacks TFLM's patch (no include guard)",
+                hint="apply third_party/kissfft/kissfft.patch from the TFLM root (patch -p1), or let "
+                     "TFLM's Makefile download its dependencies once",
+            )
+
     def library_manifest(self, signal: bool = False,
                          resolver_methods: Iterable[str] | None = None) -> dict[str, object]:
         """library.json content: the tree is compiled in place (srcDir outside the project)."""
+        if signal:
+            self.check_signal_ready()
         return {
             "name": LIBRARY_NAME,
             "version": "0.0.0",
