@@ -5,14 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .. import __version__
-from ..model import ModelInfo, TensorInfo
+from ..model import ModelInfo
 from ..model.ops import resolver_method
-from .carray import byte_rows, float_literal, int_list
+from .carray import byte_rows
+from .cheader import tensor_macros
 from .cnames import c_comment, c_identifier, c_string
 from .output import banner
-
-_C_TYPES = {"int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t", "int32": "int32_t",
-            "float32": "float", "uint32": "uint32_t", "bool": "bool"}
 
 
 @dataclass(frozen=True)
@@ -25,24 +23,6 @@ class ArenaSizes:
 
 def _guard(name: str, what: str) -> str:
     return f"TINYGEN_{name.upper()}_{what}_H_"
-
-
-def _tensor_macros(prefix: str, tensors: tuple[TensorInfo, ...]) -> list[str]:
-    lines = [f"#define {prefix}_COUNT {len(tensors)}"]
-    for i, t in enumerate(tensors):
-        p = f"{prefix}{i}"
-        q = t.quantization
-        lines += [
-            f"/* {c_comment(t.name)} */",
-            f"#define {p}_TYPE {_C_TYPES.get(t.dtype, 'int8_t')}",
-            f"#define {p}_BYTES {t.nbytes}",
-            f"#define {p}_ELEMENTS {t.num_elements}",
-            f"#define {p}_DIMS_COUNT {len(t.shape)}",
-            f"#define {p}_DIMS {{{int_list(t.shape)}}}",
-            f"#define {p}_SCALE {float_literal(q.scale[0]) if q else '0.0f'}",
-            f"#define {p}_ZERO_POINT ({q.zero_point[0] if q else 0})",
-        ]
-    return lines
 
 
 def model_data_files(model: ModelInfo, name: str, labels: list[str] | None = None) -> dict[str, str]:
@@ -65,9 +45,9 @@ def model_data_files(model: ModelInfo, name: str, labels: list[str] | None = Non
         "/* 16-byte aligned, const: the linker keeps it in flash. */",
         f"extern const uint8_t {name}_model_data[{up}_MODEL_DATA_LEN];",
         "",
-        *_tensor_macros(f"{up}_INPUT", model.inputs),
+        *tensor_macros(f"{up}_INPUT", model.inputs),
         "",
-        *_tensor_macros(f"{up}_OUTPUT", model.outputs),
+        *tensor_macros(f"{up}_OUTPUT", model.outputs),
         "",
     ]
     if labels:

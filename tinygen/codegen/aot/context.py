@@ -16,13 +16,9 @@ import numpy as np
 from ...errors import UnsupportedOpError
 from ...model import ModelInfo, OperatorInfo, Quantization, SubgraphInfo, TensorInfo
 from ..carray import number_rows
+from ..cheader import C_TYPES  # re-exported: the lowerings import it from here
 from ..cnames import c_identifier
 
-C_TYPES: dict[str, str] = {
-    "int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t", "uint16": "uint16_t",
-    "int32": "int32_t", "uint32": "uint32_t", "int64": "int64_t", "uint64": "uint64_t",
-    "float32": "float", "bool": "uint8_t",
-}
 TG_DTYPES: dict[str, int] = {"float32": 0, "int32": 2, "uint8": 3, "int16": 7, "int8": 9}
 
 _PLACEHOLDER = re.compile(r"@(T|S)(\d+):(\d+)(?::([a-z0-9_]+))?@")

@@ -7,29 +7,11 @@ from pathlib import Path
 from ... import __version__
 from ...resources import firmware_dir
 from ..carray import float_literal, int_list
+from ..cheader import tensor_macros
 from ..cnames import c_comment, c_string
 from ..output import banner
-from .context import C_TYPES, TG_DTYPES
+from .context import TG_DTYPES
 from .generator import AotModel
-
-
-def _io_lines(name: str, kind: str, tensors: tuple) -> list[str]:
-    up = name.upper()
-    lines = [f"#define {up}_{kind}_COUNT {len(tensors)}"]
-    for i, t in enumerate(tensors):
-        p = f"{up}_{kind}{i}"
-        q = t.quantization
-        lines += [
-            f"/* {c_comment(t.name)} */",
-            f"#define {p}_TYPE {C_TYPES.get(t.dtype, 'int8_t')}",
-            f"#define {p}_BYTES {t.nbytes}",
-            f"#define {p}_ELEMENTS {t.num_elements}",
-            f"#define {p}_DIMS_COUNT {len(t.shape)}",
-            f"#define {p}_DIMS {{{int_list(t.shape) or '1'}}}",
-            f"#define {p}_SCALE {float_literal(q.scale[0]) if q else '0.0f'}",
-            f"#define {p}_ZERO_POINT ({q.zero_point[0] if q else 0})",
-        ]
-    return lines
 
 
 def _model_includes(m: AotModel) -> list[str]:
@@ -64,9 +46,9 @@ def model_header(m: AotModel, labels: list[str] | None) -> str:
         f"#define {up}_ARENA_SIZE {m.arena_bytes}u",
         f"#define {up}_PERSISTENT_SIZE {m.persistent_bytes}u",
         "",
-        *_io_lines(name, "INPUT", m.model.inputs),
+        *tensor_macros(f"{name.upper()}_INPUT", m.model.inputs),
         "",
-        *_io_lines(name, "OUTPUT", m.model.outputs),
+        *tensor_macros(f"{name.upper()}_OUTPUT", m.model.outputs),
         "",
         "/* Set up the model: clears streaming state. Returns 0. */",
         f"int {name}_init(void);",
