@@ -20,18 +20,18 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import jinja2
 
 from . import __version__
 from .boards import Board, get_board
-from .codegen import tflm
+from .codegen import aot, tflm
 from .codegen.cnames import c_identifier, c_string
 from .codegen.output import BANNER_LINES, write_files
 from .config import load_settings
-from .convert import read_labels
-from .errors import BuildError, UsageError
+from .convert import read_labels, tflm_arena_sizes
+from .errors import UsageError
 from .model import ModelInfo, check_deployable, load_model
 from .model.ops import resolver_method
 from .platform import qemu_platform_uri
@@ -52,6 +52,11 @@ TFLM_LIB_DEP = ("Arduino_TensorFlowLite=https://github.com/tensorflow/tflite-mic
 _SIGNAL_OP_PREFIX = "Signal"
 # firmware/ libraries an app needs besides its own directory (kws adds its own in tinygen/kws)
 _APP_LIBRARIES: dict[str, tuple[str, ...]] = {"hil": ("link",)}
+# Files an app generates from the model besides the model sources, rendered by a later stage of the
+# pipeline (docs/architecture.md), which its caller passes in: (board, model, labels) -> {path: content}.
+AppFiles = Callable[[Board, ModelInfo, "list[str] | None"], "dict[str, str | bytes]"]
+# apps that cannot be rendered without them, and where they come from
+APPS_WITH_FILES = {"kws": "tinygen.kws.project.kws_app_files"}
 
 
 @dataclass(frozen=True)
@@ -94,22 +99,11 @@ def _env() -> jinja2.Environment:
 def _model_sources(model: ModelInfo, runtime: str, name: str, labels: list[str] | None,
                    arena_size: int | None) -> dict[str, str]:
     if runtime == "aot":
-        try:
-            from .codegen import aot
-        except ImportError as exc:
-            raise BuildError("the AOT runtime is not available in this tinygen installation",
-                             hint="use --runtime tflm with a local TFLM tree (--tflm-dir)") from exc
         return aot.generate(model, name, labels)
     if arena_size is not None:
         sizes = tflm.ArenaSizes(reference=arena_size, cmsis_nn=arena_size)
     else:
-        try:
-            from .convert import tflm_arena_sizes
-
-            sizes = tflm_arena_sizes(model)
-        except ImportError as exc:
-            raise BuildError("the exact TFLM arena size needs tinygen.arena, which this installation lacks",
-                             hint="pass --arena-size BYTES, or use --runtime aot") from exc
+        sizes = tflm_arena_sizes(model)
     return tflm.generate(model, name, labels, sizes)
 
 
@@ -128,8 +122,13 @@ def _resolve_tflm(board: Board, runtime: str, tflm_dir: Path | None) -> TflmTree
 def render_project(
     board: Board, model: ModelInfo, app: str = "hello", runtime: str = "aot", name: str | None = None,
     labels: list[str] | None = None, tflm_dir: Path | None = None, arena_size: int | None = None,
+    app_files: AppFiles | None = None,
 ) -> tuple[dict[str, str | bytes], TflmTree | None, str]:
-    """Every file of the project, keyed by relative path (nothing written). Returns (files, tree, name)."""
+    """Every file of the project, keyed by relative path (nothing written). Returns (files, tree, name).
+
+    `app_files` adds the app's generated files (required for the apps in APPS_WITH_FILES)."""
+    if app in APPS_WITH_FILES and app_files is None:
+        raise TypeError(f"render_project(app={app!r}) needs app_files={APPS_WITH_FILES[app]}")
     if runtime not in RUNTIMES:
         raise UsageError(f"unknown runtime '{runtime}'", hint=f"choose from {', '.join(RUNTIMES)}")
     apps = available_apps()
@@ -153,10 +152,8 @@ def render_project(
             files[f"include/{path.name}" if path.suffix == ".h" else f"src/{library}/{path.name}"] = path.read_bytes()
     for fname, content in _model_sources(model, runtime, name, labels, arena_size).items():
         files[f"src/model/{fname}"] = content
-    if app == "kws":  # keyword spotting: AOT frontend, kws_config.h, link library (tinygen/kws/project.py)
-        from .kws.project import kws_app_files
-
-        files.update(kws_app_files(board, model, labels))
+    if app_files is not None:  # e.g. kws: AOT frontend, kws_config.h, link library (tinygen/kws/project.py)
+        files.update(app_files(board, model, labels))
     files["include/tg_project.h"] = env.get_template("tg_project.h.j2").render(
         ctx, board_name_c=c_string(board.name), app_c=c_string(app), runtime_c=c_string(runtime))
 
@@ -236,7 +233,7 @@ def load_project(path: str | Path) -> Project:
 def generate_project(
     board: Board | str, model_path: str | Path, out_dir: str | Path, app: str = "hello", runtime: str = "aot",
     name: str | None = None, labels_path: Path | None = None, tflm_dir: Path | None = None,
-    arena_size: int | None = None, reporter: Reporter | None = None,
+    arena_size: int | None = None, reporter: Reporter | None = None, app_files: AppFiles | None = None,
 ) -> Project:
     """Render the project and write it to `out_dir` (atomically; stale generated files removed)."""
     reporter = reporter or silent()
@@ -251,7 +248,8 @@ def generate_project(
         raise UsageError(f"{out} is not empty and was not generated by tinygen",
                          hint="choose an empty or new directory: tinygen will not overwrite other files")
     reporter.step(f"generating {board.name} project ({app} app, {runtime} runtime) for {model.path.name}")
-    files, tree, cname = render_project(board, model, app, runtime, name, labels, tflm_dir, arena_size)
+    files, tree, cname = render_project(board, model, app, runtime, name, labels, tflm_dir, arena_size,
+                                       app_files)
     previous = read_manifest(out) or {}
     changed = write_files(out, files)
     for stale in sorted(set(previous.get("files", [])) - set(files)):

@@ -1,9 +1,9 @@
 """The kws firmware project: tinygen's PlatformIO project for the classifier with `--app kws`, plus the
 kws app's generated files (kws_config.h, the AOT frontend) and the serial link library.
 
-`tinygen.project.render_project` calls `kws_app_files` for app "kws" (so `tinygen generate/build
---app kws` work, with the model's defaults or a microWakeWord manifest next to it); the functions
-below render with an explicit KwsConfig (labels, manifest, threshold from `verify`/`demo`).
+`tinygen generate/build --app kws` pass `kws_app_files` to `tinygen.project.render_project` (the
+model's defaults, or a microWakeWord manifest next to it); the functions below render with an
+explicit KwsConfig (labels, manifest, threshold from `verify`/`demo`).
 """
 
 from __future__ import annotations
@@ -60,8 +60,11 @@ def kws_project_files(board: Board, model: ModelInfo, config: KwsConfig, runtime
     """Every file of the kws project for `config` (nothing written): (files, tflm tree, C name)."""
     from ..project import MANIFEST, render_project
 
-    files, tree, cname = render_project(board, model, APP, runtime, None, list(config.labels), tflm_dir)
-    files[CONFIG_FILE] = config_header(config, model, has_microphone(board))
+    def app_files(board: Board, model: ModelInfo, labels: list[str] | None) -> dict[str, str | bytes]:
+        return kws_app_files(board, model, labels, config)
+
+    files, tree, cname = render_project(board, model, APP, runtime, None, list(config.labels), tflm_dir,
+                                        app_files=app_files)
     manifest = json.loads(files[MANIFEST])
     manifest["kws"] = {"labels": list(config.labels), "stride_samples": config.stride_samples,
                        "threshold": config.threshold, "average_window": config.average_window,
