@@ -15,10 +15,12 @@ from .info import ModelInfo
 from .ops import resolver_method
 
 _FLOAT_TYPES = {"float32", "float16", "float64", "bfloat16", "complex64", "complex128"}
-# Ops whose second input is a weight tensor: their activation type names the quantization scheme.
-_WEIGHTED_OPS = {
-    "CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV", "BATCH_MATMUL",
-    "SVDF", "UNIDIRECTIONAL_SEQUENCE_LSTM", "CONV_3D",
+# Ops with a weight tensor: their activation type names the quantization scheme. Op -> (activation
+# input, weight input); TRANSPOSE_CONV's inputs are (output_shape, weights, activation, bias).
+_WEIGHTED_OPS: dict[str, tuple[int, int]] = {
+    "CONV_2D": (0, 1), "DEPTHWISE_CONV_2D": (0, 1), "FULLY_CONNECTED": (0, 1),
+    "TRANSPOSE_CONV": (2, 1), "BATCH_MATMUL": (0, 1), "SVDF": (0, 1),
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": (0, 2), "CONV_3D": (0, 1),
 }
 
 
@@ -39,9 +41,12 @@ def classify_quantization(model: ModelInfo) -> Int8Report:
     for sg in model.subgraphs:
         tensors = sg.tensors
         for op in sg.operators:
-            if op.op not in _WEIGHTED_OPS or len(op.inputs) < 2 or op.inputs[1] < 0:
+            if op.op not in _WEIGHTED_OPS:
                 continue
-            act, weight = tensors[op.inputs[0]], tensors[op.inputs[1]]
+            a, w = _WEIGHTED_OPS[op.op]
+            if len(op.inputs) <= max(a, w) or op.inputs[a] < 0 or op.inputs[w] < 0:
+                continue
+            act, weight = tensors[op.inputs[a]], tensors[op.inputs[w]]
             if act.dtype in _FLOAT_TYPES and weight.dtype in ("int8", "uint8", "int4"):
                 return Int8Report(
                     "hybrid",
