@@ -108,3 +108,35 @@ def test_softmax_int8_to_int16_bit_exact() -> None:
     g.ops.append(Op(fb.BuiltinOperator.SOFTMAX, [x], [y], fb.BuiltinOptions.SoftmaxOptions,
                     _opts("SoftmaxOptionsT", beta=1.0)))
     _check(g.build([x], [y]))
+
+
+# ---- TRANSPOSE_CONV -------------------------------------------------------------------------------
+
+def _tconv(wide: bool, padding: int, stride: tuple[int, int], out_hw: tuple[int, int], bias: bool = True,
+           act: int = 0) -> bytes:
+    g = Graph()
+    in_c, out_c, kh, kw = 5, 6, 3, 4
+    act_t, scale_in = (INT16, 0.0004) if wide else (INT8, 0.05)
+    shape = g.t((4,), dtype=INT32, data=np.asarray([1, *out_hw, out_c], np.int32))
+    w = g.t((out_c, kh, kw, in_c), scale=list(RNG.uniform(0.002, 0.006, out_c)), data=_w8(out_c, kh, kw, in_c))
+    x = g.t((1, 4, 3, in_c), dtype=act_t, scale=scale_in, zp=0 if wide else -9)
+    ins = [shape, w, x]
+    if bias:
+        b_type, b_np = (INT64, np.int64) if wide else (INT32, np.int32)
+        ins.append(g.t((out_c,), dtype=b_type, scale=0.0, data=RNG.integers(-4000, 4000, out_c).astype(b_np)))
+    y = g.t((1, *out_hw, out_c), dtype=act_t, scale=0.0009 if wide else 0.08, zp=0 if wide else 5)
+    g.ops.append(Op(fb.BuiltinOperator.TRANSPOSE_CONV, ins, [y], fb.BuiltinOptions.TransposeConvOptions,
+                    _opts("TransposeConvOptionsT", padding=padding, strideH=stride[0], strideW=stride[1],
+                          fusedActivationFunction=act)))
+    return g.build([x], [y])
+
+
+@pytest.mark.parametrize("wide", [False, True], ids=["int8", "16x8"])
+@pytest.mark.parametrize("padding,stride,out_hw,bias,act", [
+    (0, (2, 2), (8, 6), True, 0),   # SAME, stride 2
+    (1, (1, 2), (6, 8), True, 1),   # VALID, relu
+    (0, (2, 1), (7, 3), False, 0),  # no bias, odd output
+])
+def test_transpose_conv_bit_exact(wide: bool, padding: int, stride: tuple[int, int], out_hw: tuple[int, int],
+                                  bias: bool, act: int) -> None:
+    _check(_tconv(wide, padding, stride, out_hw, bias, act), runs=3)

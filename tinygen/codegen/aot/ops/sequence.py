@@ -11,7 +11,14 @@ from __future__ import annotations
 import numpy as np
 
 from ..context import OpContext
-from ..quant import F32, activation_range, compute_padding, f32, quantize_multiplier, wrap_i32
+from ..quant import (
+    F32,
+    activation_range,
+    compute_padding,
+    f32,
+    quantize_multiplier,
+    wrap_i32,
+)
 from . import Lowered, register
 
 _HEADERS = ("tg_aot_seq.h",)
@@ -62,3 +69,64 @@ def svdf(ctx: OpContext) -> Lowered:
         f"{kernel}(&{params}, {ctx.inp(0)}, {ctx.inp(1)}, {ctx.inp(2, t)}, {ctx.inp(4, t)}, "
         f"(int32_t *){scratch}, {ctx.out(0)});",
         ("tg_aot_svdf.c",), _HEADERS)
+
+
+# ---- TRANSPOSE_CONV -------------------------------------------------------------------------------
+
+def _tconv_types(ctx: OpContext) -> bool:
+    x, w = ctx.input(2), ctx.input(1)
+    return (x is not None and w is not None and w.dtype == "int8" and x.dtype in ("int8", "int16")
+            and ctx.output(0).dtype == x.dtype)
+
+
+@register("TRANSPOSE_CONV", when=_tconv_types)
+def transpose_conv(ctx: OpContext) -> Lowered:
+    """Inputs: output_shape (unused: the output tensor's shape is static), weights [out_c, kh, kw,
+    in_c], input, optional bias (int32 for int8; int64 or int16 for 16x8)."""
+    o = ctx.options
+    w_t, x_t, out_t = ctx.arg(1), ctx.arg(2), ctx.output(0)
+    if not w_t.is_constant:
+        raise ctx.error("weights must be constant int8")
+    w = ctx.array(w_t)
+    n, ih, iw, ic = x_t.shape
+    _, oh, ow, oc = out_t.shape
+    kh, kw = w.shape[1], w.shape[2]
+    wide = x_t.dtype == "int16"
+    qmin, qmax = (-32768, 32767) if wide else (-128, 127)
+    in_s, out_s, out_zp = _scale(ctx, 2), _scale(ctx, -1), _zp(ctx, -1)
+    w_scales = ctx.quant(w_t).scale
+    mults, shifts = [], []
+    for c in range(oc):  # PopulateConvolutionQuantizationParams, in double
+        m, sh = quantize_multiplier(f32(in_s) * f32(w_scales[c if len(w_scales) > 1 else 0]) / f32(out_s))
+        mults.append(m)
+        shifts.append(sh)
+    act = activation_range(o.fusedActivationFunction, out_s, out_zp, qmin, qmax)
+    same = o.padding == 0
+    # ComputePaddingHeightWidth on the *output* size (the transposed direction)
+    pad_h = compute_padding(oh, kh, o.strideH, 1, (oh + o.strideH - 1) // o.strideH if same
+                            else (oh + o.strideH - kh) // o.strideH, same)
+    pad_w = compute_padding(ow, kw, o.strideW, 1, (ow + o.strideW - 1) // o.strideW if same
+                            else (ow + o.strideW - kw) // o.strideW, same)
+    params = ctx.struct("tg_tconv_params", {
+        "batches": n, "in_h": ih, "in_w": iw, "in_c": ic, "out_h": oh, "out_w": ow, "out_c": oc,
+        "k_h": kh, "k_w": kw, "stride_h": o.strideH, "stride_w": o.strideW, "pad_h": pad_h, "pad_w": pad_w,
+        "in_offset": 0 if wide else -_zp(ctx, 2), "out_offset": 0 if wide else out_zp,
+        "act_min": act[0], "act_max": act[1],
+        "mult": ctx.const_array(np.array(mults, np.int32), "int32_t", "mult"),
+        "shift": ctx.const_array(np.array(shifts, np.int32), "int32_t", "shift"),
+    }, "tconv")
+    weights = ctx.const_array(np.ascontiguousarray(w.transpose(1, 2, 3, 0)).reshape(-1), "int8_t", "w")
+    b_t = ctx.input(3)
+    bias = "NULL"
+    if b_t is not None:
+        want = ("int64", "int16") if wide else ("int32",)
+        if b_t.dtype not in want:
+            raise ctx.error(f"{b_t.dtype} bias is not supported ({' or '.join(want)} only)")
+        b = ctx.array(b_t).reshape(-1)
+        bias = (ctx.const_array(b.astype(np.int64), "int64_t", "bias") if wide
+                else ctx.const_array(np.array([wrap_i32(int(v)) for v in b], np.int32), "int32_t", "bias"))
+    scratch = ctx.scratch((8 if wide else 4) * oh * ow * oc)
+    acc_t = "int64_t" if wide else "int32_t"
+    kernel = "tg_tconv_s16" if wide else "tg_tconv_s8"
+    return Lowered(f"{kernel}(&{params}, {ctx.inp(2)}, {weights}, {bias}, {ctx.out(0)}, ({acc_t} *){scratch});",
+                   ("tg_aot_transpose_conv.c",), _HEADERS)
