@@ -140,3 +140,43 @@ def _tconv(wide: bool, padding: int, stride: tuple[int, int], out_hw: tuple[int,
 def test_transpose_conv_bit_exact(wide: bool, padding: int, stride: tuple[int, int], out_hw: tuple[int, int],
                                   bias: bool, act: int) -> None:
     _check(_tconv(wide, padding, stride, out_hw, bias, act), runs=3)
+
+
+# ---- UNIDIRECTIONAL_SEQUENCE_LSTM -----------------------------------------------------------------
+
+def _lstm(time_major: bool, batches: int, steps: int, cell_power: int, clip: float, hidden_zp: int) -> bytes:
+    """The int8x8_16 LSTM TFLM's converter emits (mnist_lstm, micro_speech_lstm, dtln)."""
+    g = Graph()
+    n_in, n_state = 7, 6
+    shape = (steps, batches, n_in) if time_major else (batches, steps, n_in)
+    x = g.t(shape, scale=0.02, zp=-128)
+    ins = [x]
+    for _ in range(4):
+        ins.append(g.t((n_state, n_in), scale=float(RNG.uniform(0.004, 0.012)), data=_w8(n_state, n_in)))
+    for _ in range(4):
+        ins.append(g.t((n_state, n_state), scale=float(RNG.uniform(0.004, 0.012)), data=_w8(n_state, n_state)))
+    ins += [-1, -1, -1]  # no peepholes
+    for k in range(4):
+        ins.append(g.t((n_state,), dtype=INT32, scale=0.02 * 0.008,
+                       data=RNG.integers(-9000, 9000, n_state).astype(np.int32)))
+    ins += [-1, -1]  # no projection
+    hidden = g.t((batches, n_state), scale=1.0 / 128, zp=hidden_zp)
+    cell = g.t((batches, n_state), dtype=INT16, scale=2.0 ** cell_power)
+    ins += [hidden, cell, -1, -1, -1, -1]
+    y_shape = (steps, batches, n_state) if time_major else (batches, steps, n_state)
+    y = g.t(y_shape, scale=1.0 / 128, zp=hidden_zp)
+    g.ops.append(Op(fb.BuiltinOperator.UNIDIRECTIONAL_SEQUENCE_LSTM, ins, [y],
+                    fb.BuiltinOptions.UnidirectionalSequenceLSTMOptions,
+                    _opts("UnidirectionalSequenceLSTMOptionsT", fusedActivationFunction=4, cellClip=clip,
+                          timeMajor=time_major)))
+    return _mark_variables(g.build([x], [y]), [hidden, cell])
+
+
+@pytest.mark.parametrize("time_major,batches,steps,cell_power,clip,hidden_zp", [
+    (False, 1, 5, -11, 10.0, 0),   # mnist_lstm / micro_speech_lstm shape: cell Q4.11, clip 10
+    (False, 2, 3, -12, 0.0, -3),   # two batch rows, no clip, dtln's cell scale
+    (True, 2, 4, -15, 0.5, 5),     # time major, tanh with a rounding right shift, tight clip
+])
+def test_lstm_bit_exact(time_major: bool, batches: int, steps: int, cell_power: int, clip: float,
+                        hidden_zp: int) -> None:
+    _check(_lstm(time_major, batches, steps, cell_power, clip, hidden_zp), runs=6)

@@ -48,27 +48,26 @@ void tg_tconv_s16(const tg_tconv_params *p, const int16_t *in, const int8_t *w, 
 
 /* --- UNIDIRECTIONAL_SEQUENCE_LSTM: int8 input/hidden state, int16 cell state, int8 weights --- */
 
+/* One gate: input and recurrent FULLY_CONNECTED into int16 (scale 2^-12), added with saturation. */
 typedef struct {
-  /* input and recurrent FULLY_CONNECTED into the gate's int16 pre-activation */
   int32_t in_mult, in_shift, rec_mult, rec_shift;
-  const int32_t *in_bias;  /* bias + in_offset * sum(row) (folded), [state] */
-  const int32_t *rec_bias; /* hidden_offset * sum(row) (folded), [state] */
-  const int8_t *in_w;      /* [state, input] */
-  const int8_t *rec_w;     /* [state, state] */
+  const int32_t *in_bias;  /* [state]: bias + input_offset * sum(row) */
+  const int32_t *rec_bias; /* [state]: hidden_offset * sum(row) */
+  const int8_t *in_w;      /* [state][input] */
+  const int8_t *rec_w;     /* [state][state] */
 } tg_lstm_gate;
 
 typedef struct {
   int32_t time_major, batches, steps, input_size, state_size;
-  int32_t cell_tanh; /* 1: the cell gate uses tanh, 0: sigmoid */
   tg_lstm_gate forget, input, cell, output;
-  /* forget * cell (int16 x int16 -> int16 cell), input * cell_gate -> cell */
-  int32_t forget_cell_mult, forget_cell_shift, input_cell_mult, input_cell_shift;
-  int32_t cell_clip;        /* 0: no clipping */
-  int32_t cell_scale_power; /* cell scale = 2^-cell_scale_power... as TFLM's tanh input shift */
-  int32_t out_mult, out_shift, out_zero_point; /* output gate * tanh(cell) -> int8 hidden */
+  int32_t forget_cell_mult, forget_cell_shift; /* forget (Q0.15) x cell -> cell */
+  int32_t input_cell_mult, input_cell_shift;   /* input (Q0.15) x cell gate (Q0.15) -> cell */
+  int32_t hidden_mult, hidden_shift, hidden_zero_point; /* output x tanh(cell) -> int8 hidden */
+  int32_t cell_clip;                   /* quantized clip, -1 for none */
+  int32_t cell_tanh_mult, cell_tanh_shift; /* tanh(cell) input scaling (TFLM's Tanh helper) */
 } tg_lstm_params;
 
-/* `scratch`: 4 * batches * state_size int16 */
+/* `scratch`: 4 * state_size int16. `hidden` and `cell` are the persistent state tensors. */
 void tg_lstm_s8(const tg_lstm_params *p, const int8_t *in, int8_t *hidden, int16_t *cell, int8_t *out,
                 int16_t *scratch);
 

@@ -130,3 +130,83 @@ def transpose_conv(ctx: OpContext) -> Lowered:
     kernel = "tg_tconv_s16" if wide else "tg_tconv_s8"
     return Lowered(f"{kernel}(&{params}, {ctx.inp(2)}, {weights}, {bias}, {ctx.out(0)}, ({acc_t} *){scratch});",
                    ("tg_aot_transpose_conv.c",), _HEADERS)
+
+
+# ---- UNIDIRECTIONAL_SEQUENCE_LSTM -------------------------------------------------------------------
+
+# inputs (kernels/lstm_shared.h): 0 input; 1-4 input-to-{input,forget,cell,output} weights;
+# 5-8 recurrent-to-{...} weights; 9-11 peepholes; 12-15 gate biases; 16-17 projection;
+# 18 hidden (output) state; 19 cell state; 20-23 layer norm coefficients
+_GATES = (("input", 1, 5, 12), ("forget", 2, 6, 13), ("cell", 3, 7, 14), ("output", 4, 8, 15))
+_GATE_SCALE = 2.0 ** -12  # the gates' int16 pre-activations are Q3.12
+_GATE_OUT_SCALE = 2.0 ** -15  # sigmoid/tanh outputs are Q0.15
+
+
+def _lstm_int8(ctx: OpContext) -> bool:
+    x, cell = ctx.input(0), ctx.input(19)
+    return x is not None and x.dtype == "int8" and cell is not None and cell.dtype == "int16"
+
+
+def _mul_params(s1: float, s2: float, out: float) -> tuple[int, int]:
+    """CreateInterGateMulParams: double product over double output scale."""
+    return quantize_multiplier(f32(s1) * f32(s2) / f32(out))
+
+
+@register("UNIDIRECTIONAL_SEQUENCE_LSTM", when=_lstm_int8)
+def lstm(ctx: OpContext) -> Lowered:
+    o = ctx.options
+    unsupported = [i for i in (9, 10, 11, 16, 17, 20, 21, 22, 23) if ctx.input(i) is not None]
+    if unsupported:
+        raise ctx.error(f"peephole, projection or layer-norm inputs {unsupported} (TFLM does not run them either)")
+    if any(ctx.input(i) is None for i in range(1, 9)) or any(ctx.input(i) is None for i in range(12, 16)):
+        raise ctx.error("CIFG (no input gate) is not supported; TFLM requires every gate")
+    if o.fusedActivationFunction != 4:
+        raise ctx.error("the cell gate must use tanh (TFLM's only integer choice)")
+    x, hidden, cell = ctx.arg(0), ctx.arg(18), ctx.arg(19)
+    if not (hidden.is_variable and cell.is_variable):
+        raise ctx.error("the hidden and cell states (inputs 18, 19) must be variable tensors")
+    if hidden.dtype != "int8" or ctx.output(0).dtype != "int8":
+        raise ctx.error("int8 hidden state and output required")
+    time_major = bool(o.timeMajor)
+    steps, batches = (x.shape[0], x.shape[1]) if time_major else (x.shape[1], x.shape[0])
+    n_in, n_state = x.shape[2], hidden.shape[-1]
+    x_s, x_zp, h_s, h_zp = _scale(ctx, 0), _zp(ctx, 0), _scale(ctx, 18), _zp(ctx, 18)
+    gates = {}
+    for name, wi, wr, bi in _GATES:
+        w_in, w_rec = ctx.array(ctx.arg(wi)).astype(np.int64), ctx.array(ctx.arg(wr)).astype(np.int64)
+        if any(int(ctx.quant(ctx.arg(i)).zero_point[0]) for i in (wi, wr)):
+            raise ctx.error("weights with a non-zero zero point are not supported")
+        bias = ctx.array(ctx.arg(bi)).astype(np.int64)
+        # CreateGateParams: the FC multipliers multiply the float32 scales in float
+        in_m, in_sh = quantize_multiplier(float(F32(x_s) * F32(_scale(ctx, wi))) / _GATE_SCALE)
+        rec_m, rec_sh = quantize_multiplier(float(F32(h_s) * F32(_scale(ctx, wr))) / _GATE_SCALE)
+        in_bias = [wrap_i32(int(b) - x_zp * int(s)) for b, s in zip(bias, w_in.sum(axis=1))]
+        rec_bias = [wrap_i32(-h_zp * int(s)) for s in w_rec.sum(axis=1)]
+        gates[name] = (
+            f"{{ .in_mult = {in_m}, .in_shift = {in_sh}, .rec_mult = {rec_m}, .rec_shift = {rec_sh}, "
+            f".in_bias = {ctx.const_array(np.array(in_bias, np.int32), 'int32_t', 'lstm_bias')}, "
+            f".rec_bias = {ctx.const_array(np.array(rec_bias, np.int32), 'int32_t', 'lstm_rbias')}, "
+            f".in_w = {ctx.inp(wi)}, .rec_w = {ctx.inp(wr)} }}")
+    c_s = ctx.quant(cell).scale[0]
+    power = int(round(float(F32(np.log(F32(c_s)) * (F32(1.0) / np.log(F32(2.0)))))))  # CheckedLog2
+    fc_m, fc_sh = _mul_params(_GATE_OUT_SCALE, c_s, c_s)
+    ic_m, ic_sh = _mul_params(_GATE_OUT_SCALE, _GATE_OUT_SCALE, c_s)
+    h_m, h_sh = _mul_params(_GATE_OUT_SCALE, _GATE_OUT_SCALE, h_s)
+    clip = -1
+    if f32(o.cellClip) > 0:  # CreateLstmCellStateInfo: static_cast<int16_t> of the clamped double
+        clip = int(min(max(f32(o.cellClip) / f32(c_s), -32768.0), 32767.0))
+    # lstm_internal::Tanh: (15 + power) - 3 is a left shift (folded into the multiplier 3 << s)
+    # or, when negative, a rounding right shift of x * 3
+    shift = 15 + power - 3
+    tanh_mult, tanh_shift = (3 << shift, 0) if shift >= 0 else (3, -shift)
+    params = ctx.struct("tg_lstm_params", {
+        "time_major": int(time_major), "batches": batches, "steps": steps, "input_size": n_in,
+        "state_size": n_state, **gates,
+        "forget_cell_mult": fc_m, "forget_cell_shift": fc_sh, "input_cell_mult": ic_m, "input_cell_shift": ic_sh,
+        "hidden_mult": h_m, "hidden_shift": h_sh, "hidden_zero_point": h_zp, "cell_clip": clip,
+        "cell_tanh_mult": tanh_mult, "cell_tanh_shift": tanh_shift,
+    }, "lstm")
+    scratch = ctx.scratch(4 * 2 * n_state)
+    return Lowered(
+        f"tg_lstm_s8(&{params}, {ctx.inp(0)}, {ctx.inp(18)}, {ctx.inp(19)}, {ctx.out(0)}, (int16_t *){scratch});",
+        ("tg_aot_lstm.c",), _HEADERS)
