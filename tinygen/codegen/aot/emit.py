@@ -112,7 +112,7 @@ def model_source(m: AotModel, labels: list[str] | None) -> str:
     state_init: list[str] = []
     for s in st.states:
         stmt = (f"  memcpy({s.cname}, {s.cname}_init, {s.nbytes});" if s.init is not None
-                else f"  memset({s.cname}_storage, 0, sizeof {s.cname}_storage);")
+                else f"  memset({s.cname}_storage, {s.fill}, sizeof {s.cname}_storage);")
         (reset_body if s.on_reset else state_init).append(stmt)
     in_offs, out_offs = m.io_offsets
     out += [
