@@ -1,4 +1,5 @@
 /* tinygen AOT runtime: SOFTMAX int8 -> int8 (output scale 1/256, zero point -128). */
+#include "tg_aot_opt.h" /* first: the kernels' optimisation level */
 #include "tg_aot.h"
 
 /* input_diff * beta in Q5.26, the fixed-point format the exp approximation takes */
