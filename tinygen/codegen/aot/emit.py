@@ -73,6 +73,7 @@ def model_source(m: AotModel, labels: list[str] | None) -> str:
     st = m.state
     out = [
         banner(__version__, m.model.path.name, m.model.sha256).rstrip(),
+        '#include "tg_aot_opt.h" /* first: the optimisation level of the code below */',
         f'#include "{name}_model.h"',
         "",
         "#include <string.h>",
