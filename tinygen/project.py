@@ -92,14 +92,14 @@ def _env() -> jinja2.Environment:
 
 
 def _model_sources(model: ModelInfo, runtime: str, name: str, labels: list[str] | None,
-                   arena_size: int | None) -> dict[str, str]:
+                   arena_size: int | None, incremental: Any = None) -> dict[str, str]:
     if runtime == "aot":
         try:
             from .codegen import aot
         except ImportError as exc:
             raise BuildError("the AOT runtime is not available in this tinygen installation",
                              hint="use --runtime tflm with a local TFLM tree (--tflm-dir)") from exc
-        return aot.generate(model, name, labels)
+        return aot.generate(model, name, labels, incremental=incremental)
     if arena_size is not None:
         sizes = tflm.ArenaSizes(reference=arena_size, cmsis_nn=arena_size)
     else:
@@ -128,8 +128,12 @@ def _resolve_tflm(board: Board, runtime: str, tflm_dir: Path | None) -> TflmTree
 def render_project(
     board: Board, model: ModelInfo, app: str = "hello", runtime: str = "aot", name: str | None = None,
     labels: list[str] | None = None, tflm_dir: Path | None = None, arena_size: int | None = None,
+    incremental: bool | None = None,
 ) -> tuple[dict[str, str | bytes], TflmTree | None, str]:
-    """Every file of the project, keyed by relative path (nothing written). Returns (files, tree, name)."""
+    """Every file of the project, keyed by relative path (nothing written). Returns (files, tree, name).
+
+    `incremental` (AOT only): None = on for the kws app where proven (tinygen/kws/incremental.py),
+    True = on for any app where proven, False = off."""
     if runtime not in RUNTIMES:
         raise UsageError(f"unknown runtime '{runtime}'", hint=f"choose from {', '.join(RUNTIMES)}")
     apps = available_apps()
@@ -151,7 +155,13 @@ def render_project(
     for library in _APP_LIBRARIES.get(app, ()):  # headers to include/, sources to src/<library>/
         for path in _sources(fw / library):
             files[f"include/{path.name}" if path.suffix == ".h" else f"src/{library}/{path.name}"] = path.read_bytes()
-    for fname, content in _model_sources(model, runtime, name, labels, arena_size).items():
+    decision = None
+    if runtime == "aot" and (incremental or (incremental is None and app == "kws")):
+        from .kws.incremental import decide_for_kws
+
+        decision = decide_for_kws(model)
+    for fname, content in _model_sources(model, runtime, name, labels, arena_size,
+                                         decision.plan if decision else None).items():
         files[f"src/model/{fname}"] = content
     if app == "kws":  # keyword spotting: AOT frontend, kws_config.h, link library (tinygen/kws/project.py)
         from .kws.project import kws_app_files
@@ -208,6 +218,8 @@ def render_project(
                 "app": app, "runtime": runtime, "name": name, "model": model.path.name,
                 "model_sha256": model.sha256, "tflm_dir": str(tree.root) if tree else None,
                 "files": sorted(files)}
+    if decision is not None:
+        manifest["incremental"] = decision.to_json()
     files[MANIFEST] = json.dumps(manifest, indent=2) + "\n"
     return files, tree, name
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..model import ModelInfo
+from ..codegen.aot.incremental import Analysis
 from .compile import compile_sources
 from .runner import HostModel
 
@@ -85,3 +86,46 @@ def prove(model: ModelInfo, plan, streams: dict[str, np.ndarray], name: str = "i
     finally:
         host.close()
     return proof
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Whether a model runs incrementally: the analysis, and the proof when there is a plan."""
+
+    analysis: Analysis
+    proof: Proof | None
+
+    @property
+    def plan(self):  # -> Plan | None: only a proven plan
+        return self.analysis.plan if self.proof is not None and self.proof.ok else None
+
+    @property
+    def summary(self) -> str:
+        a, plan = self.analysis, self.analysis.plan
+        if plan is None:
+            return f"incremental inference off: {a.reason}"
+        if self.proof is None or not self.proof.ok:
+            where = self.proof.first_mismatch if self.proof else "not checked"
+            return f"incremental inference off: differs from the full window ({where})"
+        ops = ", ".join(f"op {x.op_index} {x.op}" for x in plan.layers)
+        return (f"incremental inference on for {ops}: {plan.macs_warm:,} of {plan.macs_total:,} MACs per "
+                f"window moved on by one frame, +{plan.ram_bytes:,} B RAM; bit-exact with TFLM on "
+                f"{self.proof.windows} windows of {len(self.proof.streams)} stream(s)")
+
+    def to_json(self) -> dict[str, object]:
+        return {"on": self.plan is not None, "summary": self.summary, **self.analysis.to_json(),
+                "proof": self.proof.to_json() if self.proof else None}
+
+
+def decide(model: ModelInfo, streams: dict[str, np.ndarray] | None = None, ram_budget: int | None = None) -> Decision:
+    """Analyse `model`; prove the plan on `streams` plus a random stream. The plan is kept only
+    when every window matches TFLM."""
+    from ..codegen.aot.incremental import DEFAULT_RAM_BUDGET, analyse
+
+    analysis = analyse(model, DEFAULT_RAM_BUDGET if ram_budget is None else ram_budget)
+    plan = analysis.plan
+    if plan is None:
+        return Decision(analysis, None)
+    todo = {k: v for k, v in (streams or {}).items() if np.asarray(v).reshape(len(v), -1).shape[1] == plan.frame_bytes}
+    todo["random"] = random_stream(model, 2 * plan.frames + 4 * plan.phases + 8, plan.frame_bytes)
+    return Decision(analysis, prove(model, plan, todo))

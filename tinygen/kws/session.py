@@ -188,7 +188,18 @@ def build_firmware(board: Board, model: Path, config: KwsConfig, runtime: str, r
 
     sha = load_model(model).sha256[:12]
     out = cache_dir() / f"{board.name}-{runtime}-{sha}-s{config.stride_samples}"
-    return Path(build_kws_firmware(board, model, out, config, runtime, tflm_dir, reporter).elf)
+    elf = Path(build_kws_firmware(board, model, out, config, runtime, tflm_dir, reporter).elf)
+    if runtime == "aot":
+        reporter.info(incremental_summary(out))
+    return elf
+
+
+def incremental_summary(project: Path) -> str:
+    """What the kws project's manifest says about incremental inference (tinygen/kws/incremental.py)."""
+    from ..project import read_manifest
+
+    doc = (read_manifest(project) or {}).get("incremental")
+    return str(doc["summary"]) if isinstance(doc, dict) else "incremental inference off"
 
 
 def run_kws(board: str | Board, model: Path, audio_paths: list[Path], config: KwsConfig, reporter: Reporter,
