@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..codegen.aot.incremental import Analysis, Plan
 from ..model import ModelInfo
-from ..codegen.aot.incremental import Analysis
 from .compile import compile_sources
 from .runner import HostModel
 
@@ -49,13 +49,13 @@ def window_positions(total: int, window: int) -> list[int]:
     last = total - window
     if last < 0:
         return []
-    pos = list(range(0, last + 1))
+    pos = list(range(last + 1))
     tail = [p for p in range(0, last + 1, 2)]
     jumps = [last // 2, last // 2, 0, min(last, 1), min(last, 3), min(last, 4)]
     return pos + tail + jumps
 
 
-def prove(model: ModelInfo, plan, streams: dict[str, np.ndarray], name: str = "inc") -> Proof:  # plan: Plan
+def prove(model: ModelInfo, plan: Plan, streams: dict[str, np.ndarray], name: str = "inc") -> Proof:
     """Slide over every stream (frames x frame_bytes int8) and compare with TFLM window by window."""
     from ..codegen import aot
     from ..reference import Reference
@@ -96,7 +96,8 @@ class Decision:
     proof: Proof | None
 
     @property
-    def plan(self):  # -> Plan | None: only a proven plan
+    def plan(self) -> Plan | None:
+        """The plan, only when proven."""
         return self.analysis.plan if self.proof is not None and self.proof.ok else None
 
     @property

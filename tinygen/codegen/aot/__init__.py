@@ -16,7 +16,7 @@ __all__ = ["AotModel", "AotSizes", "build", "generate", "sizes"]
 
 
 def generate(model: ModelInfo, name: str, labels: list[str] | None = None,
-             incremental: "Plan | None" = None) -> dict[str, str]:
+             incremental: Plan | None = None) -> dict[str, str]:
     """All files of the AOT C directory for `model`, keyed by file name; with an `incremental`
     plan (incremental.analyse) NAME_run() reuses rows earlier windows computed."""
     from .emit import all_files

@@ -61,7 +61,7 @@ def model_header(m: AotModel, labels: list[str] | None) -> str:
         *([f"/* {name}_run() reuses rows earlier windows computed (incremental inference); this runs the",
            "   whole model on the window as if it had never seen another one. */",
            f"void {name}_run_full(void);",
-           f"/* Invokes since reset that reused earlier windows' rows. */",
+           "/* Invokes since reset that reused earlier windows' rows. */",
            f"uint32_t {name}_incremental_hits(void);"] if m.run_body else []),
         f"void *{name}_input(uint32_t index);",
         f"void *{name}_output(uint32_t index);",

@@ -30,6 +30,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ...model import ModelInfo, OperatorInfo, SubgraphInfo, TensorInfo
+from ...model.schema import fb
 from .context import ModelState, OpContext
 from .generator import AotModel
 from .ops import find
@@ -356,9 +357,7 @@ class _SliceContext(OpContext):
 
 def _conv_options(dw: object) -> object:
     """CONV_2D options with a depthwise op's stride, dilation, padding and activation."""
-    from tflite_micro.tensorflow.lite.micro.python.schema_py_generated import Conv2DOptionsT
-
-    o = Conv2DOptionsT()
+    o = fb.Conv2DOptionsT()
     for key in ("padding", "strideW", "strideH", "fusedActivationFunction", "dilationWFactor", "dilationHFactor"):
         setattr(o, key, getattr(dw, key))
     return o
@@ -379,8 +378,8 @@ def apply(m: AotModel, plan: Plan) -> AotModel:
     defs = ["", "/* ---- incremental (sliding-window) inference: see tg_aot_incremental.h ---- */",
             f"static uint64_t {name}_inc_hist[{(plan.input_bytes + 7) // 8}]; /* the previous window */"]
     for i, x in enumerate(plan.layers):
-        defs += [f"static uint64_t {name}_inc_c{i}_storage[{x.phases * x.cache_stride // 8}]; "
-                 f"/* op {x.op_index} {x.op}: {x.rows} rows x {x.row_bytes} B, {x.phases} phase(s) */",
+        defs += [(f"static uint64_t {name}_inc_c{i}_storage[{x.phases * x.cache_stride // 8}]; "
+                  f"/* op {x.op_index} {x.op}: {x.rows} rows x {x.row_bytes} B, {x.phases} phase(s) */"),
                  f"#define {name}_inc_c{i} ((uint8_t *){name}_inc_c{i}_storage)"]
     defs += ["@INC_BUFFERS@",
              f"static tg_inc_stream {name}_inc;",
@@ -421,8 +420,8 @@ def apply(m: AotModel, plan: Plan) -> AotModel:
     b = plan.boundary
     run = [
         f"  uint8_t *A = (uint8_t *){name}_arena;",
-        f"  const uint32_t k = tg_inc_advance(&{name}_inc, A + {in_off}, (uint8_t *){name}_inc_hist, "
-        f"{plan.input_bytes}u, {plan.frame_bytes}u, {plan.phases}u);",
+        (f"  const uint32_t k = tg_inc_advance(&{name}_inc, A + {in_off}, (uint8_t *){name}_inc_hist, "
+         f"{plan.input_bytes}u, {plan.frame_bytes}u, {plan.phases}u);"),
         f"  const uint32_t s = {name}_inc.seq;",
         f"  if (k && {name}_inc_warm(s)) {{",
         f"    memcpy(A + {offsets[b.tensor]}, {cache[-1]}, {b.rows * b.row_bytes}u);",
