@@ -32,6 +32,8 @@ from .codegen.output import BANNER_LINES, write_files
 from .config import load_settings
 from .convert import read_labels, tflm_arena_sizes
 from .errors import UsageError
+from .codegen.aot.incremental import Plan
+from .hostrun.incremental import Decision
 from .model import ModelInfo, check_deployable, load_model
 from .model.ops import resolver_method
 from .platform import qemu_platform_uri
@@ -55,6 +57,8 @@ _APP_LIBRARIES: dict[str, tuple[str, ...]] = {"hil": ("link",)}
 # Files an app generates from the model besides the model sources, rendered by a later stage of the
 # pipeline (docs/architecture.md), which its caller passes in: (board, model, labels) -> {path: content}.
 AppFiles = Callable[[Board, ModelInfo, "list[str] | None"], "dict[str, str | bytes]"]
+# Whether an app's AOT classifier runs incrementally (the kws app: kws.incremental.decide_for_kws).
+IncrementalDecider = Callable[[ModelInfo], Decision]
 # apps that cannot be rendered without them, and where they come from
 APPS_WITH_FILES = {"kws": "tinygen.kws.project.kws_app_files"}
 
@@ -97,9 +101,9 @@ def _env() -> jinja2.Environment:
 
 
 def _model_sources(model: ModelInfo, runtime: str, name: str, labels: list[str] | None,
-                   arena_size: int | None) -> dict[str, str]:
+                   arena_size: int | None, incremental: Plan | None = None) -> dict[str, str]:
     if runtime == "aot":
-        return aot.generate(model, name, labels)
+        return aot.generate(model, name, labels, incremental=incremental)
     if arena_size is not None:
         sizes = tflm.ArenaSizes(reference=arena_size, cmsis_nn=arena_size)
     else:
@@ -122,11 +126,13 @@ def _resolve_tflm(board: Board, runtime: str, tflm_dir: Path | None) -> TflmTree
 def render_project(
     board: Board, model: ModelInfo, app: str = "hello", runtime: str = "aot", name: str | None = None,
     labels: list[str] | None = None, tflm_dir: Path | None = None, arena_size: int | None = None,
-    app_files: AppFiles | None = None,
+    app_files: AppFiles | None = None, incremental: IncrementalDecider | None = None,
 ) -> tuple[dict[str, str | bytes], TflmTree | None, str]:
     """Every file of the project, keyed by relative path (nothing written). Returns (files, tree, name).
 
-    `app_files` adds the app's generated files (required for the apps in APPS_WITH_FILES)."""
+    `app_files` adds the app's generated files (required for the apps in APPS_WITH_FILES).
+    `incremental` (AOT only) decides whether the classifier runs incrementally (sliding windows,
+    on only where proven): the kws app passes `kws.incremental.decide_for_kws`."""
     if app in APPS_WITH_FILES and app_files is None:
         raise TypeError(f"render_project(app={app!r}) needs app_files={APPS_WITH_FILES[app]}")
     if runtime not in RUNTIMES:
@@ -150,7 +156,9 @@ def render_project(
     for library in _APP_LIBRARIES.get(app, ()):  # headers to include/, sources to src/<library>/
         for path in _sources(fw / library):
             files[f"include/{path.name}" if path.suffix == ".h" else f"src/{library}/{path.name}"] = path.read_bytes()
-    for fname, content in _model_sources(model, runtime, name, labels, arena_size).items():
+    decision = incremental(model) if runtime == "aot" and incremental is not None else None
+    for fname, content in _model_sources(model, runtime, name, labels, arena_size,
+                                         decision.plan if decision else None).items():
         files[f"src/model/{fname}"] = content
     if app_files is not None:  # e.g. kws: AOT frontend, kws_config.h, link library (tinygen/kws/project.py)
         files.update(app_files(board, model, labels))
@@ -205,6 +213,8 @@ def render_project(
                 "app": app, "runtime": runtime, "name": name, "model": model.path.name,
                 "model_sha256": model.sha256, "tflm_dir": str(tree.root) if tree else None,
                 "files": sorted(files)}
+    if decision is not None:
+        manifest["incremental"] = decision.to_json()
     files[MANIFEST] = json.dumps(manifest, indent=2) + "\n"
     return files, tree, name
 
@@ -234,6 +244,7 @@ def generate_project(
     board: Board | str, model_path: str | Path, out_dir: str | Path, app: str = "hello", runtime: str = "aot",
     name: str | None = None, labels_path: Path | None = None, tflm_dir: Path | None = None,
     arena_size: int | None = None, reporter: Reporter | None = None, app_files: AppFiles | None = None,
+    incremental: IncrementalDecider | None = None,
 ) -> Project:
     """Render the project and write it to `out_dir` (atomically; stale generated files removed)."""
     reporter = reporter or silent()
@@ -249,7 +260,7 @@ def generate_project(
                          hint="choose an empty or new directory: tinygen will not overwrite other files")
     reporter.step(f"generating {board.name} project ({app} app, {runtime} runtime) for {model.path.name}")
     files, tree, cname = render_project(board, model, app, runtime, name, labels, tflm_dir, arena_size,
-                                       app_files)
+                                       app_files, incremental)
     previous = read_manifest(out) or {}
     changed = write_files(out, files)
     for stale in sorted(set(previous.get("files", [])) - set(files)):

@@ -15,7 +15,7 @@ from ..boards import Board, get_board
 from ..config import Settings, load_settings
 from ..errors import BuildError
 from ..platform.tflm import install_shared_library
-from ..project import AppFiles, Project, generate_project
+from ..project import AppFiles, IncrementalDecider, Project, generate_project
 from ..report import Reporter, silent
 from .pio import failure_summary, preflight, run_pio
 from .size import FirmwareTooBig, MemoryReport, memory_report
@@ -80,6 +80,7 @@ def build_project(
     runtime: str = "aot", name: str | None = None, labels_path: Path | None = None,
     tflm_dir: Path | None = None, arena_size: int | None = None, reporter: Reporter | None = None,
     verbose: bool = False, app_files: AppFiles | None = None,
+    incremental: IncrementalDecider | None = None,
 ) -> BuildResult:
     """Generate the project for `board` and build it (`app_files`: see project.render_project)."""
     reporter = reporter or silent()
@@ -87,5 +88,5 @@ def build_project(
     out = Path(out_dir) if out_dir is not None else default_build_dir(board, model_path, app, runtime)
     project = generate_project(board, model_path, out, app=app, runtime=runtime, name=name,
                                labels_path=labels_path, tflm_dir=tflm_dir, arena_size=arena_size,
-                               reporter=reporter, app_files=app_files)
+                               reporter=reporter, app_files=app_files, incremental=incremental)
     return pio_build(project, reporter, verbose=verbose)

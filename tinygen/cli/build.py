@@ -13,7 +13,7 @@ from ..build.flash import find_project
 from ..errors import UsageError
 from ..project import load_project
 from .common import emit_json, handle_errors, json_option, make_reporter
-from .generate import app_files_for, project_options
+from .generate import app_files_for, incremental_for, project_options
 
 
 @click.command("build")
@@ -36,7 +36,7 @@ def command(board: str, model: Path | None, app: str, runtime: str, name: str | 
     else:
         result = build_project(board, model, out_dir, app=app, runtime=runtime, name=name, labels_path=labels_path,
                                tflm_dir=tflm_dir, arena_size=arena_size, reporter=reporter, verbose=verbose,
-                               app_files=app_files_for(app))
+                               app_files=app_files_for(app), incremental=incremental_for(app))
     if as_json:
         emit_json("build", result.to_json())
         return

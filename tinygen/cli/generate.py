@@ -7,14 +7,20 @@ from pathlib import Path
 import click
 
 from ..kws.project import APP as KWS_APP
+from ..kws.incremental import decide_for_kws
 from ..kws.project import kws_app_files
-from ..project import RUNTIMES, AppFiles, generate_project
+from ..project import RUNTIMES, AppFiles, IncrementalDecider, generate_project
 from .common import emit_json, handle_errors, json_option, make_reporter
 
 
 def app_files_for(app: str) -> AppFiles | None:
     """The generated files an app needs from a later pipeline stage (project.APPS_WITH_FILES)."""
     return kws_app_files if app == KWS_APP else None
+
+
+def incremental_for(app: str) -> IncrementalDecider | None:
+    """Who decides incremental inference for an app's AOT classifier (the kws app: where proven)."""
+    return decide_for_kws if app == KWS_APP else None
 
 
 def project_options(f, required_model: bool = True):  # type: ignore[no-untyped-def]
@@ -52,7 +58,8 @@ def command(board: str, model: Path, app: str, runtime: str, name: str | None, l
     """Write a PlatformIO project: platformio.ini, model sources, runtime, board glue, app."""
     project = generate_project(board, model, out_dir, app=app, runtime=runtime, name=name,
                                labels_path=labels_path, tflm_dir=tflm_dir, arena_size=arena_size,
-                               reporter=make_reporter(), app_files=app_files_for(app))
+                               reporter=make_reporter(), app_files=app_files_for(app),
+                               incremental=incremental_for(app))
     if as_json:
         emit_json("generate", {"project_dir": str(project.path), "board": project.board.name, "app": project.app,
                                "runtime": project.runtime, "env": project.env_name, "files": list(project.files),

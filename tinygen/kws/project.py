@@ -20,6 +20,7 @@ from ..report import Reporter, silent
 from ..resources import firmware_dir
 from .config import KwsConfig, config_for_model
 from .firmware import config_header, kws_sources
+from .incremental import decide_for_kws
 
 APP = "kws"
 CONFIG_FILE = "src/model/kws_config.h"
@@ -64,7 +65,7 @@ def kws_project_files(board: Board, model: ModelInfo, config: KwsConfig, runtime
         return kws_app_files(board, model, labels, config)
 
     files, tree, cname = render_project(board, model, APP, runtime, None, list(config.labels), tflm_dir,
-                                        app_files=app_files)
+                                        app_files=app_files, incremental=decide_for_kws)
     manifest = json.loads(files[MANIFEST])
     manifest["kws"] = {"labels": list(config.labels), "stride_samples": config.stride_samples,
                        "threshold": config.threshold, "average_window": config.average_window,

@@ -58,6 +58,11 @@ def model_header(m: AotModel, labels: list[str] | None) -> str:
         f"void {name}_run(void);",
         "/* Copy `in` to input 0, run, copy output 0 to `out` (either may be NULL). Returns 0. */",
         f"int {name}_invoke(const void *in, void *out);",
+        *([f"/* {name}_run() reuses rows earlier windows computed (incremental inference); this runs the",
+           "   whole model on the window as if it had never seen another one. */",
+           f"void {name}_run_full(void);",
+           "/* Invokes since reset that reused earlier windows' rows. */",
+           f"uint32_t {name}_incremental_hits(void);"] if m.run_body else []),
         f"void *{name}_input(uint32_t index);",
         f"void *{name}_output(uint32_t index);",
     ]
@@ -115,7 +120,12 @@ def model_source(m: AotModel, labels: list[str] | None) -> str:
         stmt = (f"  memcpy({s.cname}, {s.cname}_init, {s.nbytes});" if s.init is not None
                 else f"  memset({s.cname}_storage, {s.fill}, sizeof {s.cname}_storage);")
         (reset_body if s.on_reset else state_init).append(stmt)
+    reset_body += list(m.extra_reset)
+    out += list(m.extra_source)
     in_offs, out_offs = m.io_offsets
+    run = (["", f"void {name}_run(void) {{", *m.run_body, "}", "",
+            f"void {name}_run_full(void) {{ {name}_subgraph0((uint8_t *){name}_arena); }}"] if m.run_body
+           else ["", f"void {name}_run(void) {{ {name}_subgraph0((uint8_t *){name}_arena); }}"])
     out += [
         "",
         f"static uint8_t *const {name}_inputs[{max(1, len(in_offs))}] = {{"
@@ -132,8 +142,7 @@ def model_source(m: AotModel, labels: list[str] | None) -> str:
         f"  {name}_reset();",
         "  return 0;",
         "}",
-        "",
-        f"void {name}_run(void) {{ {name}_subgraph0((uint8_t *){name}_arena); }}",
+        *run,
         "",
         f"void *{name}_input(uint32_t index) {{",
         f"  return index < {up}_INPUT_COUNT ? (void *){name}_inputs[index] : (void *)0;",

@@ -40,6 +40,10 @@ class AotModel:
     persistent_bytes: int       # resource variables + kernel state (outside the arena)
     const_bytes: int            # weights, tables, parameter blocks (flash)
     io_offsets: tuple[tuple[int, ...], tuple[int, ...]]  # main subgraph input/output offsets
+    # incremental inference (incremental.py): definitions, reset statements, NAME_run() body
+    extra_source: tuple[str, ...] = ()
+    extra_reset: tuple[str, ...] = ()
+    run_body: tuple[str, ...] = ()
 
     @property
     def ram_bytes(self) -> int:
