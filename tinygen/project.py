@@ -60,7 +60,8 @@ AppFiles = Callable[[Board, ModelInfo, "list[str] | None"], "dict[str, str | byt
 # Whether an app's AOT classifier runs incrementally (the kws app: kws.incremental.decide_for_kws).
 IncrementalDecider = Callable[[ModelInfo], Decision]
 # apps that cannot be rendered without them, and where they come from
-APPS_WITH_FILES = {"kws": "tinygen.kws.project.kws_app_files"}
+APPS_WITH_FILES = {"kws": "tinygen.kws.project.kws_app_files",
+                   "mlperf": "tinygen.mlperf.firmware.mlperf_files_for(benchmark)"}
 
 
 @dataclass(frozen=True)
