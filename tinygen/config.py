@@ -5,8 +5,10 @@
     pio_core_dir = "~/.tinygen/platformio"
     build_cache_dir = "~/.tinygen/platformio/build-cache"   # objects shared between projects
     boards_dir = "~/my-boards"           # extra board definitions (*.json)
+    pio_packages = "/media/usb/pio-packages"   # PlatformIO packages for air-gapped real-board builds
 
 Environment variables win: TINYGEN_TFLM_DIR, TINYGEN_PIO_CORE_DIR, TINYGEN_BUILD_CACHE, TINYGEN_BOARDS_DIR,
+TINYGEN_PIO_PACKAGES (a folder of PlatformIO packages: tinygen.platform.packages),
 TINYGEN_PIO_REGISTRY (host:port probed before a build that needs the registry), TINYGEN_CONFIG
 (another config file). Explicit function/CLI arguments win over both.
 
@@ -42,6 +44,7 @@ class Settings:
     pio_timeout: float = 1800.0        # seconds for one `pio run` before tinygen gives up
     registry_probe_timeout: float = 3.0  # seconds to decide whether the PlatformIO registry answers
     pio_registry: str = "api.registry.platformio.org:443"  # probed before builds that need it
+    pio_packages: Path | None = None     # folder of PlatformIO packages for offline real-board builds
 
 
 def _config_file() -> Path:
@@ -77,4 +80,5 @@ def load_settings() -> Settings:
         boards_dir=_path(pick("TINYGEN_BOARDS_DIR", "boards_dir")),
         build_cache_dir=_path(pick("TINYGEN_BUILD_CACHE", "build_cache_dir")) or DEFAULT_BUILD_CACHE.expanduser(),
         pio_registry=str(pick("TINYGEN_PIO_REGISTRY", "pio_registry") or Settings.pio_registry),
+        pio_packages=_path(pick("TINYGEN_PIO_PACKAGES", "pio_packages")),
     )
