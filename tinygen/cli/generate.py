@@ -52,6 +52,9 @@ def project_options(f, required_model: bool = True):  # type: ignore[no-untyped-
                      help="Local TFLM tree for --runtime tflm (offline); default TINYGEN_TFLM_DIR."),
         click.option("--arena-size", type=click.IntRange(min=16), default=None,
                      help="TFLM arena bytes (default: computed exactly by tinygen arena)."),
+        click.option("--packages", "packages_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+                     help="Folder of PlatformIO packages (platform, framework, toolchain, libraries) for "
+                          "offline real-board builds; default TINYGEN_PIO_PACKAGES (docs/boards.md)."),
     ]):
         f = opt(f)
     return f
@@ -64,13 +67,14 @@ def project_options(f, required_model: bool = True):  # type: ignore[no-untyped-
 @json_option
 @handle_errors
 def command(board: str, model: Path, app: str, benchmark: str | None, runtime: str, name: str | None,
-            labels_path: Path | None, tflm_dir: Path | None, arena_size: int | None, out_dir: Path,
+            labels_path: Path | None, tflm_dir: Path | None, arena_size: int | None, packages_dir: Path | None,
+            out_dir: Path,
             as_json: bool) -> None:
     """Write a PlatformIO project: platformio.ini, model sources, runtime, board glue, app."""
     project = generate_project(board, model, out_dir, app=app, runtime=runtime, name=name,
                                labels_path=labels_path, tflm_dir=tflm_dir, arena_size=arena_size,
                                reporter=make_reporter(), app_files=app_files_for(app, benchmark),
-                               incremental=incremental_for(app))
+                               incremental=incremental_for(app), packages_dir=packages_dir)
     if as_json:
         emit_json("generate", {"project_dir": str(project.path), "board": project.board.name, "app": project.app,
                                "runtime": project.runtime, "env": project.env_name, "files": list(project.files),

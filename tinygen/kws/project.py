@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..boards import Board, get_board
+from ..boards import Board, get_board, has_pdm_microphone
 from ..codegen.output import write_files
 from ..errors import UsageError
 from ..model import ModelInfo, check_deployable, load_model
@@ -27,12 +27,11 @@ CONFIG_FILE = "src/model/kws_config.h"
 _LINK_HEADERS = ("tg_link.h", "tg_hil.h")
 # Platforms whose Arduino core ships the PDM library (ArduinoCore-mbed: Nano 33 BLE Sense). The
 # STM32duino core of disco_f746ng has none (its microphones need the ST BSP): serial audio only there.
-PDM_LIBRARY_PLATFORMS = ("nordicnrf52",)
 
 
 def has_microphone(board: Board) -> bool:
     """True when the kws firmware captures from the board's microphone (kws_mic_arduino.cpp)."""
-    return board.microphone == "pdm" and board.pio_framework == "arduino" and board.pio_platform in PDM_LIBRARY_PLATFORMS
+    return has_pdm_microphone(board)
 
 
 def default_config(model: ModelInfo, labels: list[str] | None) -> KwsConfig:
