@@ -44,11 +44,15 @@ class AotModel:
         return self.arena_bytes + self.persistent_bytes
 
 
+# `tinygen run` and `features` only run the AOT runtime: name the commands that take --runtime.
+TFLM_HINT = "TFLite Micro has it: use `--runtime tflm` with convert, generate, build or verify"
+
+
 def _unsupported(op: OperatorInfo, detail: str = "") -> UnsupportedOpError:
     runtimes = ["tflm"] if resolver_method(op.op) else []
     where = f"runtimes that have it: {', '.join(runtimes)}" if runtimes else "no tinygen runtime has it"
     msg = f"op {op.op} is not supported by the AOT runtime{detail} ({where})"
-    hint = "use `--runtime tflm`" if runtimes else "replace the op in the model"
+    hint = (TFLM_HINT if runtimes else "replace the op in the model")
     return UnsupportedOpError(msg, hint=hint)
 
 
