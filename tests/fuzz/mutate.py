@@ -27,20 +27,44 @@ INTERESTING_DIMS = (0, 1, 2, 3, 48, 1000, 65536, 2**20, 2**31 - 1, -1, -5)
 INTERESTING_FLOATS = (0.0, -0.0, -1.0, math.nan, math.inf, -math.inf, 1e-45, 1e38, 3.4e38, 1.0, 0.5)
 
 
-def byte_mutation(data: bytes, rnd: random.Random) -> bytes:
+def data_ranges(data: bytes) -> list[tuple[int, int]]:
+    """(start, end) of every buffer's data bytes in the file: weights, where damage is just other weights."""
+    model = fb.Model.GetRootAs(data, 0)
+    ranges = []
+    for i in range(model.BuffersLength()):
+        buf = model.Buffers(i)
+        o = buf._tab.Offset(4)  # Buffer.data
+        if o:
+            start = buf._tab.Vector(o)
+            ranges.append((start, start + buf._tab.VectorLen(o)))
+    return sorted(ranges)
+
+
+def _offset(buf: bytearray, rnd: random.Random, skip: list[tuple[int, int]]) -> int:
+    """A random offset, outside the weight bytes `skip` 9 times in 10 (they are most of a model)."""
+    for _ in range(20):
+        i = rnd.randrange(len(buf))
+        if rnd.random() < 0.1 or not any(a <= i < b for a, b in skip):
+            return i
+    return rnd.randrange(len(buf))
+
+
+def byte_mutation(data: bytes, rnd: random.Random, skip: list[tuple[int, int]] | None = None) -> bytes:
+    """Damage the file: `skip` (data_ranges(data)) steers most changes into the flatbuffer's structure."""
     buf = bytearray(data)
+    skip = skip or []
     for _ in range(rnd.randint(1, 4)):
         kind = rnd.randrange(6)
         if not buf:
             break
         if kind == 0:  # bit flip
-            i = rnd.randrange(len(buf))
+            i = _offset(buf, rnd, skip)
             buf[i] ^= 1 << rnd.randrange(8)
         elif kind == 1:  # random byte
-            buf[rnd.randrange(len(buf))] = rnd.randrange(256)
+            buf[_offset(buf, rnd, skip)] = rnd.randrange(256)
         elif kind in (2, 3):  # interesting 32-bit value at an aligned offset (flatbuffer fields are)
             if len(buf) >= 8:
-                i = rnd.randrange(0, len(buf) - 4) & ~3
+                i = min(_offset(buf, rnd, skip), len(buf) - 4) & ~3
                 value = rnd.choice(INTERESTING_INTS + (len(buf), len(buf) - i, rnd.randrange(2**32)))
                 buf[i:i + 4] = struct.pack("<I", value & 0xFFFFFFFF)
         elif kind == 4:  # truncate
