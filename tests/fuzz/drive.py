@@ -6,6 +6,8 @@ crash there must not end the fuzzer). A case fails when a command exits 70 (an i
 says it hit a tinygen bug (a host compile of generated C that fails, outputs that differ from
 TFLM), dies of a signal, takes longer than the hang limit, or leaves files behind (a refused
 `convert` must not leave output; the private temporary directory must end empty).
+Every command starts with the same intake (`load_model`): a model it refuses runs through
+`inspect` only.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from tinygen.cli.main import _register, cli
+from tinygen.errors import TinygenError
+from tinygen.model import load_model
 
 HANG_SECONDS = 10.0
 INTERNAL = 70
@@ -115,9 +119,14 @@ def run_case(data: bytes, workdir: Path, compare: bool = False, hang_seconds: fl
     out.mkdir()
     result = CaseResult()
     runner = CliRunner()
+    try:  # every command starts with this same intake: once it refuses, `inspect` shows how
+        load_model(model)
+        refused = False
+    except TinygenError:
+        refused = True
     previous = signal.signal(signal.SIGALRM, _on_alarm)
     try:
-        for name, args in commands(model, out):
+        for name, args in commands(model, out)[:1] if refused else commands(model, out):
             start = time.monotonic()
             signal.setitimer(signal.ITIMER_REAL, hang_seconds)
             try:
