@@ -14,6 +14,7 @@ from ...model.ops import resolver_method
 from .context import ModelState, OpContext, Variable, resolve_placeholders
 from .ops import find
 from .planner import SubgraphPlan, plan_subgraph
+from .quant import UnsupportedActivation
 
 # Kernel files every generated model compiles (the fixed-point helpers).
 BASE_SOURCES = ("tg_aot_fixedpoint.c",)
@@ -133,7 +134,10 @@ def _lower_subgraph(model: ModelInfo, sg: SubgraphInfo, state: ModelState, sourc
             aliases[op.index] = (op.outputs[0], op.inputs[0])
             blocks.append(f"{head} /* shares its input's bytes */")
             continue
-        low = reg.lower(ctx)
+        try:
+            low = reg.lower(ctx)
+        except UnsupportedActivation as exc:
+            raise ctx.error(str(exc)) from exc
         sources.update(low.sources)
         state.headers.update(low.headers)
         pairs = reg.inplace(ctx) if callable(reg.inplace) else reg.inplace
