@@ -13,6 +13,8 @@ and before `ModelInfo` is built, so every later stage may rely on a structurally
   as TFLM's parser does), with strides, dilations and filter sizes of at least 1 and enum fields
   inside their enum;
 - the ops TFLM's kernels check (SIGNATURES) have the inputs, outputs and ranks those kernels need;
+- operators read only tensors that exist by the time they run, write no constant and no tensor
+  another operator writes, and every subgraph output is written (dataflow in execution order);
 - subgraph calls (CALL_ONCE, WHILE, IF, ...) never recurse;
 - custom operator names and metadata names are UTF-8, and Signal ops' custom options are a
   flexbuffer map of plain values.
@@ -204,7 +206,36 @@ def _subgraph(raw: Any, si: int, sg: Any, names: list[tuple[str, bool]], n_subgr
                 raise ModelError(f"{where}: {kind[:-1]} tensor {int(i)} does not exist ({n} tensors): damaged file")
     for oi, op in enumerate(sg.operators or []):
         _operator(raw, where, oi, op, names, n, n_subgraphs, tensors)
+    _dataflow(raw, si, where, sg, names)
     return total
+
+
+def _dataflow(raw: Any, si: int, where: str, sg: Any, names: list[tuple[str, bool]]) -> None:
+    """Operators run in order: each reads tensors that exist by then, writes tensors nobody else
+    writes and that are not constants; the subgraph's outputs are written by it (or are inputs)."""
+    tensors = sg.tensors or []
+    constant = {i for i, t in enumerate(tensors) if (raw.buffers and _buffer_size(raw, int(t.buffer)))}
+    inputs = {int(i) for i in (sg.inputs if sg.inputs is not None else [])}
+    ready = set(inputs) | constant | {i for i, t in enumerate(tensors) if t.isVariable}
+    writer: dict[int, int] = {}
+    for oi, op in enumerate(sg.operators or []):
+        label = f"{where}: operator {oi} ({names[int(op.opcodeIndex)][0]})"
+        for i in (int(i) for i in (op.inputs if op.inputs is not None else [])):
+            if i >= 0 and i not in ready:
+                raise ModelError(f"{label} reads tensor {i} before any operator writes it: damaged file")
+        for i in (int(i) for i in (op.outputs if op.outputs is not None else [])):
+            if i in constant:
+                raise ModelError(f"{label} writes tensor {i}, a constant: damaged file")
+            if i in writer or i in inputs:
+                first = f"operator {writer[i]}" if i in writer else "the subgraph's input"
+                raise ModelError(f"{label} writes tensor {i}, which {first} writes already: damaged file")
+            writer[i] = oi
+            ready.add(i)
+    for i in (int(i) for i in (sg.outputs if sg.outputs is not None else [])):
+        if i not in writer and i not in inputs:
+            raise ModelError(f"{where}: output tensor {i} is written by no operator: damaged file")
+        if si == 0 and type_name(tensors[i].type) in ("resource", "variant", "string"):
+            raise ModelError(f"{where}: output tensor {i} is a {type_name(tensors[i].type)} handle, not data")
 
 
 def _tensor(raw: Any, ti: int, t: Any, where: str) -> int:
@@ -232,6 +263,9 @@ def _tensor(raw: Any, ti: int, t: Any, where: str) -> int:
         raise ModelError(f"{label} is a sparse tensor, which TFLite Micro does not support",
                          hint="convert the model without sparsity")
     held = _buffer_size(raw, int(t.buffer)) if buffers else 0
+    if held and t.isVariable:
+        raise ModelError(f"{label} is a variable tensor with constant data (TFLM would reset it, the data "
+                         "says otherwise): damaged file")
     if held and dtype in DTYPE_SIZES and DTYPE_SIZES[dtype] > 0:
         need = (elements + 1) // 2 if dtype == "int4" else nbytes
         if held != need and not (dtype == "int4" and held == nbytes):
@@ -368,6 +402,11 @@ def _builtin_options(label: str, name: str, op: Any, n_subgraphs: int) -> None:
         if value is not None and int(value) not in values:
             raise ModelError(f"{label}: option {field} = {int(value)} is not a valid value: damaged file")
     for field, value in vars(options).items():
+        if isinstance(value, bytes):
+            try:
+                value.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise ModelError(f"{label}: option {field} is not UTF-8 text: damaged file") from exc
         if isinstance(value, float) and not math.isfinite(value):
             raise ModelError(f"{label}: option {field} = {value} (must be a finite number): damaged file")
         if field.endswith("SubgraphIndex") and not 0 <= int(value) < n_subgraphs:
