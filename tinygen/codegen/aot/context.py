@@ -120,7 +120,7 @@ class OpContext:
     def error(self, what: str) -> UnsupportedOpError:
         return UnsupportedOpError(
             f"AOT runtime: {self.op.op} (subgraph {self.subgraph.index}, operator {self.op.index}): {what}",
-            hint="use `--runtime tflm` for this model",
+            hint="TFLite Micro may run it: use `--runtime tflm` with convert, generate, build or verify",
         )
 
     # --- pointers (placeholders until the memory plan exists) ---
