@@ -42,6 +42,51 @@ static int64_t dot64(const int16_t *a, const int8_t *w, int32_t n) {
   return acc + tg_dot_s16x8(a, w, n);
 }
 
+/* Two channels' sums over the same n <= TG_S16_CHUNK activations (loaded and re-paired once). */
+static void dot2_s16x8(const int16_t *a, const int8_t *w0, const int8_t *w1, int32_t n, int32_t *s0, int32_t *s1) {
+  int32_t acc0 = 0, acc1 = 0;
+#if TG_AOT_DSP
+  while (n >= 4) {
+    uint32_t a01, a23;
+    memcpy(&a01, a, 4);
+    memcpy(&a23, a + 2, 4);
+    const uint32_t v0 = tg_load_u32(w0);
+    const uint32_t v1 = tg_load_u32(w1);
+    const int32_t a02 = (int32_t)((a01 & 0xFFFFu) | (a23 << 16));
+    const int32_t a13 = (int32_t)((a01 >> 16) | (a23 & 0xFFFF0000u));
+    acc0 = __smlad(a02, tg_sxtb16_even(v0), acc0);
+    acc0 = __smlad(a13, tg_sxtb16_odd(v0), acc0);
+    acc1 = __smlad(a02, tg_sxtb16_even(v1), acc1);
+    acc1 = __smlad(a13, tg_sxtb16_odd(v1), acc1);
+    a += 4;
+    w0 += 4;
+    w1 += 4;
+    n -= 4;
+  }
+#endif
+  while (n-- > 0) {
+    const int32_t x = *a++;
+    acc0 += x * (int32_t)(*w0++);
+    acc1 += x * (int32_t)(*w1++);
+  }
+  *s0 = acc0;
+  *s1 = acc1;
+}
+
+static void dot64x2(const int16_t *a, const int8_t *w0, const int8_t *w1, int32_t n, int64_t *s0, int64_t *s1) {
+  while (n > 0) {
+    const int32_t k = n < TG_S16_CHUNK ? n : TG_S16_CHUNK;
+    int32_t p0, p1;
+    dot2_s16x8(a, w0, w1, k, &p0, &p1);
+    *s0 += p0;
+    *s1 += p1;
+    a += k;
+    w0 += k;
+    w1 += k;
+    n -= k;
+  }
+}
+
 /* TFLM's MultiplyByQuantizedMultiplier(int64_t, ...) with the multiplier already reduced to Q15
  * and the shift turned into the total right shift. Relies on >> of a negative int64_t being
  * arithmetic (gcc, clang, armcc). */
@@ -64,31 +109,56 @@ static inline int16_t requant_s16(const tg_rq_s16 *q, int32_t c, int64_t sum) {
   return (int16_t)tg_clamp(r + q->out_offset, q->act_min, q->act_max);
 }
 
+/* Accumulators of output channels oc (and oc + 1 when w1 is not NULL) at one output pixel. */
+static void conv_pixel(const tg_conv_s16_params *p, const int16_t *img, int32_t y0, int32_t x0, int32_t group_c,
+                       const int8_t *w0, const int8_t *w1, int64_t *s0, int64_t *s1) {
+  const int32_t fic = p->filter_in_c;
+  const int whole_rows = fic == p->in_c && p->dil_w == 1 && x0 >= 0 && x0 + p->k_w <= p->in_w;
+  const int32_t run = whole_rows ? p->k_w * fic : fic;  /* contiguous activations per step */
+  int32_t ky, kx;
+  for (ky = 0; ky < p->k_h; ++ky) {
+    const int32_t y = y0 + ky * p->dil_h;
+    if (y < 0 || y >= p->in_h) continue;
+    for (kx = 0; kx < p->k_w; kx += whole_rows ? p->k_w : 1) {
+      const int32_t x = x0 + kx * p->dil_w;
+      const size_t wo = ((size_t)ky * p->k_w + kx) * fic;
+      const int16_t *a;
+      if (x < 0 || x >= p->in_w) continue;
+      a = img + ((size_t)y * p->in_w + x) * p->in_c + group_c;
+      if (w1) {
+        dot64x2(a, w0 + wo, w1 + wo, run, s0, s1);
+      } else {
+        *s0 += dot64(a, w0 + wo, run);
+      }
+    }
+  }
+}
+
 void tg_conv_s16(const tg_conv_s16_params *p, const int16_t *in, const int8_t *w, int16_t *out) {
   const int32_t fic = p->filter_in_c;
   const int32_t per_group = p->out_c / (p->in_c / fic);
-  int32_t b, oy, ox, oc, ky, kx;
+  const size_t w_stride = (size_t)p->k_h * p->k_w * fic;
+  int32_t b, oy, ox, oc;
   for (b = 0; b < p->batches; ++b) {
     const int16_t *img = in + (size_t)b * p->in_h * p->in_w * p->in_c;
     for (oy = 0; oy < p->out_h; ++oy) {
       const int32_t y0 = oy * p->stride_h - p->pad_h;
       for (ox = 0; ox < p->out_w; ++ox) {
         const int32_t x0 = ox * p->stride_w - p->pad_w;
-        for (oc = 0; oc < p->out_c; ++oc) {
-          const int8_t *wc = w + (size_t)oc * p->k_h * p->k_w * fic;
+        for (oc = 0; oc < p->out_c;) {
           const int32_t group_c = (oc / per_group) * fic;
-          int64_t acc = 0;
-          for (ky = 0; ky < p->k_h; ++ky) {
-            const int32_t y = y0 + ky * p->dil_h;
-            if (y < 0 || y >= p->in_h) continue;
-            for (kx = 0; kx < p->k_w; ++kx) {
-              const int32_t x = x0 + kx * p->dil_w;
-              if (x < 0 || x >= p->in_w) continue;
-              acc += dot64(img + ((size_t)y * p->in_w + x) * p->in_c + group_c,
-                           wc + ((size_t)ky * p->k_w + kx) * fic, fic);
-            }
+          int64_t s0 = 0, s1 = 0;
+          if (oc + 1 < p->out_c && (oc + 1) / per_group == oc / per_group) {
+            /* two channels of one group share every activation load */
+            conv_pixel(p, img, y0, x0, group_c, w + oc * w_stride, w + (oc + 1) * w_stride, &s0, &s1);
+            *out++ = requant_s16(&p->rq, oc, s0);
+            *out++ = requant_s16(&p->rq, oc + 1, s1);
+            oc += 2;
+          } else {
+            conv_pixel(p, img, y0, x0, group_c, w + oc * w_stride, NULL, &s0, &s1);
+            *out++ = requant_s16(&p->rq, oc, s0);
+            oc += 1;
           }
-          *out++ = requant_s16(&p->rq, oc, acc);
         }
       }
     }
