@@ -229,10 +229,11 @@ def mul_s16(ctx: OpContext) -> Lowered:
 def leaky_relu(ctx: OpContext) -> Lowered:
     i, o = ctx.arg(0), ctx.output(0)
     qi, qo = ctx.quant(i), ctx.quant(o)
-    alpha = F32(ctx.options.alpha if ctx.options else 0.2)
-    # leaky_relu_common.cc: both ratios are computed in float, then widened
-    ma, sa = quantize_multiplier(float(F32(qi.scale[0]) * alpha / F32(qo.scale[0])))
-    mi, si = quantize_multiplier(float(F32(qi.scale[0]) / F32(qo.scale[0])))
+    alpha = f32(ctx.options.alpha if ctx.options else 0.2)
+    # In double from the float32 values: the PyPI interpreter does this (leaky_relu_common.cc at the
+    # pinned commit multiplies in float first, which differs in the last bit for some scales).
+    ma, sa = quantize_multiplier(f32(qi.scale[0]) * alpha / f32(qo.scale[0]))
+    mi, si = quantize_multiplier(f32(qi.scale[0]) / f32(qo.scale[0]))
     lo, hi = (INT16_MIN, INT16_MAX) if i.dtype == "int16" else (-128, 127)
     params = ctx.struct("tg_leaky_relu_params", {
         "size": i.num_elements, "elem_bytes": 2 if i.dtype == "int16" else 1,
