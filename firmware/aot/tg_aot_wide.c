@@ -77,6 +77,50 @@ TG_INLINE int8_t finish(const tg_rq_ch *ch, int32_t acc, const range_local *r, c
 /* One row against four channels: the accumulators come in holding the bias. */
 TG_INLINE const int32_t *quad(const int8_t *a, const int32_t *wp, int32_t k, int32_t *acc) {
   int32_t s0 = acc[0], s1 = acc[1], s2 = acc[2], s3 = acc[3], j;
+#if TG_AOT_DSP && defined(__GNUC__) && defined(__OPTIMIZE__)
+  /* The eight-k loop as one asm block: an LDM of three weight words is one instruction (the
+   * compiler does not merge the loads itself), and the loop stays in registers. Twelve registers
+   * (nine operands, three fixed): the most GCC can always give an inlined asm here. */
+  if ((j = k >> 3) > 0) {
+    int32_t x_, xo_;
+    __asm__ volatile(
+        "1:\n\t"
+        "ldr %[x], [%[a]], #4\n\t"
+        "ldmia %[wp]!, {r4, r5, r6}\n\t"
+        "sxtb16 %[xo], %[x], ror #8\n\t"
+        "sxtb16 %[x], %[x]\n\t"
+        "smlad %[s0], %[x], r4, %[s0]\n\t"
+        "smlad %[s0], %[xo], r5, %[s0]\n\t"
+        "smlad %[s1], %[x], r6, %[s1]\n\t"
+        "ldmia %[wp]!, {r4, r5, r6}\n\t"
+        "smlad %[s1], %[xo], r4, %[s1]\n\t"
+        "smlad %[s2], %[x], r5, %[s2]\n\t"
+        "smlad %[s2], %[xo], r6, %[s2]\n\t"
+        "ldmia %[wp]!, {r4, r5}\n\t"
+        "smlad %[s3], %[x], r4, %[s3]\n\t"
+        "smlad %[s3], %[xo], r5, %[s3]\n\t"
+        "ldr %[x], [%[a]], #4\n\t"
+        "ldmia %[wp]!, {r4, r5, r6}\n\t"
+        "sxtb16 %[xo], %[x], ror #8\n\t"
+        "sxtb16 %[x], %[x]\n\t"
+        "smlad %[s0], %[x], r4, %[s0]\n\t"
+        "smlad %[s0], %[xo], r5, %[s0]\n\t"
+        "smlad %[s1], %[x], r6, %[s1]\n\t"
+        "ldmia %[wp]!, {r4, r5, r6}\n\t"
+        "smlad %[s1], %[xo], r4, %[s1]\n\t"
+        "smlad %[s2], %[x], r5, %[s2]\n\t"
+        "smlad %[s2], %[xo], r6, %[s2]\n\t"
+        "ldmia %[wp]!, {r4, r5}\n\t"
+        "smlad %[s3], %[x], r4, %[s3]\n\t"
+        "smlad %[s3], %[xo], r5, %[s3]\n\t"
+        "subs %[n], %[n], #1\n\t"
+        "bne 1b"
+        : [s0] "+r"(s0), [s1] "+r"(s1), [s2] "+r"(s2), [s3] "+r"(s3), [a] "+r"(a), [wp] "+r"(wp),
+          [n] "+r"(j), [x] "=&r"(x_), [xo] "=&r"(xo_)
+        :
+        : "r4", "r5", "r6", "cc", "memory");
+  }
+#else
   for (j = k >> 3; j > 0; --j) {
 #if TG_AOT_DSP
     const uint32_t x0 = tg_load_u32(a), x1 = tg_load_u32(a + 4);
@@ -88,6 +132,7 @@ TG_INLINE const int32_t *quad(const int8_t *a, const int32_t *wp, int32_t k, int
 #endif
     a += 8;
   }
+#endif
   if (k & 4) {
 #if TG_AOT_DSP
     const uint32_t x0 = tg_load_u32(a);
