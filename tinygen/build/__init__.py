@@ -79,7 +79,7 @@ def build_project(
     board: Board | str, model_path: str | Path, out_dir: str | Path | None = None, app: str = "hello",
     runtime: str = "aot", name: str | None = None, labels_path: Path | None = None,
     tflm_dir: Path | None = None, arena_size: int | None = None, reporter: Reporter | None = None,
-    verbose: bool = False,
+    verbose: bool = False, incremental: bool | None = None,
 ) -> BuildResult:
     """Generate the project for `board` and build it."""
     reporter = reporter or silent()
@@ -87,5 +87,5 @@ def build_project(
     out = Path(out_dir) if out_dir is not None else default_build_dir(board, model_path, app, runtime)
     project = generate_project(board, model_path, out, app=app, runtime=runtime, name=name,
                                labels_path=labels_path, tflm_dir=tflm_dir, arena_size=arena_size,
-                               reporter=reporter)
+                               reporter=reporter, incremental=incremental)
     return pio_build(project, reporter, verbose=verbose)

@@ -24,7 +24,8 @@ from .generate import project_options
 @json_option
 @handle_errors
 def command(board: str, model: Path | None, app: str, runtime: str, name: str | None, labels_path: Path | None,
-            tflm_dir: Path | None, arena_size: int | None, out_dir: Path | None, verbose: bool,
+            tflm_dir: Path | None, arena_size: int | None, incremental: bool | None, out_dir: Path | None,
+            verbose: bool,
             as_json: bool) -> None:
     """Build firmware for a board and report flash/RAM use against its limits."""
     reporter = make_reporter()
@@ -35,7 +36,8 @@ def command(board: str, model: Path | None, app: str, runtime: str, name: str | 
         result = pio_build(project, reporter, verbose=verbose)
     else:
         result = build_project(board, model, out_dir, app=app, runtime=runtime, name=name, labels_path=labels_path,
-                               tflm_dir=tflm_dir, arena_size=arena_size, reporter=reporter, verbose=verbose)
+                               tflm_dir=tflm_dir, arena_size=arena_size, reporter=reporter, verbose=verbose,
+                               incremental=incremental)
     if as_json:
         emit_json("build", result.to_json())
         return

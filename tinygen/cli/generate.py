@@ -29,6 +29,9 @@ def project_options(f, required_model: bool = True):  # type: ignore[no-untyped-
                      help="Local TFLM tree for --runtime tflm (offline); default TINYGEN_TFLM_DIR."),
         click.option("--arena-size", type=click.IntRange(min=16), default=None,
                      help="TFLM arena bytes (default: computed exactly by tinygen arena)."),
+        click.option("--incremental/--no-incremental", default=None,
+                     help="AOT: reuse rows earlier windows computed (sliding-window models; on where proven "
+                          "bit-exact). Default: on for --app kws, off otherwise (docs/aot.md)."),
     ]):
         f = opt(f)
     return f
@@ -41,11 +44,12 @@ def project_options(f, required_model: bool = True):  # type: ignore[no-untyped-
 @json_option
 @handle_errors
 def command(board: str, model: Path, app: str, runtime: str, name: str | None, labels_path: Path | None,
-            tflm_dir: Path | None, arena_size: int | None, out_dir: Path, as_json: bool) -> None:
+            tflm_dir: Path | None, arena_size: int | None, incremental: bool | None, out_dir: Path,
+            as_json: bool) -> None:
     """Write a PlatformIO project: platformio.ini, model sources, runtime, board glue, app."""
     project = generate_project(board, model, out_dir, app=app, runtime=runtime, name=name,
                                labels_path=labels_path, tflm_dir=tflm_dir, arena_size=arena_size,
-                               reporter=make_reporter())
+                               reporter=make_reporter(), incremental=incremental)
     if as_json:
         emit_json("generate", {"project_dir": str(project.path), "board": project.board.name, "app": project.app,
                                "runtime": project.runtime, "env": project.env_name, "files": list(project.files),
