@@ -56,7 +56,7 @@ TFLM_LIB_DEP = (f"{TFLM_LIB_NAME}=https://github.com/tensorflow/tflite-micro-ard
 _SIGNAL_OP_PREFIX = "Signal"
 PDM_LIBRARY = "PDM"  # ArduinoCore-mbed's microphone library (libraries/PDM)
 # firmware/ libraries an app needs besides its own directory (kws adds its own in tinygen/kws)
-_APP_LIBRARIES: dict[str, tuple[str, ...]] = {"hil": ("link",)}
+_APP_LIBRARIES: dict[str, tuple[str, ...]] = {"hil": ("link",), "profile": ("link", "profile")}
 # Files an app generates from the model besides the model sources, rendered by a later stage of the
 # pipeline (docs/architecture.md), which its caller passes in: (board, model, labels) -> {path: content}.
 AppFiles = Callable[[Board, ModelInfo, "list[str] | None"], "dict[str, str | bytes]"]
@@ -176,7 +176,7 @@ def render_project(
     for fname, content in _model_sources(model, runtime, name, labels, arena_size,
                                          decision.plan if decision else None).items():
         files[f"src/model/{fname}"] = content
-    build_flags = ["-Isrc/model"]
+    build_flags = ["-Isrc/model"] + (["-DTG_PROFILE"] if app == "profile" else [])
     lib_deps: list[str] = []
     lib_extra_dirs: list[str] = []
     platform_packages = [f"{p.name}@{p.uri}" for p in packages.platform_tools(board.pio_platform)] if packages else []
@@ -199,6 +199,8 @@ def render_project(
         build_flags += ["-Isrc/aot", "-Isrc/aot/signal"]
     else:
         files["src/runtime/tg_runtime_tflm.cc"] = (fw / "tflm" / "tg_runtime_tflm.cc").read_bytes()
+        if app == "profile":
+            files["src/runtime/tg_profiler_tflm.cc"] = (fw / "tflm" / "tg_profiler_tflm.cc").read_bytes()
         files["include/tg_tflm_model.h"] = env.get_template("tg_tflm_model.h.j2").render(
             ctx, name=name, upper=name.upper(), camel="".join(p.capitalize() for p in name.split("_")),
             resource_variables=model.op_counts.get("VAR_HANDLE", 0))
@@ -285,6 +287,9 @@ def generate_project(
     reporter.step(f"generating {board.name} project ({app} app, {runtime} runtime) for {model.path.name}")
     files, tree, cname = render_project(board, model, app, runtime, name, labels, tflm_dir, arena_size,
                                         app_files, incremental, packages_dir)
+    inc = json.loads(files[MANIFEST]).get("incremental")
+    if inc:
+        reporter.info(inc["summary"])
     previous = read_manifest(out) or {}
     changed = write_files(out, files)
     for stale in sorted(set(previous.get("files", [])) - set(files)):

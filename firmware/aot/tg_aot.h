@@ -20,7 +20,13 @@ extern "C" {
 
 #define TG_AOT_VERSION 1
 
-/* Hook run before every op (subgraph, op index): define it to profile, e.g. read a cycle counter. */
+/* Hook run before every op (subgraph, op index) and with op -1 after a subgraph's last op: define
+ * it to profile, e.g. read a cycle counter. TG_PROFILE (the `profile` app) maps it to tg_profile_op
+ * (firmware/profile/tg_profile.h). */
+#if defined(TG_PROFILE) && !defined(TG_AOT_PROFILE_OP)
+void tg_profile_op(int subgraph, int op);
+#define TG_AOT_PROFILE_OP(subgraph, op) tg_profile_op((subgraph), (op))
+#endif
 #ifndef TG_AOT_PROFILE_OP
 #define TG_AOT_PROFILE_OP(subgraph, op) ((void)0)
 #endif
