@@ -12,8 +12,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import pytest
@@ -23,7 +23,13 @@ from tinygen.boards import get_board
 from tinygen.cli.main import _register, cli
 from tinygen.emulator import Emulator, qemu_available
 from tinygen.link import Transport
-from tinygen.mlperf.benchmarks import Plan, model_input, plan_for, random_input, result_text
+from tinygen.mlperf.benchmarks import (
+    Plan,
+    model_input,
+    plan_for,
+    random_input,
+    result_text,
+)
 from tinygen.mlperf.client import ClientConfig, MlperfClient
 from tinygen.mlperf.verify import build_firmware
 from tinygen.model import load_model

@@ -39,7 +39,13 @@ from pathlib import Path
 
 import numpy as np
 
-from tinygen.mlperf.benchmarks import Plan, model_input, plan_for, random_input, result_text
+from tinygen.mlperf.benchmarks import (
+    Plan,
+    model_input,
+    plan_for,
+    random_input,
+    result_text,
+)
 from tinygen.model import load_model
 from tinygen.reference import Reference
 
@@ -110,11 +116,11 @@ class PtyBridge(threading.Thread):
                 sock = socket.create_connection(("127.0.0.1", self.port))
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 self.connections += 1
-            ready, _, _ = select.select([self.master, sock], [], [], 0.02)
+            ready, _, _ = select.select([self.master, sock.fileno()], [], [], 0.02)
             try:
                 if self.master in ready:
                     sock.sendall(os.read(self.master, 4096))
-                if sock in ready:
+                if sock.fileno() in ready:
                     data = sock.recv(4096)
                     if not data:
                         raise ConnectionError("QEMU closed the serial port")
@@ -128,8 +134,8 @@ class PtyBridge(threading.Thread):
 
 def install_list_ports_shim(device: str) -> None:
     """pyserial's comports() also lists the bridge's pty, with the USB ids devices_qemu.yaml names."""
-    import serial.tools.list_ports as list_ports
-    from serial.tools.list_ports_common import ListPortInfo
+    from serial.tools import list_ports  # type: ignore[import-untyped]
+    from serial.tools.list_ports_common import ListPortInfo  # type: ignore[import-untyped]
 
     real = list_ports.comports
 
@@ -190,8 +196,8 @@ def run_official_runner(runner: Path, argv: list[str]) -> BaseException | None:
         return None
     except SystemExit as exc:
         return None if exc.code in (None, 0) else exc
-    except Exception as exc:  # the runner's own failures (RuntimeError: No response to command ...)
-        return exc
+    except (RuntimeError, OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        return exc   # the runner's own failures (RuntimeError: No response to command ...)
     finally:
         sys.stdout, sys.stderr, sys.argv, sys.path[:] = saved[0], saved[1], saved[2], saved[3]
 
@@ -200,7 +206,8 @@ def check_results(results_json: Path, dataset: Path, model: Path, plan: Plan) ->
     """Every result the runner recorded vs the host reference: (results checked, problems)."""
     reference = Reference.from_file(model)
     shape = reference.inputs[0].shape
-    rows = {r[0]: r for r in csv.reader(open(dataset / "y_labels.csv")) if r}
+    with open(dataset / "y_labels.csv", newline="") as f:
+        rows = {r[0]: r for r in csv.reader(f) if r}
     seen: dict[str, int] = {}
     checked, problems = 0, []
     for r in json.loads(results_json.read_text()):
