@@ -27,6 +27,21 @@ EXTRA_HINT = "pip install 'tinygen[quantize]' (TensorFlow, tf-keras, tensorflow-
 LOAD_ERRORS = (ValueError, OSError, TypeError, KeyError, zipfile.BadZipFile, AttributeError)
 
 
+def require_extra(qat: bool) -> None:
+    """Fail in one line, before reading data or importing TensorFlow, when the extra is missing."""
+    import importlib.util
+
+    needed = ["tensorflow", "tf_keras", "tensorflow_model_optimization"] if qat else ["tensorflow"]
+    for name in needed:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except (ValueError, ImportError):  # ValueError: the module is in sys.modules as None
+            found = False
+        if not found:
+            what = "--qat" if qat and name != "tensorflow" else "`tinygen quantize`"
+            raise UsageError(f"{what} needs the `quantize` extra: {name} is not installed", hint=EXTRA_HINT)
+
+
 def import_tf() -> Any:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
@@ -43,8 +58,7 @@ def import_tfmot() -> tuple[Any, Any]:
         import tensorflow_model_optimization as tfmot  # type: ignore[import-untyped]
         import tf_keras  # type: ignore[import-untyped]
     except ImportError as exc:
-        raise UsageError(f"--qat needs tf-keras and tensorflow-model-optimization ({exc.name} is missing)",
-                         hint=EXTRA_HINT) from exc
+        raise UsageError(f"--qat needs the `quantize` extra: {exc.name} is not installed", hint=EXTRA_HINT) from exc
     return tf_keras, tfmot
 
 
@@ -63,20 +77,22 @@ def _first_line(exc: BaseException) -> str:
 def load_float_model(source: Path, for_qat: bool) -> Any:
     """The float Keras model in `source` (.keras or .h5): tf_keras when `for_qat`, else Keras 3."""
     if not source.exists():
-        raise UsageError(f"{source}: no such file or directory")
+        raise UsageError(f"{source}: no such file or directory", hint="pass the float model (.keras or .h5)")
     if source.suffix not in (".keras", ".h5"):
         raise UsageError(f"{source}: expected a Keras model file (.keras or .h5)",
                          hint="save the float model with model.save('model.keras')")
-    tf = import_tf()
+    import_tf()
+    import keras  # type: ignore[import-untyped]  # Keras 3 (tfmot points tf.keras at tf_keras)
+
     if not for_qat:
-        return _load(tf.keras.models.load_model, source)
+        return _load(keras.models.load_model, source)
     tf_keras, _ = import_tfmot()
     try:
         with quiet_stdout():
             return tf_keras.models.load_model(str(source), compile=False)
     except LOAD_ERRORS:
         pass  # not a tf_keras file: a Keras 3 one is rebuilt below
-    model3 = _load(tf.keras.models.load_model, source)
+    model3 = _load(keras.models.load_model, source)
     return keras3_to_tf_keras(model3, tf_keras, source)
 
 
