@@ -139,6 +139,7 @@ typedef struct {
 } tg_softmax_params;
 
 void tg_softmax_s8(const tg_softmax_params *p, const int8_t *in, int8_t *out);
+void tg_softmax_s8_s16(const tg_softmax_params *p, const int8_t *in, int16_t *out);
 
 typedef struct {
   int32_t size, in_zero_point, range_radius, in_mult, in_left_shift;

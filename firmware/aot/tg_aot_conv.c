@@ -1,4 +1,5 @@
 /* tinygen AOT runtime: CONV_2D, int8 with per-channel requantization (NHWC input, OHWI filter). */
+#include "tg_aot_opt.h" /* first: the kernels' optimisation level */
 #include <string.h>
 
 #include "tg_aot.h"

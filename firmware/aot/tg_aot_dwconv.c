@@ -6,6 +6,7 @@
  * four channels ([c/4][tap][4], then the remaining channels [tap][rest]); channels are processed
  * four at a time with the accumulators in registers (SMLABB/SMLATT on DSP cores).
  */
+#include "tg_aot_opt.h" /* first: the kernels' optimisation level */
 #include <string.h>
 
 #include "tg_aot.h"

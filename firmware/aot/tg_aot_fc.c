@@ -1,4 +1,5 @@
 /* tinygen AOT runtime: FULLY_CONNECTED, int8 (per-tensor or per-channel requantization). */
+#include "tg_aot_opt.h" /* first: the kernels' optimisation level */
 #include "tg_aot.h"
 
 /* One batch row: weights are quad-interleaved (tg_mv_s8); more rows: pair-interleaved (tg_mm_s8). */

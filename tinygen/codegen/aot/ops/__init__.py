@@ -64,7 +64,7 @@ _REGISTRY: dict[str, list[Registration]] = {}
 _MODULES = (
     "nn", "activation", "elementwise", "data", "variables", "reduce",
     # written in parallel by other engineers; optional until they land
-    "integer", "signal",
+    "integer", "signal", "sequence",
 )
 _loaded = False
 
