@@ -30,18 +30,22 @@ _FILE = click.Path(dir_okay=False, path_type=Path)
               help="With --eval: skip instructions per inference on the emulated Cortex-M4.")
 @click.option("--report", type=_FILE, default=None, help="Per-layer error report (JSON); a table goes to stderr.")
 @click.option("--png", type=_FILE, default=None, help="Per-layer error as a bar chart (PNG).")
+@click.option("--variants", "variants_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Also write every compared model (OUT.int8-ptq.tflite, OUT.int16x8-ptq.tflite, ...) to DIR.")
 @json_option
 @handle_errors
 def command(source: Path, calibration: Path, output: Path, activations: str, qat: bool, train: Path | None,
             epochs: int, learning_rate: float, batch_size: int, seed: int, eval_path: Path | None,
-            no_measure: bool, report: Path | None, png: Path | None, as_json: bool) -> None:
+            no_measure: bool, report: Path | None, png: Path | None, variants_dir: Path | None,
+            as_json: bool) -> None:
     """Quantize MODEL.keras (or .h5): PTQ, or QAT with --qat; full-int8 or int16x8."""
     from ..quantize import Request, TrainOptions, quantize
     from ..quantize.layers import table
 
     req = Request(source=source, calibration=calibration, output=output, activations=activations, qat=qat,
                   train=train, train_options=TrainOptions(epochs, learning_rate, batch_size, seed),
-                  eval=eval_path, report=report, png=png, measure=not no_measure)
+                  eval=eval_path, report=report, png=png, variants_dir=variants_dir,
+                  measure=not no_measure)
     r = quantize(req, reporter=make_reporter())
     if r.layers:
         click.echo("per-layer int8 error (TensorFlow's QuantizationDebugger), most sensitive first:", err=True)

@@ -27,22 +27,24 @@ def load_calibration(path: Path) -> np.ndarray:
     """Calibration samples as float32 [N, ...]: a .npy file, an .npz with `x`, or a directory of .npy samples."""
     path = Path(path)
     if not path.exists():
-        raise UsageError(f"calibration data {path}: no such file or directory")
+        raise UsageError(f"calibration data {path}: no such file or directory",
+                         hint="pass representative inputs: .npy [N, ...], .npz with x, or a directory of .npy files")
     try:
         if path.is_dir():
             files = sorted(path.glob("*.npy"))
             if not files:
-                raise UsageError(f"calibration directory {path} holds no .npy files")
+                raise UsageError(f"calibration directory {path} holds no .npy files", hint="one .npy per sample")
             data = np.stack([np.load(f) for f in files])
         elif path.suffix == ".npz":
             data = _npz_arrays(path, ("x",))["x"]
         else:
             data = np.load(path)
     except (ValueError, OSError) as exc:
-        raise UsageError(f"cannot read calibration data {path}: {exc}") from exc
+        raise UsageError(f"cannot read calibration data {path}: {exc}", hint="write it with numpy.save") from exc
     if not isinstance(data, np.ndarray) or data.ndim < 2 or len(data) == 0:
         shape = getattr(data, "shape", "not an array")
-        raise UsageError(f"calibration data {path} must be [N, ...] with N >= 1 samples, got shape {shape}")
+        raise UsageError(f"calibration data {path} must be [N, ...] with N >= 1 samples, got shape {shape}",
+                         hint="stack the samples along a first (batch) axis")
     return data.astype(np.float32)
 
 
@@ -62,13 +64,15 @@ def load_labelled(path: Path, what: str) -> Labelled:
     """An .npz with `x` [N, ...] and integer labels `y` [N] (`what` names it in errors: "--train")."""
     path = Path(path)
     if not path.is_file():
-        raise UsageError(f"{what} {path}: no such file")
+        raise UsageError(f"{what} {path}: no such file", hint="an .npz with arrays x and y (numpy.savez)")
     arrays = _npz_arrays(path, ("x", "y"))
     x, y = arrays["x"], arrays["y"]
     if x.ndim < 2 or len(x) == 0:
-        raise UsageError(f"{what} {path}: x must be [N, ...] with N >= 1 samples, got shape {x.shape}")
+        raise UsageError(f"{what} {path}: x must be [N, ...] with N >= 1 samples, got shape {x.shape}",
+                         hint="stack the samples along a first (batch) axis")
     if y.ndim != 1 or len(y) != len(x):
-        raise UsageError(f"{what} {path}: y must be one label per sample, shape [{len(x)}], got {y.shape}")
+        raise UsageError(f"{what} {path}: y must be one label per sample, shape [{len(x)}], got {y.shape}",
+                         hint="y holds integer class indices, one per row of x")
     integral = np.issubdtype(y.dtype, np.integer) or (
         np.issubdtype(y.dtype, np.floating) and bool(np.all(np.isfinite(y))) and bool(np.all(y == np.round(y))))
     if not integral:

@@ -19,9 +19,24 @@ ACTIVATIONS = ("int8", "int16")
 KIND = {"int8": "full-int8", "int16": "int16x8"}
 
 
+def _from_model(tf: Any, model: Any) -> Any:
+    """tf_keras models convert with batch 1 as they are; a Keras 3 model is traced with batch 1
+    first, or its Flatten/Reshape keep a dynamic batch (SHAPE, STRIDED_SLICE, PACK ops on the MCU)."""
+    from .keras import SavedModel
+
+    if isinstance(model, SavedModel):
+        return tf.lite.TFLiteConverter.from_saved_model(str(model.path))
+    if type(model).__module__.startswith("tf_keras"):
+        return tf.lite.TFLiteConverter.from_keras_model(model)
+    import keras  # type: ignore[import-untyped]
+
+    inp = keras.Input(batch_shape=(1, *model.inputs[0].shape[1:]), dtype="float32")
+    return tf.lite.TFLiteConverter.from_keras_model(keras.Model(inp, model(inp, training=False)))
+
+
 def converter(tf: Any, model: Any, calibration: np.ndarray, activations: str, integer_io: bool = True) -> Any:
     """A TFLiteConverter set up for `activations` (int8 or int16, weights int8 either way)."""
-    conv = tf.lite.TFLiteConverter.from_keras_model(model)
+    conv = _from_model(tf, model)
 
     def representative() -> Iterator[list[np.ndarray]]:
         for sample in calibration:
@@ -53,11 +68,6 @@ def convert(conv: Any, what: str) -> bytes:
         first = text.splitlines()[0][:300] if text else type(exc).__name__
         raise ModelError(f"TensorFlow could not convert {what}: {first}",
                          hint="the model needs ops TFLite can quantize (Conv, Dense, pooling, ReLU, ...)") from exc
-
-
-def float_tflite(tf: Any, model: Any, what: str) -> bytes:
-    """The unquantized TFLite model (what the per-layer debugger compares against)."""
-    return convert(tf.lite.TFLiteConverter.from_keras_model(model), what)
 
 
 def ptq(tf: Any, model: Any, calibration: np.ndarray, activations: str, what: str) -> bytes:

@@ -43,7 +43,7 @@ def train_qat(model: Any, train: Labelled, options: TrainOptions, reporter: Repo
     except (ValueError, RuntimeError, TypeError) as exc:
         first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
         raise ModelError(f"tfmot cannot make this model quantization-aware: {first}",
-                         hint="quantize_model supports Sequential and functional models of built-in layers") from exc
+                         hint="tfmot quantizes built-in layers; BatchNormalization only right after a convolution (it is folded)") from exc
     from_logits = not outputs_are_probabilities(model, train.x)
     q_model.compile(optimizer=tf_keras.optimizers.Adam(options.learning_rate),
                     loss=tf_keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits),

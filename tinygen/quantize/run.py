@@ -34,6 +34,7 @@ class Request:
     eval: Path | None = None
     report: Path | None = None
     png: Path | None = None
+    variants_dir: Path | None = None  # also write every compared model there
     measure: bool = True  # instructions per inference on the emulated Cortex-M4 (with --eval)
 
 
@@ -82,23 +83,30 @@ class QuantizeResult:
 
 def _check_request(req: Request) -> None:
     if req.activations not in ACTIVATIONS:
-        raise UsageError(f"--activations {req.activations}: expected one of {', '.join(ACTIVATIONS)}")
+        raise UsageError(f"--activations {req.activations}: expected one of {', '.join(ACTIVATIONS)}",
+                         hint="int8 for full-int8, int16 for int16x8")
     if req.qat and req.train is None:
-        raise UsageError("--qat needs --train TRAIN.npz (arrays x and y)")
+        raise UsageError("--qat needs --train TRAIN.npz (arrays x and y)",
+                         hint="numpy.savez('train.npz', x=inputs, y=integer_labels)")
     if req.train is not None and not req.qat:
         raise UsageError("--train is only used with --qat", hint="add --qat, or leave out --train for PTQ")
     if req.qat and req.activations == "int16":
         raise UsageError("--qat trains 8-bit activations (tfmot's default scheme); it cannot produce int16x8",
                          hint="use --activations int16 without --qat (PTQ), or --qat for full-int8")
     if req.train_options.epochs < 1 or not req.train_options.learning_rate > 0:
-        raise UsageError("--epochs must be >= 1 and --learning-rate > 0")
+        raise UsageError("--epochs must be >= 1 and --learning-rate > 0", hint="e.g. --epochs 3 --learning-rate 1e-4")
     if req.png is not None and req.png.suffix.lower() != ".png":
-        raise UsageError(f"--png {req.png}: expected a .png file name")
+        raise UsageError(f"--png {req.png}: expected a .png file name", hint="e.g. --png layers.png")
+    if req.variants_dir is not None and req.eval is None and not req.qat:
+        raise UsageError("--variants writes the compared models: it needs --eval or --qat",
+                         hint="add --eval EVAL.npz")
     outs = [p for p in (req.output, req.report, req.png) if p is not None]
     if len({p.resolve() for p in outs}) != len(outs):
-        raise UsageError("-o, --report and --png must be different files")
+        raise UsageError("-o, --report and --png must be different files", hint="give each its own path")
     for p in outs:
         check_writable(p.parent if str(p.parent) else Path("."))
+    if req.variants_dir is not None:
+        check_writable(req.variants_dir)
 
 
 def _float_outputs(model: Any, x: np.ndarray) -> list[np.ndarray]:
@@ -113,18 +121,20 @@ def quantize(req: Request, reporter: Reporter | None = None) -> QuantizeResult:
     """Quantize `req.source` as asked; raise before writing anything if any stage fails."""
     reporter = reporter or silent()
     _check_request(req)
+    from .keras import import_tf, load_float_model, require_extra
+
+    require_extra(req.qat)
     calibration = qdata.load_calibration(req.calibration)
     train = qdata.load_labelled(req.train, "--train") if req.train else None
     held_out = qdata.load_labelled(req.eval, "--eval") if req.eval else None
-
-    from .keras import import_tf, load_float_model
 
     reporter.step("importing TensorFlow")
     tf = import_tf()
     reporter.step(f"loading {req.source}")
     model = load_float_model(req.source, for_qat=req.qat)
     if len(model.inputs) != 1:
-        raise UsageError(f"{req.source}: {len(model.inputs)} inputs; tinygen quantize handles single-input models")
+        raise UsageError(f"{req.source}: {len(model.inputs)} inputs; tinygen quantize handles single-input models",
+                         hint="convert multi-input models with TensorFlow's converter directly")
     in_shape = tuple(model.inputs[0].shape)
     classes = int(model.outputs[0].shape[-1] or 0)
     qdata.check_shape(calibration, in_shape, f"--calibration {req.calibration}")
@@ -185,8 +195,16 @@ def quantize(req: Request, reporter: Reporter | None = None) -> QuantizeResult:
         files[req.report] = (json_document("quantize.layers", _report_payload(result, req)) + "\n").encode()
     if req.png is not None:
         files[req.png] = bar_chart_png(layers, f"{req.source.name}: per-layer int8 quantization error")
+    if req.variants_dir is not None:
+        for v in variants[1:]:
+            files[req.variants_dir / variant_file_name(req.output, v)] = v.flatbuffer
     written = _write_all(files)
     return QuantizeResult(**{**result.__dict__, "written": tuple(written)})
+
+
+def variant_file_name(output: Path, v: Variant) -> str:
+    """OUT.tflite -> OUT.int8-ptq.tflite, OUT.int16x8-ptq.tflite, OUT.int8-qat.tflite."""
+    return f"{output.stem}.{v.name.replace(' ', '-').lower()}{output.suffix or '.tflite'}"
 
 
 def _short(activations: str) -> str:
