@@ -223,7 +223,7 @@ def render_project(
         ctx, platform=qemu_platform_uri() if board.emulated else board.pio_platform, ldscript=ldscript,
         upload_protocol=None, build_flags=build_flags, lib_deps=lib_deps, lib_extra_dirs=lib_extra_dirs,
         platform_packages=platform_packages,
-        build_cache_dir=load_settings().build_cache_dir if board.emulated else None,
+        build_cache_dir=load_settings().build_cache_dir,
         lib_ldf_mode="chain+" if tree is None and runtime == "tflm" else None)
     manifest = {"schema": "tinygen.project", "schema_version": 1, "tinygen": __version__, "board": board.name,
                 "app": app, "runtime": runtime, "name": name, "model": model.path.name,
