@@ -127,7 +127,7 @@ def test_missing_platform_in_folder_exits_6_with_json(folder: Path, tmp_path: Pa
     monkeypatch.setenv("TINYGEN_PIO_REGISTRY", f"127.0.0.1:{_closed_port()}")
     proc = subprocess.run([sys.executable, "-m", "tinygen.cli.main", "build", "--board", "nucleo_l4r5zi",
                            "--model", str(models_dir / HELLO), "--packages", str(folder),
-                           "-o", str(tmp_path / "p"), "--json"], capture_output=True, text=True)
+                           "-o", str(tmp_path / "p"), "--json"], capture_output=True, text=True, check=False)
     assert proc.returncode == 6, proc.stderr
     doc = json.loads(proc.stdout)
     assert doc["schema"] == "tinygen.build" and doc["ok"] is False
@@ -142,7 +142,7 @@ def test_offline_without_folder_exits_6_with_json(tmp_path: Path, models_dir: Pa
     monkeypatch.delenv("TINYGEN_PIO_PACKAGES", raising=False)
     proc = subprocess.run([sys.executable, "-m", "tinygen.cli.main", "build", "--board", "pico",
                            "--model", str(models_dir / HELLO), "-o", str(tmp_path / "p"), "--json"],
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, check=False)
     assert proc.returncode == 6, proc.stderr
     doc = json.loads(proc.stdout)
     assert doc["ok"] is False and "'raspberrypi' not installed" in doc["error"]["message"]
@@ -174,7 +174,7 @@ def test_folder_installs_with_platformio(tmp_path: Path) -> None:
     assert (core / "packages" / "toolchain-gccarmnoneeabi" / "bin" / "arm-none-eabi-gcc").resolve() == gcc
     assert install_local_packages(pkgs, "tinygen-qemu", core, env, silent()) == []
     listed = subprocess.run([sys.executable, "-m", "platformio", "pkg", "list", "-g", "--only-platforms"],
-                            env=env, capture_output=True, text=True)
+                            env=env, capture_output=True, text=True, check=False)
     assert "tinygen-qemu @ 0.1.0" in listed.stdout, listed.stdout + listed.stderr
     with pytest.raises(ToolMissingError, match="no PlatformIO platform 'ststm32'"):
         install_local_packages(pkgs, "ststm32", core, env, silent())

@@ -12,7 +12,13 @@ from ..build import build_project, pio_build
 from ..build.flash import find_project
 from ..errors import TinygenError, UsageError
 from ..project import load_project
-from .common import emit_json, emit_json_error, handle_errors, json_option, make_reporter
+from .common import (
+    emit_json,
+    emit_json_error,
+    handle_errors,
+    json_option,
+    make_reporter,
+)
 from .generate import project_options
 
 
