@@ -60,7 +60,10 @@ TFLM_LIB_DEP = (f"{TFLM_LIB_NAME}=https://github.com/tensorflow/tflite-micro-ard
 _SIGNAL_OP_PREFIX = "Signal"
 # platforms whose boards the pinned Arduino export builds for (its src/peripherals/ is Nano 33 BLE code)
 ARDUINO_EXPORT_PLATFORMS = ("nordicnrf52",)
-PDM_LIBRARY = "PDM"  # ArduinoCore-mbed's microphone library (libraries/PDM)
+PDM_LIBRARY = "PDM"
+# C++ standard for TFLM sources (SCons sends -std=gnu++XX to CXXFLAGS only, C keeps its own)
+TFLM_CXX_STD = "-std=gnu++17"
+OLDER_CXX_STDS = ["-std=gnu++11", "-std=gnu++14"]  # ArduinoCore-mbed's microphone library (libraries/PDM)
 # firmware/ libraries an app needs besides its own directory (kws adds its own in tinygen/kws)
 _APP_LIBRARIES: dict[str, tuple[str, ...]] = {"hil": ("link",)}
 
@@ -188,6 +191,7 @@ def render_project(
     build_flags = ["-Isrc/model"]
     lib_deps: list[str] = []
     lib_extra_dirs: list[str] = []
+    build_unflags: list[str] = []
     platform_packages = [f"{p.name}@{p.uri}" for p in packages.platform_tools(board.pio_platform)] if packages else []
     if app == "kws":  # keyword spotting: AOT frontend, kws_config.h, link library (tinygen/kws/project.py)
         from .kws.project import has_microphone, kws_app_files
@@ -222,6 +226,9 @@ def render_project(
             lib_extra_dirs = [str(shared_library_root(lib_text, load_settings().build_cache_dir))]
             # -isystem: TFLM's headers are not warning-free under -Wextra, our sources must be
             build_flags += [f"-D{d}" for d in TFLM_DEFINES] + [f"-isystem {d}" for d in tree.include_dirs]
+            if not board.emulated:  # TFLM needs C++17; ArduinoCore-mbed compiles C++ as gnu++14
+                build_flags.append(TFLM_CXX_STD)
+                build_unflags += OLDER_CXX_STDS
             lib_deps.append(TFLM_LIBRARY_NAME)
         else:
             if signal:
@@ -239,7 +246,7 @@ def render_project(
     files["platformio.ini"] = env.get_template("platformio.ini.j2").render(
         ctx, platform=qemu_platform_uri() if board.emulated else board.pio_platform, ldscript=ldscript,
         upload_protocol=None, build_flags=build_flags, lib_deps=lib_deps, lib_extra_dirs=lib_extra_dirs,
-        platform_packages=platform_packages,
+        platform_packages=platform_packages, build_unflags=build_unflags,
         build_cache_dir=load_settings().build_cache_dir,
         lib_ldf_mode="chain+" if tree is None and runtime == "tflm" else None)
     manifest = {"schema": "tinygen.project", "schema_version": 1, "tinygen": __version__, "board": board.name,
