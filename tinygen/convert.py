@@ -10,7 +10,7 @@ from .codegen import aot, tflm
 from .codegen.aot import sizes
 from .errors import ModelError, UsageError
 from .model import ModelInfo, check_deployable, load_model
-from .codegen.cnames import c_identifier
+from .codegen.cnames import model_prefix
 from .codegen.output import check_writable, write_files
 from .report import Reporter, silent
 
@@ -28,14 +28,31 @@ class ConvertResult:
 
 
 def read_labels(path: Path | None) -> list[str] | None:
+    """One class label per line, byte for byte: lines end at \\n (or \\r\\n) only, so other Unicode
+    line breaks, tabs and spaces stay inside a label. Trailing empty lines are ignored; the file
+    must be UTF-8 text."""
     if path is None:
         return None
     try:
-        labels = [line.strip() for line in Path(path).read_text().splitlines() if line.strip()]
+        raw = Path(path).read_bytes()
     except OSError as exc:
         raise UsageError(f"cannot read labels file {path}: {exc.strerror}") from exc
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"labels file {path} is not UTF-8 text (byte {exc.start})",
+                         hint="save it as UTF-8, one label per line") from exc
+    lines = text.split("\n")
+    labels = [line[:-1] if line.endswith("\r") else line for line in lines]
+    while labels and labels[-1] == "":
+        labels.pop()
     if not labels:
         raise UsageError(f"labels file {path} is empty")
+    empty = next((i for i, label in enumerate(labels, 1) if label == ""), None)
+    if empty is not None:
+        raise UsageError(f"labels file {path}: line {empty} is empty", hint="one label per line, no blank lines")
+    if "\0" in text:
+        raise UsageError(f"labels file {path} contains a NUL character, which a C string cannot hold")
     return labels
 
 
@@ -72,7 +89,7 @@ def convert(
     check_writable(Path(out_dir))
     model = load_model(model_path)
     check_deployable(model)
-    name = c_identifier(name) if name else c_identifier(model.path.stem)
+    name = model_prefix(name, model.path.stem)
     labels = read_labels(labels_path)
     reporter.step(f"generating {runtime} sources for {model.path.name} as '{name}'")
     files = generate_sources(model, runtime, name, labels, arena_size)

@@ -27,7 +27,7 @@ import jinja2
 from . import __version__
 from .boards import Board, get_board
 from .codegen import aot, tflm
-from .codegen.cnames import c_identifier, c_string
+from .codegen.cnames import c_string, model_prefix
 from .codegen.output import BANNER_LINES, write_files
 from .config import load_settings
 from .convert import read_labels, tflm_arena_sizes
@@ -134,7 +134,7 @@ def render_project(
     apps = available_apps()
     if app not in apps:
         raise UsageError(f"unknown app '{app}'", hint=f"available apps: {', '.join(apps) or 'none'}")
-    name = c_identifier(name) if name else c_identifier(model.path.stem)
+    name = model_prefix(name, model.path.stem)
     tree = _resolve_tflm(board, runtime, tflm_dir)
     fw, env = firmware_dir(), _env()
     banner = BANNER_LINES.format(version=__version__, source=model.path.name.replace("*/", "*_/"),

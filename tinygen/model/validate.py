@@ -138,6 +138,11 @@ def validate(raw: Any, size: int) -> None:
             raise ModelError(f"metadata entry {i} '{_text(meta.name)}' refers to buffer {int(meta.buffer)}, "
                              f"but the file has {len(buffers)}: damaged file")
     subgraphs = raw.subgraphs or []
+    if subgraphs:
+        for kind in ("inputs", "outputs"):
+            if _len(getattr(subgraphs[0], kind)) == 0:
+                raise ModelError(f"the model's main subgraph has no {kind}: there is nothing to "
+                                 f"{'feed' if kind == 'inputs' else 'read'} on a device")
     total = 0
     for si, sg in enumerate(subgraphs):
         total += _subgraph(raw, si, sg, names, len(subgraphs))
