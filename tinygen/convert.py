@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,10 +12,13 @@ from .codegen.aot import sizes
 from .errors import ModelError, UsageError
 from .model import ModelInfo, check_deployable, load_model
 from .codegen.cnames import model_prefix
-from .codegen.output import check_writable, write_files
+from .codegen.output import check_writable, remove_stale, write_files
 from .report import Reporter, silent
 
 RUNTIMES = ("tflm", "aot")
+# What the last `convert` wrote into a folder: the next one into it removes what it no longer writes
+# (another model's *_tg_runtime.c would otherwise be compiled with the new one).
+MANIFEST = ".tinygen-convert.json"
 
 
 @dataclass(frozen=True)
@@ -92,8 +96,15 @@ def convert(
     name = model_prefix(name, model.path.stem)
     labels = read_labels(labels_path)
     reporter.step(f"generating {runtime} sources for {model.path.name} as '{name}'")
-    files = generate_sources(model, runtime, name, labels, arena_size)
+    files: dict[str, str | bytes] = dict(generate_sources(model, runtime, name, labels, arena_size))
+    previous = _previous_files(Path(out_dir))
+    files[MANIFEST] = json.dumps({"schema": "tinygen.convert", "schema_version": 1, "model": model.path.name,
+                                  "runtime": runtime, "name": name, "files": sorted(files)}, indent=1) + "\n"
     changed = write_files(Path(out_dir), files)
+    removed = remove_stale(Path(out_dir), previous, files)
+    if removed:
+        reporter.info(f"removed {len(removed)} file(s) an earlier conversion wrote: {', '.join(removed[:4])}"
+                      + (" ..." if len(removed) > 4 else ""))
     memory = memory_report(model) if runtime == "aot" else None
     if memory and "aot" in memory:
         a, t = memory["aot"], memory.get("tflm_arena")
@@ -104,10 +115,19 @@ def convert(
         name=name,
         runtime=runtime,
         out_dir=Path(out_dir),
-        files=tuple(sorted(files)),
-        changed=tuple(sorted(p.name for p in changed)),
+        files=tuple(sorted(f for f in files if f != MANIFEST)),
+        changed=tuple(sorted(p.name for p in changed if p.name != MANIFEST)),
         memory=memory,
     )
+
+
+def _previous_files(out_dir: Path) -> list[str]:
+    try:
+        doc = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    files = doc.get("files") if isinstance(doc, dict) else None
+    return [f for f in files if isinstance(f, str)] if isinstance(files, list) else []
 
 
 def memory_report(model: ModelInfo) -> dict[str, object]:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import functools
+import signal
 import sys
 import traceback
+from types import FrameType
 from typing import Any, Callable, TypeVar
 
 import click
@@ -29,6 +31,25 @@ def emit_json(kind: str, payload: dict[str, Any]) -> None:
     click.echo(json_document(kind, payload))
 
 
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP arrived: unwinds like Ctrl-C, so every `finally` and context manager stops
+    the QEMU and PlatformIO processes the command started."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _on_signal(signum: int, frame: FrameType | None) -> None:
+    raise Terminated(signum)
+
+
+def install_signal_handlers() -> None:
+    """SIGTERM/SIGHUP end a command as cleanly as Ctrl-C (Python's default would skip the cleanup)."""
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _on_signal)
+
+
 def handle_errors(f: F) -> F:
     """Turn TinygenError into one red line + hint + exit code; anything else is a bug."""
 
@@ -47,6 +68,9 @@ def handle_errors(f: F) -> F:
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)
+        except Terminated as exc:
+            click.echo(f"terminated ({signal.Signals(exc.signum).name})", err=True)
+            sys.exit(128 + exc.signum)
         except (click.ClickException, click.exceptions.Exit, SystemExit):
             raise
         except Exception:  # a bug in tinygen, not a user mistake

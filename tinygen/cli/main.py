@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from .. import __version__
+from .common import install_signal_handlers
 from . import arena, boards, build, convert, demo, features, flash, generate, inspect, quantize, run, verify
 
 COMMANDS: list[click.Command] = [
@@ -44,6 +45,7 @@ def _register() -> None:
 
 def main() -> None:
     _register()
+    install_signal_handlers()
     cli()
 
 
