@@ -127,3 +127,20 @@ def test_non_utf8_board_file_is_a_board_error(tmp_path: Path, monkeypatch: pytes
     monkeypatch.chdir(tmp_path)
     code, out = _invoke("boards")
     assert code == 4 and "not UTF-8" in out and len(out.strip().splitlines()) == 1
+
+
+def test_readme_lists_every_exit_code() -> None:
+    """The README's table covers every code a TinygenError, the signal handlers and bugs exit with."""
+    import re
+
+    import tinygen.errors as errors
+    from tinygen.link.errors import DeviceReset, LinkClosed, LinkTimeout, ProtocolError
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("| exit code | meaning |"):]
+    listed = {int(c) for row in table.splitlines()[2:] if row.startswith("|")
+              for c in re.findall(r"\d+", row.split("|")[1])}
+    classes = [c for c in vars(errors).values() if isinstance(c, type) and issubclass(c, errors.TinygenError)]
+    classes += [DeviceReset, LinkClosed, LinkTimeout, ProtocolError]
+    used = {c.exit_code for c in classes} | {0, 70, 130, 143, 129}
+    assert used <= listed, f"exit codes missing from the README: {sorted(used - listed)}"
