@@ -9,10 +9,10 @@ from pathlib import Path
 from .arena import compute_arena
 from .codegen import aot, tflm
 from .codegen.aot import sizes
-from .errors import ModelError, UsageError
-from .model import ModelInfo, check_deployable, load_model
 from .codegen.cnames import model_prefix
 from .codegen.output import check_writable, remove_stale, write_files
+from .errors import ModelError, UsageError
+from .model import ModelInfo, check_deployable, load_model
 from .report import Reporter, silent
 
 RUNTIMES = ("tflm", "aot")
@@ -108,7 +108,7 @@ def convert(
     memory = memory_report(model) if runtime == "aot" else None
     if memory and "aot" in memory:
         a, t = memory["aot"], memory.get("tflm_arena")
-        vs = f" vs TFLM arena {t} B ({a['ram'] / t:.2f}x)" if t else ""  # type: ignore[index,operator]
+        vs = f" vs TFLM arena {t} B ({a['ram'] / t:.2f}x)" if t else ""  # type: ignore[index]
         reporter.info(f"AOT RAM {a['ram']} B (arena {a['arena']} + state {a['persistent']}){vs}; "  # type: ignore[index]
                       f"flash ~{a['flash']} B")  # type: ignore[index]
     return ConvertResult(

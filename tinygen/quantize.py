@@ -89,7 +89,8 @@ def quantize(
 
         def run_float(x: np.ndarray) -> np.ndarray:
             out = fn(tf.constant(x))
-            return next(iter(out.values())).numpy()
+            result: np.ndarray = next(iter(out.values())).numpy()
+            return result
     else:
         converter = tf.lite.TFLiteConverter.from_keras_model(float_model)
 

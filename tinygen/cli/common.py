@@ -24,7 +24,7 @@ def make_reporter(ctx: click.Context | None = None) -> Reporter:
 
 
 def json_option(f: F) -> F:
-    return click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")(f)  # type: ignore[return-value]
+    return click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")(f)
 
 
 def emit_json(kind: str, payload: dict[str, Any]) -> None:
@@ -86,4 +86,4 @@ def handle_errors(f: F) -> F:
 
 
 def model_argument(f: F) -> F:
-    return click.argument("model", type=click.Path(dir_okay=False, path_type=str))(f)  # type: ignore[return-value]
+    return click.argument("model", type=click.Path(dir_okay=False, path_type=str))(f)

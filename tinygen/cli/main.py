@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from .. import __version__
-from .common import install_signal_handlers
 from . import arena, boards, build, convert, demo, features, flash, generate, inspect, quantize, run, verify
+from .common import install_signal_handlers
 
 COMMANDS: list[click.Command] = [
     inspect.command,

@@ -24,7 +24,7 @@ def op_macs(sg: SubgraphInfo, op: OperatorInfo) -> int:
         w = t[op.inputs[1]].shape  # [units, in]
         return n_out * w[-1] if w else 0
     if op.op in ("AVERAGE_POOL_2D", "MAX_POOL_2D") and op.options is not None:
-        return n_out * op.options.filterHeight * op.options.filterWidth
+        return n_out * int(op.options.filterHeight) * int(op.options.filterWidth)
     if op.op in ("ADD", "MUL", "SUB", "SOFTMAX", "LOGISTIC", "MEAN"):
         return n_out
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from ... import __version__
 from ...resources import firmware_dir
@@ -160,7 +161,7 @@ def runtime_glue(m: AotModel) -> str:
     """NAME_tg_runtime.c: tg_runtime.h implemented over the generated model."""
     name, up = m.name, m.name.upper()
 
-    def infos(kind: str, tensors: tuple) -> list[str]:
+    def infos(kind: str, tensors: tuple[Any, ...]) -> list[str]:
         rows = []
         for i, t in enumerate(tensors):
             q = t.quantization
