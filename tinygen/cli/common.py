@@ -73,7 +73,7 @@ def handle_errors(f: F) -> F:
             sys.exit(128 + exc.signum)
         except (click.ClickException, click.exceptions.Exit, SystemExit):
             raise
-        except Exception:  # a bug in tinygen, not a user mistake
+        except Exception:  # noqa: BLE001 - the one place a bug in tinygen becomes exit 70 + traceback
             traceback.print_exc()
             click.secho(
                 "internal error: this is a bug in tinygen, please report it with the traceback above",

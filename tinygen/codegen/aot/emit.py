@@ -163,7 +163,7 @@ def runtime_glue(m: AotModel) -> str:
 
     def infos(kind: str, tensors: tuple[Any, ...]) -> list[str]:
         rows = []
-        for i, t in enumerate(tensors):
+        for t in tensors:
             q = t.quantization
             dims = list(t.shape)[:6] or [1]
             rows.append(
