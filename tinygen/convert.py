@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .arena import compute_arena
 from .codegen import aot, tflm
@@ -68,15 +69,16 @@ def tflm_arena_sizes(model: ModelInfo) -> tflm.ArenaSizes:
 
 
 def generate_sources(model: ModelInfo, runtime: str, name: str, labels: list[str] | None,
-                     arena_size: int | None = None) -> dict[str, str]:
+                     arena_size: int | None = None, incremental: Any = None) -> dict[str, str]:
     """The files one runtime needs, keyed by file name (nothing written).
 
-    `arena_size` overrides the computed TFLM arena (for ops the arena model does not cover)."""
+    `arena_size` overrides the computed TFLM arena (for ops the arena model does not cover);
+    `incremental` is an AOT incremental plan (codegen/aot/incremental.py, proven by the caller)."""
     if runtime == "tflm":
         sizes = tflm.ArenaSizes(arena_size, arena_size) if arena_size else tflm_arena_sizes(model)
         return tflm.generate(model, name, labels, sizes)
     if runtime == "aot":
-        return aot.generate(model, name, labels)
+        return aot.generate(model, name, labels, incremental=incremental)
     raise UsageError(f"unknown runtime '{runtime}' (choose from {', '.join(RUNTIMES)})")
 
 
@@ -88,6 +90,7 @@ def convert(
     labels_path: Path | None = None,
     reporter: Reporter | None = None,
     arena_size: int | None = None,
+    incremental: Any = None,
 ) -> ConvertResult:
     reporter = reporter or silent()
     check_writable(Path(out_dir))
@@ -96,7 +99,7 @@ def convert(
     name = model_prefix(name, model.path.stem)
     labels = read_labels(labels_path)
     reporter.step(f"generating {runtime} sources for {model.path.name} as '{name}'")
-    files: dict[str, str | bytes] = dict(generate_sources(model, runtime, name, labels, arena_size))
+    files: dict[str, str | bytes] = dict(generate_sources(model, runtime, name, labels, arena_size, incremental))
     previous = _previous_files(Path(out_dir))
     files[MANIFEST] = json.dumps({"schema": "tinygen.convert", "schema_version": 1, "model": model.path.name,
                                   "runtime": runtime, "name": name, "files": sorted(files)}, indent=1) + "\n"

@@ -124,7 +124,7 @@ def compute_arena(model: ModelInfo, kernels: str = "reference", target: str = "c
         msg = str(exc)
         cls = UnsupportedOpError if "op " in msg else ModelError
         raise cls(f"{model.path.name}: cannot compute the TFLM arena: {msg}",
-                  hint="size the arena by hand (tinygen build --arena-size BYTES) or use --runtime aot") from exc
+                  hint="size the arena by hand (--arena-size BYTES, measured on the device)") from exc
     plan_ = _plan_from(model, result, kernels, target)
     _PLANS[key] = plan_
     while len(_PLANS) > _PLANS_KEPT:

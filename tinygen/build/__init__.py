@@ -17,7 +17,7 @@ from ..config import Settings, load_settings
 from ..errors import BuildError
 from ..locking import exclusive, lock_path
 from ..platform.tflm import PROJECT_MANIFEST, install_shared_library, shared_library_root
-from ..project import AppFiles, Project, generate_project
+from ..project import TFLM_LIB_NAME, AppFiles, IncrementalDecider, Project, generate_project
 from ..report import Reporter, silent
 from .pio import failure_summary, preflight, run_pio
 from .size import FirmwareTooBig, MemoryReport, memory_report
@@ -59,8 +59,9 @@ def pio_build(project: Project, reporter: Reporter | None = None, settings: Sett
 def _pio_build(project: Project, reporter: Reporter, settings: Settings, verbose: bool) -> BuildResult:
     board = project.board
     drop_damaged_cache_entries(settings.build_cache_dir, reporter)
-    remote = project.runtime == "tflm" and project.tflm_tree is None
-    preflight(board, project.path, settings, remote, reporter)
+    local_lib = project.packages is not None and project.packages.find("library", TFLM_LIB_NAME) is not None
+    remote = project.runtime == "tflm" and project.tflm_tree is None and not local_lib
+    preflight(board, project.path, settings, remote, reporter, project.packages)
     with contextlib.ExitStack() as stack:
         # a local TFLM tree is one library description shared by every project built from it
         # (platform/tflm.py): its builds take turns
@@ -96,6 +97,7 @@ def build_project(
     runtime: str = "aot", name: str | None = None, labels_path: Path | None = None,
     tflm_dir: Path | None = None, arena_size: int | None = None, reporter: Reporter | None = None,
     verbose: bool = False, app_files: AppFiles | None = None,
+    incremental: IncrementalDecider | None = None, packages_dir: Path | None = None,
 ) -> BuildResult:
     """Generate the project for `board` and build it (`app_files`: see project.render_project)."""
     reporter = reporter or silent()
@@ -106,7 +108,8 @@ def build_project(
     with exclusive(lock_path(out), f"the build in {out}", reporter):
         project = generate_project(board, model_path, out, app=app, runtime=runtime, name=name,
                                    labels_path=labels_path, tflm_dir=tflm_dir, arena_size=arena_size,
-                                   reporter=reporter, app_files=app_files)
+                                   reporter=reporter, app_files=app_files, incremental=incremental,
+                                   packages_dir=packages_dir)
         return _pio_build(project, reporter, load_settings(), verbose)
 
 

@@ -22,8 +22,9 @@ from pathlib import Path
 from ..boards import Board
 from ..config import Settings
 from ..errors import BuildError, ToolMissingError
+from ..platform.packages import PackageFolder
 from ..report import Reporter
-from .packages import ensure_scons
+from .packages import ensure_scons, install_local_packages
 
 ARM_GCC = "arm-none-eabi-gcc"
 _OVERFLOW = re.compile(r"region [`']?(\w+)'? overflowed by (\d+) bytes")
@@ -63,8 +64,9 @@ def registry_reachable(address: str, timeout: float) -> bool:
 
 
 def preflight(board: Board, project_dir: Path, settings: Settings, uses_remote_libs: bool,
-              reporter: Reporter) -> None:
-    """Everything checkable before PlatformIO starts; raises with a hint instead of a slow failure."""
+              reporter: Reporter, packages: PackageFolder | None = None) -> None:
+    """Everything checkable before PlatformIO starts; raises with a hint instead of a slow failure.
+    With a packages folder, its platform and tools are installed first (never the registry)."""
     core = settings.pio_core_dir
     if board.emulated:
         prefix = settings.arm_prefix
@@ -74,6 +76,8 @@ def preflight(board: Board, project_dir: Path, settings: Settings, uses_remote_l
                                         "libstdc++-arm-none-eabi-newlib")
     if ensure_scons(core):
         reporter.step(f"installed PlatformIO's tool-scons from the scons Python package into {core}")
+    if packages is not None and not board.emulated:
+        install_local_packages(packages, board.pio_platform, core, pio_environment(settings), reporter)
     missing: list[str] = []
     if not board.emulated:
         platform_dir = core / "platforms" / board.pio_platform
@@ -83,11 +87,15 @@ def preflight(board: Board, project_dir: Path, settings: Settings, uses_remote_l
             missing += [f"PlatformIO package '{p}'" for p in _missing_packages(platform_dir, core)]
     if uses_remote_libs and not (project_dir / ".pio" / "libdeps" / board.name).is_dir():
         missing.append("the TFLM library (lib_deps)")
+    if missing and packages is not None:
+        raise ToolMissingError(f"{' and '.join(missing)} not installed and not in the packages folder {packages.root}",
+                               hint="copy it into the folder (docs/boards.md, 'Air-gapped real-board builds')")
     if missing and not registry_reachable(settings.pio_registry, settings.registry_probe_timeout):
         tflm = ", use --tflm-dir for a local TFLM tree" if uses_remote_libs else ""
-        raise BuildError(f"{' and '.join(missing)} not installed and the PlatformIO registry is unreachable",
-                         hint=f"connect once to let PlatformIO install it (core dir {core}){tflm}, "
-                              "or build for qemu-m4, which needs nothing online")
+        raise ToolMissingError(f"{' and '.join(missing)} not installed and the PlatformIO registry is unreachable",
+                               hint=f"connect once to let PlatformIO install it (core dir {core}), or bring the "
+                                    f"packages on disk with --packages DIR / TINYGEN_PIO_PACKAGES (docs/boards.md){tflm}, "
+                                    "or build for qemu-m4, which needs nothing online")
 
 
 def _missing_packages(platform_dir: Path, core: Path) -> list[str]:

@@ -51,8 +51,10 @@ def describe(model: ModelInfo) -> dict[str, Any]:
         "file_bytes": len(model.data),
         "constant_bytes": model.constant_bytes,
         "quantization": quant.kind,
-        "full_int8": quant.ok,
+        "full_int8": quant.kind == "full-int8",
         "quantization_reason": quant.reason,
+        "deployable": quant.deployable,
+        "runtimes": list(quant.runtimes),
         "inputs": [_tensor_dict(t) for t in model.inputs],
         "outputs": [_tensor_dict(t) for t in model.outputs],
         "ops": [
@@ -100,8 +102,8 @@ def _print_human(d: dict[str, Any], show_tensors: bool) -> None:
     echo = click.echo
     echo(f"model      {d['path']}")
     echo(f"sha256     {d['sha256'][:16]}…  {d['file_bytes']} B file, {d['constant_bytes']} B constants (flash)")
-    status = "yes" if d["full_int8"] else f"NO ({d['quantization']}: {d['quantization_reason']})"
-    echo(f"full-int8  {status}")
+    runs = ", ".join(d["runtimes"]) if d["deployable"] else "refused by tinygen"
+    echo(f"quant      {d['quantization']}: {d['quantization_reason']}  [{runs}]")
     for t in d["inputs"]:
         echo(f"input      {_fmt_tensor(t)}")
     for t in d["outputs"]:

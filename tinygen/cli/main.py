@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from .. import __version__
-from . import arena, boards, build, convert, demo, features, flash, generate, inspect, quantize, run, verify
+from . import arena, boards, build, convert, demo, features, flash, generate, inspect, profile, quantize, run, verify
 from .common import install_signal_handlers
 
 COMMANDS: list[click.Command] = [
@@ -21,6 +21,7 @@ COMMANDS: list[click.Command] = [
     run.command,
     verify.command,
     demo.command,
+    profile.command,
 ]
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ...arena.kernels import REFERENCE
+from ...arena.signal_kernels import SIGNAL
 from ...errors import UnsupportedOpError
 from ...model import ModelInfo, OperatorInfo, SubgraphInfo
 from ...model.ops import resolver_method
@@ -39,6 +41,10 @@ class AotModel:
     persistent_bytes: int       # resource variables + kernel state (outside the arena)
     const_bytes: int            # weights, tables, parameter blocks (flash)
     io_offsets: tuple[tuple[int, ...], tuple[int, ...]]  # main subgraph input/output offsets
+    # incremental inference (incremental.py): definitions, reset statements, NAME_run() body
+    extra_source: tuple[str, ...] = ()
+    extra_reset: tuple[str, ...] = ()
+    run_body: tuple[str, ...] = ()
 
     @property
     def ram_bytes(self) -> int:
@@ -53,7 +59,11 @@ def _unsupported(op: OperatorInfo, detail: str = "") -> UnsupportedOpError:
     runtimes = ["tflm"] if resolver_method(op.op) else []
     where = f"runtimes that have it: {', '.join(runtimes)}" if runtimes else "no tinygen runtime has it"
     msg = f"op {op.op} is not supported by the AOT runtime{detail} ({where})"
-    hint = (TFLM_HINT if runtimes else "replace the op in the model")
+    if not runtimes:
+        return UnsupportedOpError(msg, hint="replace the op in the model")
+    # the TFLM path needs an arena size: computed if tinygen models the op's kernel, else by hand
+    hint = (TFLM_HINT if op.op in REFERENCE or op.op in SIGNAL
+            else f"{TFLM_HINT}, with --arena-size BYTES (tinygen has no arena model for {op.op})")
     return UnsupportedOpError(msg, hint=hint)
 
 

@@ -61,7 +61,8 @@ class Registration:
 
 
 _REGISTRY: dict[str, list[Registration]] = {}
-_MODULES = ("nn", "activation", "elementwise", "data", "variables", "reduce", "integer", "signal")
+_MODULES = ("nn", "activation", "elementwise", "data", "variables", "reduce", "integer", "signal", "sequence",
+            "int16")
 _loaded = False
 
 
