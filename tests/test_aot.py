@@ -122,7 +122,7 @@ def test_convert_dir_compiles_alone_and_tg_runtime_works(models_dir: Path, tmp_p
     """`convert --runtime aot` output builds on its own and tg_runtime.h drives it."""
     from click.testing import CliRunner
 
-    from tinygen.cli.main import cli, _register
+    from tinygen.cli.main import _register, cli
 
     _register()
     out = tmp_path / "gen"
@@ -197,7 +197,7 @@ def test_all_zoo_models_are_lowered() -> None:
 def test_inspect_and_convert_report_aot_memory_next_to_tflm(models_dir: Path, tmp_path: Path) -> None:
     from click.testing import CliRunner
 
-    from tinygen.cli.main import cli, _register
+    from tinygen.cli.main import _register, cli
 
     _register()
     model = str(models_dir / "mlperf_tiny" / "kws_ref_model.tflite")

@@ -159,7 +159,7 @@ def _lstm(time_major: bool, batches: int, steps: int, cell_power: int, clip: flo
     for _ in range(4):
         ins.append(g.t((n_state, n_state), scale=float(RNG.uniform(0.004, 0.012)), data=_w8(n_state, n_state)))
     ins += [-1, -1, -1]  # no peepholes
-    for k in range(4):
+    for _ in range(4):
         ins.append(g.t((n_state,), dtype=INT32, scale=0.02 * 0.008,
                        data=RNG.integers(-9000, 9000, n_state).astype(np.int32)))
     ins += [-1, -1]  # no projection

@@ -9,8 +9,17 @@ import pytest
 from scipy.io import wavfile
 
 from tinygen.audio import (
-    MICRO_SPEECH_LABELS, TEST_CLIPS, AudioError, FrameSpec, ReferenceFrontend, features, frame_audio,
-    micro_speech_input, read_wav, stride_ms_from_manifest, clip_path,
+    MICRO_SPEECH_LABELS,
+    TEST_CLIPS,
+    AudioError,
+    FrameSpec,
+    ReferenceFrontend,
+    clip_path,
+    features,
+    frame_audio,
+    micro_speech_input,
+    read_wav,
+    stride_ms_from_manifest,
 )
 from tinygen.reference import Reference
 

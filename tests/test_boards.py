@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from tinygen.boards import all_boards, get_board, load_board_file
-from tinygen.cli.main import cli, _register
+from tinygen.cli.main import _register, cli
 from tinygen.errors import BoardError
 from tinygen.resources import boards_dir
 

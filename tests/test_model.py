@@ -99,8 +99,9 @@ def test_op_missing_from_tflm_is_refused(models_dir: Path) -> None:
     code = model.raw.operatorCodes[0]
     code.builtinCode = code.deprecatedBuiltinCode = 32  # CUSTOM
     code.customCode = b"MyFancyOp"
-    from tinygen.model.schema import fb
     import flatbuffers
+
+    from tinygen.model.schema import fb
 
     builder = flatbuffers.Builder(1024)
     builder.Finish(model.raw.Pack(builder), file_identifier=b"TFL3")

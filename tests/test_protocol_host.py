@@ -14,8 +14,8 @@ import pytest
 
 from tinygen.errors import DeviceError
 from tinygen.link import Device, DeviceReset, Link, LinkConfig, LinkTimeout
-from tinygen.link.local import LocalFirmware, build_host
 from tinygen.link.faults import FaultyTransport
+from tinygen.link.local import LocalFirmware, build_host
 from tinygen.link.transport import Transport
 from tinygen.resources import firmware_dir
 

@@ -17,10 +17,9 @@ from typing import Iterator
 import pytest
 from click.testing import CliRunner
 
-from tinygen.cli.main import cli, _register
+from tinygen.cli.main import _register, cli
 from tinygen.emulator import Emulator, qemu_available
-from tinygen.link import Device, Link, LinkConfig, LinkTimeout, Transport
-from tinygen.link import framing
+from tinygen.link import Device, Link, LinkConfig, LinkTimeout, Transport, framing
 from tinygen.link.faults import FaultyTransport
 from tinygen.link.protocol import Cmd
 from tinygen.model import load_model

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from .conftest import INT8_MODELS
 from tinygen.cli.main import _register, cli
 from tinygen.emulator import qemu_available
+
+from .conftest import INT8_MODELS
 
 DEFAULT = {"micro_wake_word/vad.tflite"}
 

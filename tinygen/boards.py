@@ -8,6 +8,7 @@ is found by its name or any of its aliases ("nano33" -> "nano33ble").
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
@@ -31,6 +32,12 @@ _SCHEMA: dict[str, Any] = {
     "platformio": {"platform": str, "board": str, "framework": str, "upload_protocol": str,
                    "maximum_size": int, "maximum_ram_size": int},
 }
+
+
+# element types of list fields
+_ELEMENTS: dict[str, type] = {"aliases": str}
+# board names and aliases end up in platformio.ini section names, paths and C strings
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$")
 
 
 @dataclass(frozen=True)
@@ -96,7 +103,15 @@ def _check(doc: dict[str, Any], schema: dict[str, Any], where: str, path: Path) 
                 raise BoardError(f"board file {path}: '{where}{key}' must be an object")
             _check(value, typ, f"{where}{key}.", path)
         elif not isinstance(value, typ) or (typ is int and isinstance(value, bool)):
-            raise BoardError(f"board file {path}: '{where}{key}' must be {typ.__name__}")
+            raise BoardError(f"board file {path}: '{where}{key}' must be {typ.__name__}",
+                             hint="see docs/boards.md for the board schema")
+        elif typ is int and value < 0:
+            raise BoardError(f"board file {path}: '{where}{key}' must not be negative (it is {value})")
+        elif typ is list and key in _ELEMENTS:
+            bad = next((v for v in value if not isinstance(v, _ELEMENTS[key])), None)
+            if bad is not None or any(isinstance(v, bool) for v in value):
+                raise BoardError(f"board file {path}: every entry of '{where}{key}' must be "
+                                 f"{_ELEMENTS[key].__name__}, not {json.dumps(bad)}")
 
 
 def _usb_ids(serial: dict[str, Any], source: Path) -> tuple[tuple[int, int], ...]:
@@ -126,6 +141,13 @@ def parse_board(doc: dict[str, Any], source: Path) -> Board:
     if doc["flash_bytes"] <= 0 or doc["ram_bytes"] <= 0:
         raise BoardError(f"board file {source}: flash_bytes and ram_bytes must be positive")
     res, pio = doc["reserved"], doc["platformio"]
+    for name in [doc["name"], *doc["aliases"]]:
+        if not _NAME.match(name):
+            raise BoardError(f"board file {source}: board name or alias {name!r} must be 1-64 letters, digits or "
+                             "'_.+-' (it names files, PlatformIO environments and C strings)")
+    if res["flash_bytes"] >= doc["flash_bytes"] or res["ram_bytes"] + res["stack_bytes"] >= doc["ram_bytes"]:
+        raise BoardError(f"board file {source}: reserved flash, or reserved RAM plus stack, leaves nothing "
+                         "of the board's flash or RAM for the firmware")
     return Board(
         name=doc["name"], aliases=tuple(doc["aliases"]), title=doc["title"], family=doc["family"],
         mcu=doc["mcu"], core=doc["core"], clock_hz=doc["clock_hz"], flash_bytes=doc["flash_bytes"],
@@ -141,9 +163,11 @@ def parse_board(doc: dict[str, Any], source: Path) -> Board:
 
 def load_board_file(path: Path) -> Board:
     try:
-        doc = json.loads(Path(path).read_text())
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
         raise BoardError(f"cannot read board file {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise BoardError(f"board file {path} is not UTF-8 text (byte {exc.start})") from exc
     except json.JSONDecodeError as exc:
         raise BoardError(f"board file {path} is not valid JSON: {exc.msg} (line {exc.lineno})") from exc
     if not isinstance(doc, dict):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -9,13 +10,16 @@ from typing import Any
 from .arena import compute_arena
 from .codegen import aot, tflm
 from .codegen.aot import sizes
+from .codegen.cnames import model_prefix
+from .codegen.output import check_writable, remove_stale, write_files
 from .errors import ModelError, UsageError
 from .model import ModelInfo, check_deployable, load_model
-from .codegen.cnames import c_identifier
-from .codegen.output import check_writable, write_files
 from .report import Reporter, silent
 
 RUNTIMES = ("tflm", "aot")
+# What the last `convert` wrote into a folder: the next one into it removes what it no longer writes
+# (another model's *_tg_runtime.c would otherwise be compiled with the new one).
+MANIFEST = ".tinygen-convert.json"
 
 
 @dataclass(frozen=True)
@@ -29,14 +33,31 @@ class ConvertResult:
 
 
 def read_labels(path: Path | None) -> list[str] | None:
+    """One class label per line, byte for byte: lines end at \\n (or \\r\\n) only, so other Unicode
+    line breaks, tabs and spaces stay inside a label. Trailing empty lines are ignored; the file
+    must be UTF-8 text."""
     if path is None:
         return None
     try:
-        labels = [line.strip() for line in Path(path).read_text().splitlines() if line.strip()]
+        raw = Path(path).read_bytes()
     except OSError as exc:
         raise UsageError(f"cannot read labels file {path}: {exc.strerror}") from exc
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"labels file {path} is not UTF-8 text (byte {exc.start})",
+                         hint="save it as UTF-8, one label per line") from exc
+    lines = text.split("\n")
+    labels = [line[:-1] if line.endswith("\r") else line for line in lines]
+    while labels and labels[-1] == "":
+        labels.pop()
     if not labels:
         raise UsageError(f"labels file {path} is empty")
+    empty = next((i for i, label in enumerate(labels, 1) if label == ""), None)
+    if empty is not None:
+        raise UsageError(f"labels file {path}: line {empty} is empty", hint="one label per line, no blank lines")
+    if "\0" in text:
+        raise UsageError(f"labels file {path} contains a NUL character, which a C string cannot hold")
     return labels
 
 
@@ -75,25 +96,41 @@ def convert(
     check_writable(Path(out_dir))
     model = load_model(model_path)
     check_deployable(model)
-    name = c_identifier(name) if name else c_identifier(model.path.stem)
+    name = model_prefix(name, model.path.stem)
     labels = read_labels(labels_path)
     reporter.step(f"generating {runtime} sources for {model.path.name} as '{name}'")
-    files = generate_sources(model, runtime, name, labels, arena_size, incremental)
+    files: dict[str, str | bytes] = dict(generate_sources(model, runtime, name, labels, arena_size, incremental))
+    previous = _previous_files(Path(out_dir))
+    files[MANIFEST] = json.dumps({"schema": "tinygen.convert", "schema_version": 1, "model": model.path.name,
+                                  "runtime": runtime, "name": name, "files": sorted(files)}, indent=1) + "\n"
     changed = write_files(Path(out_dir), files)
+    removed = remove_stale(Path(out_dir), previous, files)
+    if removed:
+        reporter.info(f"removed {len(removed)} file(s) an earlier conversion wrote: {', '.join(removed[:4])}"
+                      + (" ..." if len(removed) > 4 else ""))
     memory = memory_report(model) if runtime == "aot" else None
     if memory and "aot" in memory:
         a, t = memory["aot"], memory.get("tflm_arena")
-        vs = f" vs TFLM arena {t} B ({a['ram'] / t:.2f}x)" if t else ""  # type: ignore[index,operator]
+        vs = f" vs TFLM arena {t} B ({a['ram'] / t:.2f}x)" if t else ""  # type: ignore[index]
         reporter.info(f"AOT RAM {a['ram']} B (arena {a['arena']} + state {a['persistent']}){vs}; "  # type: ignore[index]
                       f"flash ~{a['flash']} B")  # type: ignore[index]
     return ConvertResult(
         name=name,
         runtime=runtime,
         out_dir=Path(out_dir),
-        files=tuple(sorted(files)),
-        changed=tuple(sorted(p.name for p in changed)),
+        files=tuple(sorted(f for f in files if f != MANIFEST)),
+        changed=tuple(sorted(p.name for p in changed if p.name != MANIFEST)),
         memory=memory,
     )
+
+
+def _previous_files(out_dir: Path) -> list[str]:
+    try:
+        doc = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    files = doc.get("files") if isinstance(doc, dict) else None
+    return [f for f in files if isinstance(f, str)] if isinstance(files, list) else []
 
 
 def memory_report(model: ModelInfo) -> dict[str, object]:

@@ -27,12 +27,12 @@ import jinja2
 from . import __version__
 from .boards import Board, get_board, has_pdm_microphone
 from .codegen import aot, tflm
-from .codegen.cnames import c_identifier, c_string
+from .codegen.aot.incremental import Plan
+from .codegen.cnames import c_string, model_prefix
 from .codegen.output import BANNER_LINES, write_files
 from .config import load_settings
 from .convert import read_labels, tflm_arena_sizes
 from .errors import UsageError
-from .codegen.aot.incremental import Plan
 from .hostrun.incremental import Decision
 from .model import ModelInfo, check_deployable, load_model
 from .model.ops import resolver_method
@@ -170,7 +170,7 @@ def render_project(
     apps = available_apps()
     if app not in apps:
         raise UsageError(f"unknown app '{app}'", hint=f"available apps: {', '.join(apps) or 'none'}")
-    name = c_identifier(name) if name else c_identifier(model.path.stem)
+    name = model_prefix(name, model.path.stem)
     tree = _resolve_tflm(board, runtime, tflm_dir)
     packages = resolve_packages(board, packages_dir)
     version = identify(tree) if runtime == "tflm" else None
@@ -211,13 +211,13 @@ def render_project(
         ctx, board_name_c=c_string(board.name), app_c=c_string(app), runtime_c=c_string(runtime))
 
     if runtime == "aot":
-        library = _copy_tree(fw / "aot", "src/aot")
-        files.update(library)
+        kernels = _copy_tree(fw / "aot", "src/aot")
+        files.update(kernels)
         # The generator also emits the kernels it uses (a self-contained directory for `convert`);
         # in a project the full library in src/aot/ provides them, so drop the copies.
-        shared = {Path(p).name for p in library} | {Path(p).name for p in files if p.startswith("include/")}
-        for path in [p for p in files if p.startswith("src/model/") and Path(p).name in shared]:
-            del files[path]
+        shared = {Path(p).name for p in kernels} | {Path(p).name for p in files if p.startswith("include/")}
+        for copy in [p for p in files if p.startswith("src/model/") and Path(p).name in shared]:
+            del files[copy]
         build_flags += ["-Isrc/aot", "-Isrc/aot/signal"]
     else:
         files["src/runtime/tg_runtime_tflm.cc"] = (fw / "tflm" / "tg_runtime_tflm.cc").read_bytes()

@@ -170,7 +170,7 @@ def start_firmware(project: Path, port: int) -> subprocess.Popen[bytes]:
             break
         except OSError:
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"tinygen flash did not serve port {port}")
+                raise SystemExit(f"tinygen flash did not serve port {port}") from None
             time.sleep(0.1)
     banner = b""
     while b"m-ready" not in banner:

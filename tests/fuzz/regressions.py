@@ -164,6 +164,14 @@ def _constant_output(m: Any) -> None:
     m.subgraphs[0].outputs = [6]
 
 
+def _no_outputs(m: Any) -> None:  # `index < 0` on an unsigned: `run --compare` failed its host compile
+    m.subgraphs[0].outputs = []
+
+
+def _constant_input(m: Any) -> None:
+    m.subgraphs[0].inputs = [0, 5]  # a bias as a second model input (KeyError in the AOT generator)
+
+
 def _truncated(data: bytes) -> bytes:
     return data[: len(data) // 3]
 
@@ -219,6 +227,10 @@ CASES: dict[str, tuple[str, Structural | Callable[[bytes], bytes], str, int, str
                           "before any operator writes it"),
     "constant_output": (HELLO, _constant_output, "a weight as the model's output (KeyError in the AOT generator)",
                         3, "written by no operator"),
+    "no_outputs": (HELLO, _no_outputs, "a model without outputs (generated `index < 0u`: run --compare's host compile "
+                   "failed with -Werror=type-limits)", 3, "has no outputs"),
+    "constant_input": (HELLO, _constant_input, "a bias listed as a model input (KeyError in the AOT generator)", 3,
+                       "is a constant"),
     "truncated": (SPEECH, _truncated, "the first third of the file", 3, "corrupt or truncated"),
     "length_field": (HELLO, _length_field, "the tensors vector's length set to 2^31-1", 3, "corrupt or truncated"),
 }

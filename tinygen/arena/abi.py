@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import Any
 
-Field = str | tuple  # a scalar type name or a (nested) struct
+Field = str | tuple[Any, ...]  # a scalar type name or a (nested) struct
 
 
 @dataclass(frozen=True)

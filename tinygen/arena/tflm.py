@@ -398,8 +398,8 @@ class _Run:
                 buffers.append(PlannedBuffer(
                     Buffer(_align_up(nbytes, ARENA_ALIGNMENT), first.get(key, -1), last.get(key, -1)), False))
         for k, (nbytes, _, _) in enumerate(self.scratch_requests):
-            f, l = scratch_life.get(k, (-1, -1))
-            buffers.append(PlannedBuffer(Buffer(_align_up(nbytes, ARENA_ALIGNMENT), f, l), True))
+            first_use, last_use = scratch_life.get(k, (-1, -1))
+            buffers.append(PlannedBuffer(Buffer(_align_up(nbytes, ARENA_ALIGNMENT), first_use, last_use), True))
         return buffers
 
 

@@ -9,7 +9,7 @@ run frame by frame through one interpreter so its noise/PCAN state carries over,
 
 from __future__ import annotations
 
-from .data import TEST_CLIPS, preprocessor_model_path, clip_path
+from .data import TEST_CLIPS, clip_path, preprocessor_model_path
 from .framing import FrameSpec, frame_audio, stride_ms_from_manifest
 from .frontend import ReferenceFrontend, features
 from .micro_speech import MICRO_SPEECH_LABELS, micro_speech_input

@@ -46,7 +46,8 @@ class AotFrontend:
         x = np.asarray(frame, dtype=np.int16).reshape(-1)
         if x.size != self.window_samples:
             raise ValueError(f"frame has {x.size} samples, the frontend takes {self.window_samples}")
-        return self._host.invoke(x)[0].reshape(self.channels)  # type: ignore[attr-defined]
+        out: np.ndarray = self._host.invoke(x)[0].reshape(self.channels)  # type: ignore[attr-defined]
+        return out
 
     def run_frames(self, frames: np.ndarray) -> np.ndarray:
         """[n, window] -> [n, channels] from a fresh stream state."""

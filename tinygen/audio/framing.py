@@ -45,7 +45,8 @@ def frame_audio(samples: np.ndarray, spec: FrameSpec = FrameSpec()) -> np.ndarra
     if n == 0:
         return np.zeros((0, spec.window_samples), dtype=np.int16)
     idx = np.arange(n)[:, None] * spec.stride_samples + np.arange(spec.window_samples)[None, :]
-    return x[idx]
+    frames: np.ndarray = x[idx]
+    return frames
 
 
 def stride_ms_from_manifest(path: str | Path) -> float:

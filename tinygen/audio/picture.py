@@ -26,7 +26,8 @@ def colorize(values: np.ndarray, lo: float = -128.0, hi: float = 127.0) -> np.nd
     pos = t * (len(_RAMP) - 1)
     i = np.minimum(pos.astype(int), len(_RAMP) - 2)
     frac = (pos - i)[..., None]
-    return np.round(_RAMP[i] * (1 - frac) + _RAMP[i + 1] * frac).astype(np.uint8)
+    rgb: np.ndarray = np.round(_RAMP[i] * (1 - frac) + _RAMP[i + 1] * frac).astype(np.uint8)
+    return rgb
 
 
 def spectrogram_image(feats: np.ndarray, scale: int = 6) -> np.ndarray:

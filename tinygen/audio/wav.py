@@ -53,4 +53,5 @@ def _decimate(data: np.ndarray, factor: int) -> np.ndarray:
     from scipy.signal import resample_poly
 
     y = resample_poly(data.astype(np.float64), 1, factor)
-    return np.clip(np.round(y), -32768, 32767).astype(np.int16)
+    out: np.ndarray = np.clip(np.round(y), -32768, 32767).astype(np.int16)
+    return out

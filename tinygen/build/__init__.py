@@ -8,19 +8,22 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..boards import Board, get_board
 from ..config import Settings, load_settings
 from ..errors import BuildError
-from ..platform.tflm import install_shared_library
+from ..locking import exclusive, lock_path
+from ..platform.tflm import PROJECT_MANIFEST, install_shared_library, shared_library_root
 from ..project import TFLM_LIB_NAME, AppFiles, IncrementalDecider, Project, generate_project
 from ..report import Reporter, silent
 from .pio import failure_summary, preflight, run_pio
 from .size import FirmwareTooBig, MemoryReport, memory_report
 
-__all__ = ["BuildResult", "FirmwareTooBig", "MemoryReport", "build_project", "default_build_dir", "pio_build"]
+__all__ = ["BuildResult", "FirmwareTooBig", "MemoryReport", "build_project", "default_build_dir",
+           "drop_damaged_cache_entries", "pio_build"]
 
 
 @dataclass(frozen=True)
@@ -49,13 +52,26 @@ def pio_build(project: Project, reporter: Reporter | None = None, settings: Sett
     """`pio run` on an already generated project, then the memory report (raises when it does not fit)."""
     reporter = reporter or silent()
     settings = settings or load_settings()
+    with exclusive(lock_path(project.path), f"the build in {project.path}", reporter):
+        return _pio_build(project, reporter, settings, verbose)
+
+
+def _pio_build(project: Project, reporter: Reporter, settings: Settings, verbose: bool) -> BuildResult:
     board = project.board
+    drop_damaged_cache_entries(settings.build_cache_dir, reporter)
     local_lib = project.packages is not None and project.packages.find("library", TFLM_LIB_NAME) is not None
     remote = project.runtime == "tflm" and project.tflm_tree is None and not local_lib
     preflight(board, project.path, settings, remote, reporter, project.packages)
-    install_shared_library(project.path, settings.build_cache_dir)
-    reporter.step(f"building {project.path} with PlatformIO (log: {project.path / '.pio' / 'tinygen-build.log'})")
-    run = run_pio(project.path, project.env_name, settings, reporter, verbose=verbose)
+    with contextlib.ExitStack() as stack:
+        # a local TFLM tree is one library description shared by every project built from it
+        # (platform/tflm.py): its builds take turns
+        manifest = project.path / PROJECT_MANIFEST
+        if manifest.is_file():
+            shared = shared_library_root(manifest.read_text(), settings.build_cache_dir)
+            stack.enter_context(exclusive(lock_path(shared), f"the shared TFLM library {shared}", reporter))
+        install_shared_library(project.path, settings.build_cache_dir)
+        reporter.step(f"building {project.path} with PlatformIO (log: {project.path / '.pio' / 'tinygen-build.log'})")
+        run = run_pio(project.path, project.env_name, settings, reporter, verbose=verbose)
     if run.returncode != 0:
         summary, region = failure_summary(run.log)
         if not verbose:  # the end of the log says what went wrong; the whole log stays on disk
@@ -87,8 +103,27 @@ def build_project(
     reporter = reporter or silent()
     board = get_board(board) if isinstance(board, str) else board
     out = Path(out_dir) if out_dir is not None else default_build_dir(board, model_path, app, runtime)
-    project = generate_project(board, model_path, out, app=app, runtime=runtime, name=name,
-                               labels_path=labels_path, tflm_dir=tflm_dir, arena_size=arena_size,
-                               reporter=reporter, app_files=app_files, incremental=incremental,
-                               packages_dir=packages_dir)
-    return pio_build(project, reporter, verbose=verbose)
+    # One build at a time per folder (a second `tinygen build`, verify's firmware cache, pytest -n):
+    # the second waits, then regenerates nothing and PlatformIO finds everything up to date.
+    with exclusive(lock_path(out), f"the build in {out}", reporter):
+        project = generate_project(board, model_path, out, app=app, runtime=runtime, name=name,
+                                   labels_path=labels_path, tflm_dir=tflm_dir, arena_size=arena_size,
+                                   reporter=reporter, app_files=app_files, incremental=incremental,
+                                   packages_dir=packages_dir)
+        return _pio_build(project, reporter, load_settings(), verbose)
+
+
+def drop_damaged_cache_entries(cache_dir: Path, reporter: Reporter) -> int:
+    """Remove empty files from PlatformIO's shared object cache: no object file is empty, so such an
+    entry is the remains of an interrupted or racing build, and linking it fails for good."""
+    if not cache_dir.is_dir():
+        return 0
+    # SCons' CacheDir: one folder per 2-character signature prefix, one file per entry
+    damaged = [p for p in cache_dir.glob("*/*") if len(p.parent.name) == 2 and p.is_file() and not p.is_symlink()
+               and p.stat().st_size == 0]
+    for p in damaged:
+        p.unlink(missing_ok=True)
+    if damaged:
+        reporter.warn(f"removed {len(damaged)} empty (damaged) entries from the build cache {cache_dir}; "
+                      "PlatformIO rebuilds them")
+    return len(damaged)

@@ -41,7 +41,7 @@ def required_scons_version() -> str:
     """The tool-scons version this PlatformIO asks for ("~4.41101.0" -> "4.41101.0")."""
     from platformio.dependencies import get_core_dependencies
 
-    return get_core_dependencies()[SCONS_PACKAGE].lstrip("~^=<> ")
+    return str(get_core_dependencies()[SCONS_PACKAGE]).lstrip("~^=<> ")
 
 
 def _scons_source() -> tuple[Path, str]:

@@ -11,6 +11,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -122,8 +123,10 @@ def run_pio(project_dir: Path, env_name: str, settings: Settings, reporter: Repo
     compiled = 0
     last_note = t0
     with open(log_path, "w") as log:
+        # its own process group: stopping PlatformIO stops the SCons and compilers it runs
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                env=pio_environment(settings), stdin=subprocess.DEVNULL, bufsize=1)
+                                env=pio_environment(settings), stdin=subprocess.DEVNULL, bufsize=1,
+                                start_new_session=True)
         assert proc.stdout is not None
         try:
             for line in proc.stdout:
@@ -138,14 +141,21 @@ def run_pio(project_dir: Path, env_name: str, settings: Settings, reporter: Repo
                                       f"{Path(line.split()[-1]).name}")
                         last_note = now
                 if time.monotonic() - t0 > settings.pio_timeout:
-                    proc.kill()
+                    _kill_group(proc)
                     raise BuildError(f"PlatformIO did not finish within {settings.pio_timeout:.0f} s",
                                      hint=f"full log: {log_path}")
         finally:
-            if proc.poll() is None:
-                proc.kill()
+            _kill_group(proc)
             proc.wait()
     return PioRun(proc.returncode, log_path, time.monotonic() - t0)
+
+
+def _kill_group(proc: subprocess.Popen[str]) -> None:
+    """Stop PlatformIO and everything it started (it leads its own process group)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 def failure_summary(log_path: Path, max_lines: int = 12) -> tuple[str, str | None]:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import functools
+import signal
 import sys
 import traceback
+from types import FrameType
 from typing import Any, Callable, TypeVar
 
 import click
@@ -22,11 +24,30 @@ def make_reporter(ctx: click.Context | None = None) -> Reporter:
 
 
 def json_option(f: F) -> F:
-    return click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")(f)  # type: ignore[return-value]
+    return click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")(f)
 
 
 def emit_json(kind: str, payload: dict[str, Any]) -> None:
     click.echo(json_document(kind, payload))
+
+
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP arrived: unwinds like Ctrl-C, so every `finally` and context manager stops
+    the QEMU and PlatformIO processes the command started."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _on_signal(signum: int, frame: FrameType | None) -> None:
+    raise Terminated(signum)
+
+
+def install_signal_handlers() -> None:
+    """SIGTERM/SIGHUP end a command as cleanly as Ctrl-C (Python's default would skip the cleanup)."""
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _on_signal)
 
 
 def emit_json_error(kind: str, exc: TinygenError) -> None:
@@ -53,9 +74,12 @@ def handle_errors(f: F) -> F:
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)
+        except Terminated as exc:
+            click.echo(f"terminated ({signal.Signals(exc.signum).name})", err=True)
+            sys.exit(128 + exc.signum)
         except (click.ClickException, click.exceptions.Exit, SystemExit):
             raise
-        except Exception:  # a bug in tinygen, not a user mistake
+        except Exception:  # noqa: BLE001 - the one place a bug in tinygen becomes exit 70 + traceback
             traceback.print_exc()
             click.secho(
                 "internal error: this is a bug in tinygen, please report it with the traceback above",
@@ -68,4 +92,4 @@ def handle_errors(f: F) -> F:
 
 
 def model_argument(f: F) -> F:
-    return click.argument("model", type=click.Path(dir_okay=False, path_type=str))(f)  # type: ignore[return-value]
+    return click.argument("model", type=click.Path(dir_okay=False, path_type=str))(f)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ..errors import UsageError
 from ..hostrun.incremental import decide
 from ..kws.incremental import decide_for_kws
 from ..kws.project import APP as KWS_APP
@@ -13,7 +14,6 @@ from ..kws.project import kws_app_files
 from ..mlperf.benchmarks import NAMES as BENCHMARK_NAMES
 from ..mlperf.firmware import APP as MLPERF_APP
 from ..mlperf.firmware import mlperf_files_for
-from ..errors import UsageError
 from ..project import RUNTIMES, AppFiles, IncrementalDecider, generate_project
 from .common import emit_json, handle_errors, json_option, make_reporter
 

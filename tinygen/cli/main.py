@@ -6,6 +6,7 @@ import click
 
 from .. import __version__
 from . import arena, boards, build, convert, demo, features, flash, generate, inspect, profile, quantize, run, verify
+from .common import install_signal_handlers
 
 COMMANDS: list[click.Command] = [
     inspect.command,
@@ -45,6 +46,7 @@ def _register() -> None:
 
 def main() -> None:
     _register()
+    install_signal_handlers()
     cli()
 
 

@@ -7,7 +7,7 @@ first means a failure never leaves half a project behind.
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from pathlib import Path
 
 from ..errors import TinygenError
@@ -53,10 +53,12 @@ def write_files(out_dir: Path, files: dict[str, str | bytes]) -> list[Path]:
             if target.exists() and target.read_bytes() == data:
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".tinygen-", dir=target.parent)
+            tmp = target.parent / f".tinygen-{secrets.token_hex(6)}-{target.name}"
+            # mode 0666 less the umask, like any file the user creates (mkstemp would make it 0600)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            staged.append((tmp, target))
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
-            staged.append((Path(tmp), target))
     except OSError as exc:
         for tmp, _ in staged:
             tmp.unlink(missing_ok=True)
@@ -66,6 +68,16 @@ def write_files(out_dir: Path, files: dict[str, str | bytes]) -> list[Path]:
     for tmp, target in staged:
         os.replace(tmp, target)
     return [t for _, t in staged]
+
+
+def remove_stale(out_dir: Path, previous: list[str], current: dict[str, str | bytes]) -> list[str]:
+    """Delete the files an earlier run listed (`previous`) that this run no longer writes."""
+    stale = sorted(set(previous) - set(current))
+    for name in stale:
+        path = Path(out_dir) / name
+        if ".." not in Path(name).parts and not Path(name).is_absolute():
+            path.unlink(missing_ok=True)
+    return stale
 
 
 def _remove_empty_tree(path: Path) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..model import ModelInfo, load_model
+from ..model import ModelInfo, TensorInfo, load_model
 from .runner import HostModel
 
 
@@ -33,9 +33,10 @@ class CheckResult:
                 "first_mismatch": self.first_mismatch, "max_abs_diff": self.max_abs_diff, "bit_exact": self.ok}
 
 
-def random_input(t, rng: np.random.Generator) -> np.ndarray:
+def random_input(t: TensorInfo, rng: np.random.Generator) -> np.ndarray:
     info = np.iinfo(np.dtype(t.dtype))
-    return rng.integers(info.min, int(info.max) + 1, size=t.shape, dtype=np.int64).astype(t.dtype)
+    values: np.ndarray = rng.integers(info.min, int(info.max) + 1, size=t.shape, dtype=np.int64).astype(t.dtype)
+    return values
 
 
 def check_random(model: str | Path | ModelInfo, runs: int = 10, seed: int = 0,

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ..config import load_settings
 from ..errors import BuildError, ToolMissingError
+from ..locking import exclusive
 
 WARNINGS = ("-Wall", "-Wextra", "-Werror")
 
@@ -48,6 +49,13 @@ def compile_sources(files: dict[str, str], cc: str | None = None, opt: str = "-O
     if lib.exists():
         return CompileResult(lib, True)
     lib.parent.mkdir(parents=True, exist_ok=True)
+    with exclusive(lib.with_suffix(".lock"), f"the host library {lib.name}"):
+        if lib.exists():  # another process compiled it while this one waited
+            return CompileResult(lib, True)
+        return CompileResult(_compile(cc, flags, files, lib), False)
+
+
+def _compile(cc: str, flags: list[str], files: dict[str, str], lib: Path) -> Path:
     with tempfile.TemporaryDirectory(prefix="tinygen-hostrun-") as tmp:
         src = Path(tmp)
         for name, content in files.items():
@@ -61,6 +69,9 @@ def compile_sources(files: dict[str, str], cc: str | None = None, opt: str = "-O
             raise BuildError(f"host compile of the generated C failed: {first}",
                              hint="this is a tinygen bug: please report it with the model")
         tmp_lib = lib.with_suffix(f".{os.getpid()}.tmp")
-        shutil.copyfile(out, tmp_lib)
-        os.replace(tmp_lib, lib)
-    return CompileResult(lib, False)
+        try:
+            shutil.copyfile(out, tmp_lib)
+            os.replace(tmp_lib, lib)  # only a complete library ever gets the cache's name
+        finally:
+            tmp_lib.unlink(missing_ok=True)
+    return lib

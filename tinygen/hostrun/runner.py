@@ -6,8 +6,9 @@ import ctypes
 import os
 import shutil
 import tempfile
-from pathlib import Path
 from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -71,9 +72,9 @@ class HostModel:
     def _buffer(self, kind: str, index: int, t: TensorInfo) -> np.ndarray:
         addr = getattr(self._lib, f"{self.name}_{kind}")(index)
         raw = (ctypes.c_uint8 * t.nbytes).from_address(addr)
-        return np.frombuffer(memoryview(raw), dtype=_np_dtype(t)).reshape(t.shape)  # type: ignore[arg-type]
+        return np.frombuffer(memoryview(raw), dtype=_np_dtype(t)).reshape(t.shape)
 
-    def invoke(self, *inputs: np.ndarray | Sequence) -> list[np.ndarray]:
+    def invoke(self, *inputs: np.ndarray | Sequence[Any]) -> list[np.ndarray]:
         """Run once. Inputs in model order (values are cast to the tensor type); outputs copied."""
         if len(inputs) != len(self.model.inputs):
             raise UsageError(f"model takes {len(self.model.inputs)} input(s), got {len(inputs)}")

@@ -19,7 +19,7 @@ from ..model import ModelInfo, check_deployable, load_model
 from ..report import Reporter, silent
 from ..resources import firmware_dir
 from .config import KwsConfig, config_for_model
-from .firmware import config_header, kws_sources
+from .firmware import kws_sources
 from .incremental import decide_for_kws
 
 APP = "kws"

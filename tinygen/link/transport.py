@@ -63,7 +63,7 @@ class Transport:
         except (serial.SerialException, OSError) as exc:
             self._closed(str(exc))
         self.bytes_in += len(data)
-        return data
+        return bytes(data)
 
     def _closed(self, why: str) -> None:
         if self._on_closed is not None:

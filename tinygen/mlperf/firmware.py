@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Callable
 
 from .. import __version__
+from ..boards import Board
 from ..codegen.cnames import c_string
 from ..codegen.output import banner
-from ..boards import Board
 from ..model import ModelInfo
 from .benchmarks import Plan, plan_for
 

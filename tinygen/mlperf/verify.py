@@ -24,6 +24,7 @@ import numpy as np
 from ..boards import Board, get_board
 from ..build import build_project
 from ..codegen.output import write_files
+from ..config import load_settings
 from ..emulator import Emulator
 from ..config import load_settings
 from ..errors import DeviceError, UsageError
@@ -226,7 +227,7 @@ def run_mlperf(opts: MlperfOptions, reporter: Reporter | None = None) -> MlperfR
                 raise DeviceError(f"the device serves {model_string}, not {plan.benchmark.name}",
                                   hint="flash the firmware built for this model: tinygen build --app mlperf")
             reporter.step(f"{plan.benchmark.name}: {len(cases)} inputs of {plan.db_bytes} bytes, infer 1 0 each")
-            for i, case in enumerate(cases):
+            for case in cases:
                 client.load(case.data)
                 got = client.infer(1, 0)
                 result.cases.append(CaseResult(case.name, got.results, expected(case.data)))

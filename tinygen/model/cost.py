@@ -38,7 +38,7 @@ def op_macs(sg: SubgraphInfo, op: OperatorInfo) -> int:
         gates = sum(math.prod(t[i].shape) for i in op.inputs[1:9] if i >= 0)
         return steps_batch * gates
     if op.op in ("AVERAGE_POOL_2D", "MAX_POOL_2D") and op.options is not None:
-        return n_out * op.options.filterHeight * op.options.filterWidth
+        return n_out * int(op.options.filterHeight) * int(op.options.filterWidth)
     if op.op in ("ADD", "MUL", "SUB", "SOFTMAX", "LOGISTIC", "MEAN"):
         return n_out
     return 0

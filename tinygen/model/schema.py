@@ -5,7 +5,9 @@ Importing it costs ~0.2 s and no TensorFlow; every other module reaches the sche
 
 from __future__ import annotations
 
-from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as fb  # noqa: F401
+from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as fb
+
+__all__ = ["builtin_name", "fb", "type_name"]
 
 _BUILTIN_NAMES = {v: k for k, v in vars(fb.BuiltinOperator).items() if not k.startswith("_")}
 _TYPE_NAMES = {v: k.lower() for k, v in vars(fb.TensorType).items() if not k.startswith("_")}
@@ -13,9 +15,9 @@ _TYPE_NAMES = {v: k.lower() for k, v in vars(fb.TensorType).items() if not k.sta
 
 def builtin_name(code: int) -> str:
     """BuiltinOperator code -> name such as "CONV_2D"."""
-    return _BUILTIN_NAMES.get(code, f"BUILTIN_{code}")
+    return str(_BUILTIN_NAMES.get(code, f"BUILTIN_{code}"))
 
 
 def type_name(code: int) -> str:
     """TensorType code -> numpy-style name such as "int8"."""
-    return _TYPE_NAMES.get(code, f"type{code}")
+    return str(_TYPE_NAMES.get(code, f"type{code}"))

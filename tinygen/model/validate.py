@@ -61,9 +61,10 @@ _MANY = 1 << 16
 # Arity and ranks TFLM's kernels require (their Prepare checks them): op -> (inputs min, max,
 # outputs min, max, {"i1": rank of input 1, "o0": rank of output 0, ...}). Inputs below the minimum
 # are required (not -1). Ops not listed are only checked structurally.
-_UNARY = (1, 1, 1, 1, {})
-_BINARY = (2, 2, 1, 1, {})
-SIGNATURES: dict[str, tuple[int, int, int, int, dict[str, int]]] = {
+_Signature = tuple[int, int, int, int, dict[str, int]]
+_UNARY: _Signature = (1, 1, 1, 1, {})
+_BINARY: _Signature = (2, 2, 1, 1, {})
+SIGNATURES: dict[str, _Signature] = {
     "CONV_2D": (2, 3, 1, 1, {"i0": 4, "i1": 4, "o0": 4}),
     "DEPTHWISE_CONV_2D": (2, 3, 1, 1, {"i0": 4, "i1": 4, "o0": 4}),
     "TRANSPOSE_CONV": (3, 4, 1, 1, {"i0": 1, "i1": 4, "i2": 4, "o0": 4}),
@@ -138,6 +139,11 @@ def validate(raw: Any, size: int) -> None:
             raise ModelError(f"metadata entry {i} '{_text(meta.name)}' refers to buffer {int(meta.buffer)}, "
                              f"but the file has {len(buffers)}: damaged file")
     subgraphs = raw.subgraphs or []
+    if subgraphs:
+        for kind in ("inputs", "outputs"):
+            if _len(getattr(subgraphs[0], kind)) == 0:
+                raise ModelError(f"the model's main subgraph has no {kind}: there is nothing to "
+                                 f"{'feed' if kind == 'inputs' else 'read'} on a device")
     total = 0
     for si, sg in enumerate(subgraphs):
         total += _subgraph(raw, si, sg, names, len(subgraphs))
@@ -215,7 +221,17 @@ def _dataflow(raw: Any, si: int, where: str, sg: Any, names: list[tuple[str, boo
     writes and that are not constants; the subgraph's outputs are written by it (or are inputs)."""
     tensors = sg.tensors or []
     constant = {i for i, t in enumerate(tensors) if (raw.buffers and _buffer_size(raw, int(t.buffer)))}
-    inputs = {int(i) for i in (sg.inputs if sg.inputs is not None else [])}
+    input_list = [int(i) for i in (sg.inputs if sg.inputs is not None else [])]
+    output_list = [int(i) for i in (sg.outputs if sg.outputs is not None else [])]
+    inputs = set(input_list)
+    for kind, listed in (("input", input_list), ("output", output_list)):
+        if len(set(listed)) != len(listed):
+            raise ModelError(f"{where}: a tensor is listed twice among its {kind}s {listed}: damaged file")
+    for i in input_list:
+        if i in constant:
+            raise ModelError(f"{where}: input tensor {i} is a constant (it has data): damaged file")
+        if si == 0 and type_name(tensors[i].type) in ("resource", "variant", "string"):
+            raise ModelError(f"{where}: input tensor {i} is a {type_name(tensors[i].type)} handle, not data")
     ready = set(inputs) | constant | {i for i, t in enumerate(tensors) if t.isVariable}
     writer: dict[int, int] = {}
     for oi, op in enumerate(sg.operators or []):

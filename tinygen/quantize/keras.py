@@ -47,7 +47,7 @@ def require_extra(qat: bool) -> None:
 def import_tf() -> Any:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
-        import tensorflow as tf  # type: ignore[import-untyped]
+        import tensorflow as tf
     except ImportError as exc:
         raise UsageError("TensorFlow is not installed: `tinygen quantize` needs the `quantize` extra",
                          hint=EXTRA_HINT) from exc

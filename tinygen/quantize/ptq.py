@@ -58,7 +58,7 @@ def converter(tf: Any, model: Any, calibration: np.ndarray, activations: str, in
 
 def convert(conv: Any, what: str) -> bytes:
     """Run the converter; its failures become one ModelError line."""
-    from tensorflow.lite.python.convert_phase import ConverterError  # type: ignore[import-untyped]
+    from tensorflow.lite.python.convert_phase import ConverterError
 
     try:
         with quiet_stdout():

@@ -73,4 +73,4 @@ def _utilisation(r: VerifyResult) -> float | None:
     if not bw or not moving:
         return None
     ideal = r.bytes_up / bw["host_to_device"] + r.bytes_down / bw["device_to_host"]
-    return ideal / moving
+    return float(ideal / moving)

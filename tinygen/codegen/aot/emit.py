@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from ... import __version__
 from ...resources import firmware_dir
@@ -170,9 +171,9 @@ def runtime_glue(m: AotModel) -> str:
     """NAME_tg_runtime.c: tg_runtime.h implemented over the generated model."""
     name, up = m.name, m.name.upper()
 
-    def infos(kind: str, tensors: tuple) -> list[str]:
+    def infos(kind: str, tensors: tuple[Any, ...]) -> list[str]:
         rows = []
-        for i, t in enumerate(tensors):
+        for t in tensors:
             q = t.quantization
             dims = list(t.shape)[:6] or [1]
             rows.append(

@@ -127,7 +127,8 @@ def _text(v: object) -> str:
     return v.decode(errors="replace") if isinstance(v, bytes) else str(v)
 
 
-def _lower_subgraph(model: ModelInfo, sg: SubgraphInfo, state: ModelState, sources: set[str]):
+def _lower_subgraph(model: ModelInfo, sg: SubgraphInfo, state: ModelState,
+                    sources: set[str]) -> tuple[list[str], SubgraphPlan]:
     aliases: dict[int, tuple[int, int]] = {}
     inplace: dict[int, tuple[tuple[int, int, bool], ...]] = {}
     blocks: list[str] = []

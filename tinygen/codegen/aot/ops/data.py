@@ -5,16 +5,18 @@ frontend as well as int8 activations."""
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
+from ....model import TensorInfo
 from ..context import OpContext
 from . import Lowered, register
 
 _SRC = ("tg_aot_data.c",)
 
 
-def _eb(ctx: OpContext, t=None) -> int:
+def _eb(ctx: OpContext, t: TensorInfo | None = None) -> int:
     t = t or ctx.output(0)
     return int(t.nbytes // max(1, t.num_elements)) if t.num_elements else 1
 
@@ -157,7 +159,8 @@ def strided_slice(ctx: OpContext) -> Lowered:
         base = starts[-1] * in_stride[-1]
         run *= counts.pop()
         starts.pop(), steps.pop(), in_stride.pop()
-    pad = lambda v: list(v) + [0] * (6 - len(v))  # noqa: E731
+    def pad(v: list[int]) -> list[int]:
+        return list(v) + [0] * (6 - len(v))
     params = ctx.struct("tg_slice_params", {
         "dims": len(starts), "elem_bytes": _eb(ctx), "start": pad(starts), "stop_count": pad(counts),
         "step": pad(steps), "in_stride": pad(in_stride), "base": base, "run_bytes": run * _eb(ctx),
@@ -178,7 +181,8 @@ def _pad(ctx: OpContext) -> Lowered:
         zp = out.quantization.zero_point[0] if out.quantization else 0
         value = np.array([zp], dtype=np.dtype(out.dtype))
     val = ctx.const_array(np.frombuffer(value.astype(np.dtype(out.dtype)).tobytes(), np.uint8), "uint8_t", "padv")
-    pad6 = lambda v: [int(x) for x in v] + [0] * (6 - len(v))  # noqa: E731
+    def pad6(v: Any) -> list[int]:
+        return [int(x) for x in v] + [0] * (6 - len(v))
     params = ctx.struct("tg_pad_params", {
         "dims": dims, "elem_bytes": eb, "in_shape": pad6(src.shape), "out_shape": pad6(out.shape),
         "before": pad6(pads[:, 0]), "pad_value": val,

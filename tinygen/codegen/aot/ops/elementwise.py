@@ -30,7 +30,8 @@ def broadcast_fields(ctx: OpContext) -> dict[str, object]:
             acc *= shape[d]
         return st
 
-    pad = lambda v: list(v) + [0] * (6 - len(v))  # noqa: E731
+    def pad(v: list[int] | tuple[int, ...]) -> list[int]:
+        return list(v) + [0] * (6 - len(v))
     return {"broadcast": 1, "dims": dims, "out_shape": pad(o), "in1_stride": pad(strides(a)),
             "in2_stride": pad(strides(b))}
 

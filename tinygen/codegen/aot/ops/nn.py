@@ -303,7 +303,7 @@ def dw_cache_rows(ctx: OpContext) -> int:
             if next_row * in_row < oy * out_row:
                 return 0
             next_row += 1
-    return (kh - 1) * o.dilationHFactor + 1
+    return (kh - 1) * int(o.dilationHFactor) + 1
 
 
 def _dw_inplace(ctx: OpContext) -> tuple[tuple[int, int], ...]:

@@ -28,7 +28,7 @@ def custom_options(ctx: OpContext) -> dict[str, Any]:
 
     try:
         value = flexbuffers.Loads(raw)
-    except Exception as exc:  # damaged options are a model problem, not a tinygen bug
+    except (IndexError, ValueError, TypeError, KeyError, UnicodeDecodeError, OverflowError) as exc:
         raise ctx.error(f"unreadable custom options ({type(exc).__name__})") from exc
     if not isinstance(value, dict):
         raise ctx.error("custom options are not a flexbuffer map")
