@@ -1,4 +1,6 @@
 /* tinygen AOT runtime: int16x8 kernels (see tg_aot_s16.h), portable and Cortex-M DSP versions. */
+#include "tg_aot_opt.h"
+
 #include <string.h>
 
 #include "tg_aot_s16.h"
