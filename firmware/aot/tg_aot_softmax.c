@@ -1,5 +1,6 @@
 /* tinygen AOT runtime: SOFTMAX int8 -> int8 (output scale 1/256, zero point -128) and
  * int8 -> int16 (scale 1/65536, zero point -32768), as TFLM's reference Softmax<int8_t, OutputT>. */
+#include "tg_aot_opt.h" /* first: the kernels' optimisation level */
 #include "tg_aot.h"
 
 /* input_diff * beta in Q5.26, the fixed-point format the exp approximation takes */
