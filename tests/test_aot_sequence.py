@@ -123,7 +123,7 @@ def _tconv(wide: bool, padding: int, stride: tuple[int, int], out_hw: tuple[int,
     ins = [shape, w, x]
     if bias:
         b_type, b_np = (INT64, np.int64) if wide else (INT32, np.int32)
-        ins.append(g.t((out_c,), dtype=b_type, scale=0.0, data=RNG.integers(-4000, 4000, out_c).astype(b_np)))
+        ins.append(g.t((out_c,), dtype=b_type, scale=1e-4, data=RNG.integers(-4000, 4000, out_c).astype(b_np)))
     y = g.t((1, *out_hw, out_c), dtype=act_t, scale=0.0009 if wide else 0.08, zp=0 if wide else 5)
     g.ops.append(Op(fb.BuiltinOperator.TRANSPOSE_CONV, ins, [y], fb.BuiltinOptions.TransposeConvOptions,
                     _opts("TransposeConvOptionsT", padding=padding, strideH=stride[0], strideW=stride[1],

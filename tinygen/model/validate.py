@@ -198,9 +198,18 @@ def _subgraph(raw: Any, si: int, sg: Any, names: list[tuple[str, bool]], n_subgr
     n = len(tensors)
     where = f"subgraph {si}" + (f" '{_text(sg.name)}'" if sg.name else "")
     total = 0
-    placeholders = _placeholders(sg)
+    # Operator intermediates that nothing reads or writes (the zero-element float tensors TFLite's
+    # converter attaches to int8 LSTMs) are never allocated by TFLM: an empty shape is fine there.
+    def ids(v: Any) -> set[int]:
+        return {int(i) for i in v} if v is not None else set()
+
+    ops = sg.operators or []
+    used = ids(sg.inputs) | ids(sg.outputs)
+    for op in ops:
+        used |= ids(op.inputs) | ids(op.outputs)
+    unused_intermediates = set().union(*(ids(op.intermediates) for op in ops)) - used
     for ti, t in enumerate(tensors):
-        total += _tensor(raw, ti, t, where, empty_ok=ti in placeholders)
+        total += _tensor(raw, ti, t, where, empty_ok=ti in unused_intermediates)
     for kind in ("inputs", "outputs"):
         for i in getattr(sg, kind) if getattr(sg, kind) is not None else []:
             if not 0 <= int(i) < n:
@@ -237,19 +246,6 @@ def _dataflow(raw: Any, si: int, where: str, sg: Any, names: list[tuple[str, boo
             raise ModelError(f"{where}: output tensor {i} is written by no operator: damaged file")
         if si == 0 and type_name(tensors[i].type) in ("resource", "variant", "string"):
             raise ModelError(f"{where}: output tensor {i} is a {type_name(tensors[i].type)} handle, not data")
-
-
-def _placeholders(sg: Any) -> set[int]:
-    """Tensors only listed as operator intermediates (the converter's float32 (0,) tensors on quantized
-    LSTMs): TFLM never allocates them, so an empty shape is fine there."""
-    inter: set[int] = set()
-    used: set[int] = {int(i) for i in (sg.inputs if sg.inputs is not None else [])}
-    used |= {int(i) for i in (sg.outputs if sg.outputs is not None else [])}
-    for op in sg.operators or []:
-        inter |= {int(i) for i in (op.intermediates if op.intermediates is not None else [])}
-        used |= {int(i) for i in (op.inputs if op.inputs is not None else [])}
-        used |= {int(i) for i in (op.outputs if op.outputs is not None else [])}
-    return inter - used
 
 
 def _tensor(raw: Any, ti: int, t: Any, where: str, empty_ok: bool = False) -> int:
