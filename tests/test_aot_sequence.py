@@ -180,3 +180,16 @@ def _lstm(time_major: bool, batches: int, steps: int, cell_power: int, clip: flo
 def test_lstm_bit_exact(time_major: bool, batches: int, steps: int, cell_power: int, clip: float,
                         hidden_zp: int) -> None:
     _check(_lstm(time_major, batches, steps, cell_power, clip, hidden_zp), runs=6)
+
+
+# ---- TRANSPOSE (mobilenet_v2 from PyTorch starts with NCHW -> NHWC) --------------------------------
+
+@pytest.mark.parametrize("perm,shape", [([0, 2, 3, 1], (1, 3, 5, 4)), ([1, 0, 2], (3, 4, 6)), ([2, 1, 0], (2, 3, 5))])
+def test_transpose_bit_exact(perm: list[int], shape: tuple[int, ...]) -> None:
+    g = Graph()
+    x = g.t(shape, scale=0.1, zp=2)
+    p = g.t((len(perm),), dtype=INT32, data=np.asarray(perm, np.int32))
+    y = g.t(tuple(shape[i] for i in perm), scale=0.1, zp=2)
+    g.ops.append(Op(fb.BuiltinOperator.TRANSPOSE, [x, p], [y], fb.BuiltinOptions.TransposeOptions,
+                    _opts("TransposeOptionsT")))
+    _check(g.build([x], [y]), runs=2)
