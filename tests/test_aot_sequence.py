@@ -193,3 +193,24 @@ def test_transpose_bit_exact(perm: list[int], shape: tuple[int, ...]) -> None:
     g.ops.append(Op(fb.BuiltinOperator.TRANSPOSE, [x, p], [y], fb.BuiltinOptions.TransposeOptions,
                     _opts("TransposeOptionsT")))
     _check(g.build([x], [y]), runs=2)
+
+
+def test_hints_do_not_send_the_user_back_and_forth() -> None:
+    """An op neither the AOT runtime nor the arena model covers: the AOT error points at the TFLM
+    runtime *with* a hand-sized arena, and the arena error does not point back at AOT."""
+    from tinygen.arena import compute_arena
+    from tinygen.errors import UnsupportedOpError
+
+    g = Graph()
+    x = g.t((1, 8), scale=0.1)
+    axis = g.t((1,), dtype=INT32, data=np.asarray([1], np.int32))
+    y = g.t((1, 8), scale=0.1)
+    g.ops.append(Op(fb.BuiltinOperator.CUMSUM, [x, axis], [y], fb.BuiltinOptions.CumsumOptions,
+                    _opts("CumsumOptionsT")))
+    info = parse_model(g.build([x], [y]))
+    with pytest.raises(UnsupportedOpError) as aot_err:
+        aot.build(info, "m")
+    assert "--runtime tflm" in (aot_err.value.hint or "") and "--arena-size" in (aot_err.value.hint or "")
+    with pytest.raises(UnsupportedOpError) as arena_err:
+        compute_arena(info)
+    assert "--arena-size" in (arena_err.value.hint or "") and "aot" not in (arena_err.value.hint or "")
