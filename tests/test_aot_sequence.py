@@ -214,3 +214,28 @@ def test_hints_do_not_send_the_user_back_and_forth() -> None:
     with pytest.raises(UnsupportedOpError) as arena_err:
         compute_arena(info)
     assert "--arena-size" in (arena_err.value.hint or "") and "aot" not in (arena_err.value.hint or "")
+
+
+@pytest.mark.qemu
+@pytest.mark.skipif(shutil.which("qemu-system-arm") is None or shutil.which("arm-none-eabi-gcc") is None,
+                    reason="qemu-system-arm / arm-none-eabi-gcc not installed")
+def test_public_sequence_models_bit_exact_on_the_m4() -> None:
+    """The committed public models (SVDF, LSTM, 16x8 TRANSPOSE_CONV) and an int16-state SVDF on the
+    emulated Cortex-M4F with the DSP path, several invokes in one stream."""
+    from pathlib import Path
+
+    from tinygen.hostrun.check import random_input
+    from tinygen.hostrun.qemu import run_on_m4
+
+    data = Path(__file__).parent / "data"
+    models = [(data / "models" / n).read_bytes() for n in ("keyword_scrambled_8bit.tflite", "trained_lstm_int8.tflite")]
+    models += [(data / "seanet" / "transpose_conv4.tflite").read_bytes(), _svdf(INT16, 2, 2, 0)]
+    rng = np.random.default_rng(17)
+    for blob in models:
+        info = parse_model(blob)
+        records = [[random_input(t, rng) for t in info.inputs] for _ in range(3)]
+        run = run_on_m4(info, records)
+        ref = Reference.from_bytes(blob)
+        for k, (xs, got) in enumerate(zip(records, run.outputs)):
+            want = ref.run(*xs)
+            assert all(np.array_equal(w.reshape(-1), g.reshape(-1)) for w, g in zip(want, got)), f"run {k} differs"
