@@ -314,6 +314,8 @@ def _quantization(label: str, dtype: str, shape: list[int], q: Any) -> None:
             raise ModelError(f"{label}: zero point {out} is outside the {dtype} range [{lo}, {hi}]: damaged file")
     if len(scale) > 1:
         axis = int(q.quantizedDimension)
+        if len(shape) == 1 and shape[0] == len(scale):
+            axis = 0  # per-channel biases: TFLM never reads their quantized_dimension (person_detect has 3)
         if not 0 <= axis < len(shape):
             raise ModelError(f"{label}: per-channel quantized dimension {axis} is not a dimension of shape {shape}")
         if shape[axis] != len(scale):
