@@ -76,7 +76,7 @@ def intake(path: Path) -> tuple[Any, dict[str, Any]]:
     try:
         check_deployable(model)
     except TinygenError as exc:
-        row.update(accepted=False, refusal=str(exc), exit_code=exc.exit_code)
+        row.update(accepted=False, refusal=str(exc).removeprefix(f"{path}: "), exit_code=exc.exit_code)
     return model, row
 
 
@@ -195,7 +195,8 @@ def run_model(path: Path, folder: Path, stages: set[str], truth: dict[str, dict[
     try:
         model, row = intake(path)
     except TinygenError as exc:
-        return {"model": rel, "verdict": "unreadable", "accepted": False, "refusal": str(exc)}
+        return {"model": rel, "verdict": "unreadable", "accepted": False,
+                "refusal": str(exc).removeprefix(f"{path}: "), "exit_code": exc.exit_code}
     row = {"model": rel, **row}
     if not row["accepted"]:
         return row

@@ -183,3 +183,62 @@ def _lstm(time_major: bool, batches: int, steps: int, cell_power: int, clip: flo
 def test_lstm_bit_exact(time_major: bool, batches: int, steps: int, cell_power: int, clip: float,
                         hidden_zp: int) -> None:
     _check(_lstm(time_major, batches, steps, cell_power, clip, hidden_zp), runs=6)
+
+
+# ---- TRANSPOSE (mobilenet_v2 from PyTorch starts with NCHW -> NHWC) --------------------------------
+
+@pytest.mark.parametrize("perm,shape", [([0, 2, 3, 1], (1, 3, 5, 4)), ([1, 0, 2], (3, 4, 6)), ([2, 1, 0], (2, 3, 5))])
+def test_transpose_bit_exact(perm: list[int], shape: tuple[int, ...]) -> None:
+    g = Graph()
+    x = g.t(shape, scale=0.1, zp=2)
+    p = g.t((len(perm),), dtype=INT32, data=np.asarray(perm, np.int32))
+    y = g.t(tuple(shape[i] for i in perm), scale=0.1, zp=2)
+    g.ops.append(Op(fb.BuiltinOperator.TRANSPOSE, [x, p], [y], fb.BuiltinOptions.TransposeOptions,
+                    _opts("TransposeOptionsT")))
+    _check(g.build([x], [y]), runs=2)
+
+
+def test_hints_do_not_send_the_user_back_and_forth() -> None:
+    """An op neither the AOT runtime nor the arena model covers: the AOT error points at the TFLM
+    runtime *with* a hand-sized arena, and the arena error does not point back at AOT."""
+    from tinygen.arena import compute_arena
+    from tinygen.errors import UnsupportedOpError
+
+    g = Graph()
+    x = g.t((1, 8), scale=0.1)
+    axis = g.t((1,), dtype=INT32, data=np.asarray([1], np.int32))
+    y = g.t((1, 8), scale=0.1)
+    g.ops.append(Op(fb.BuiltinOperator.CUMSUM, [x, axis], [y], fb.BuiltinOptions.CumsumOptions,
+                    _opts("CumsumOptionsT")))
+    info = parse_model(g.build([x], [y]))
+    with pytest.raises(UnsupportedOpError) as aot_err:
+        aot.build(info, "m")
+    assert "--runtime tflm" in (aot_err.value.hint or "") and "--arena-size" in (aot_err.value.hint or "")
+    with pytest.raises(UnsupportedOpError) as arena_err:
+        compute_arena(info)
+    assert "--arena-size" in (arena_err.value.hint or "") and "aot" not in (arena_err.value.hint or "")
+
+
+@pytest.mark.qemu
+@pytest.mark.skipif(shutil.which("qemu-system-arm") is None or shutil.which("arm-none-eabi-gcc") is None,
+                    reason="qemu-system-arm / arm-none-eabi-gcc not installed")
+def test_public_sequence_models_bit_exact_on_the_m4() -> None:
+    """The committed public models (SVDF, LSTM, 16x8 TRANSPOSE_CONV) and an int16-state SVDF on the
+    emulated Cortex-M4F with the DSP path, several invokes in one stream."""
+    from pathlib import Path
+
+    from tinygen.hostrun.check import random_input
+    from tinygen.hostrun.qemu import run_on_m4
+
+    data = Path(__file__).parent / "data"
+    models = [(data / "models" / n).read_bytes() for n in ("keyword_scrambled_8bit.tflite", "trained_lstm_int8.tflite")]
+    models += [(data / "seanet" / "transpose_conv4.tflite").read_bytes(), _svdf(INT16, 2, 2, 0)]
+    rng = np.random.default_rng(17)
+    for blob in models:
+        info = parse_model(blob)
+        records = [[random_input(t, rng) for t in info.inputs] for _ in range(3)]
+        run = run_on_m4(info, records)
+        ref = Reference.from_bytes(blob)
+        for k, (xs, got) in enumerate(zip(records, run.outputs)):
+            want = ref.run(*xs)
+            assert all(np.array_equal(w.reshape(-1), g.reshape(-1)) for w, g in zip(want, got)), f"run {k} differs"

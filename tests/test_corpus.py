@@ -103,3 +103,24 @@ def test_public_corpus(tmp_path: Path) -> None:
     assert rows, f"no .tflite under {folder}"
     _, problems = _check_rows(rows)
     assert not problems, "\n".join(problems)
+
+
+def test_public_model_quirks_pass_intake() -> None:
+    """TFLM's person_detect gives its per-channel conv biases quantized_dimension 3 on a 1-D shape
+    (TFLM never reads it for a bias): intake must not call that a damaged file."""
+    import numpy as np
+
+    from tinygen.model import parse_model
+    from tinygen.model.schema import fb
+
+    from .test_aot_ops import Graph, Op, _opts
+
+    g = Graph()
+    x = g.t((1, 4, 4, 2), scale=0.05)
+    w = g.t((3, 1, 1, 2), scale=[0.01, 0.02, 0.03], axis=0, data=np.ones((3, 1, 1, 2), np.int8))
+    b = g.t((3,), dtype=fb.TensorType.INT32, scale=[0.0005, 0.001, 0.0015], axis=3, data=np.zeros(3, np.int32))
+    y = g.t((1, 4, 4, 3), scale=0.1)
+    g.ops.append(Op(fb.BuiltinOperator.CONV_2D, [x, w, b], [y], fb.BuiltinOptions.Conv2DOptions,
+                    _opts("Conv2DOptionsT", padding=0, strideW=1, strideH=1, dilationWFactor=1, dilationHFactor=1)))
+    info = parse_model(g.build([x], [y]))
+    assert info.main.tensors[b].quantization is not None

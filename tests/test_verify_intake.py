@@ -20,7 +20,7 @@ from .test_aot_ops import Graph, Op
 
 def tinygen(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "tinygen.cli.main", *args],
-                          capture_output=True, text=True, timeout=timeout)
+                          check=False, capture_output=True, text=True, timeout=timeout)
 
 
 @pytest.mark.parametrize("rel", ["not_int8/hello_world_float.tflite", "not_int8/kws_ref_model_float32.tflite"])
@@ -57,7 +57,7 @@ def test_tflm_verify_with_arena_size_needs_no_arena_model(tmp_path: Path) -> Non
     model = tmp_path / "elu.tflite"
     model.write_bytes(elu_model())
     arena = tinygen("arena", str(model))
-    assert arena.returncode == 4 and "ELU" in arena.stderr  # the arena model has no ELU kernel
+    assert arena.returncode != 0 and "no arena model for op ELU" in arena.stderr
     report = tmp_path / "r.json"
     res = tinygen("verify", "-b", "qemu-m4", "-m", str(model), "--runtime", "tflm", "--tflm-dir", tflm_dir,
                   "--arena-size", "4096", "--random", "5", "--report", str(report))

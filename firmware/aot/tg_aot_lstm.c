@@ -72,19 +72,13 @@ static int16_t tanh16(int16_t x, int32_t mult, int32_t shift) {
   return (int16_t)(r >> 8);
 }
 
-static int32_t dot(const int8_t *w, const int8_t *x, int32_t n, int32_t acc) {
-  int32_t i;
-  for (i = 0; i < n; ++i) acc += w[i] * x[i];
-  return acc;
-}
-
 /* One gate for one row: int16 pre-activation, then sigmoid, or tanh with TFLM's gate scaling. */
 static void gate(const tg_lstm_params *p, const tg_lstm_gate *g, const int8_t *x, const int8_t *h, int is_tanh,
                  int16_t *out) {
   int32_t u;
   for (u = 0; u < p->state_size; ++u) {
-    const int32_t a = dot(g->in_w + u * p->input_size, x, p->input_size, g->in_bias[u]);
-    const int32_t r = dot(g->rec_w + u * p->state_size, h, p->state_size, g->rec_bias[u]);
+    const int32_t a = g->in_bias[u] + tg_dot_s8(g->in_w + u * p->input_size, x, p->input_size);
+    const int32_t r = g->rec_bias[u] + tg_dot_s8(g->rec_w + u * p->state_size, h, p->state_size);
     const int16_t pre = sat16(sat16(tg_requant(a, g->in_mult, g->in_shift)) +
                               sat16(tg_requant(r, g->rec_mult, g->rec_shift)));
     out[u] = is_tanh ? tanh16(pre, 3, 0) : sigmoid16(pre);

@@ -1,4 +1,6 @@
 /* tinygen AOT runtime: int16x8 kernels (see tg_aot_s16.h), portable and Cortex-M DSP versions. */
+#include "tg_aot_opt.h"
+
 #include <string.h>
 
 #include "tg_aot_s16.h"
@@ -109,35 +111,48 @@ static inline int16_t requant_s16(const tg_rq_s16 *q, int32_t c, int64_t sum) {
   return (int16_t)tg_clamp(r + q->out_offset, q->act_min, q->act_max);
 }
 
-/* Accumulators of output channels oc (and oc + 1 when w1 is not NULL) at one output pixel. */
-static void conv_pixel(const tg_conv_s16_params *p, const int16_t *img, int32_t y0, int32_t x0, int32_t group_c,
-                       const int8_t *w0, const int8_t *w1, int64_t *s0, int64_t *s1) {
+/* Grouped convolutions: output channel oc's accumulator at one pixel, tap by tap over its group. */
+static int64_t conv_pixel(const tg_conv_s16_params *p, const int16_t *img, int32_t y0, int32_t x0, int32_t group_c,
+                          const int8_t *wc) {
   const int32_t fic = p->filter_in_c;
-  const int whole_rows = fic == p->in_c && p->dil_w == 1 && x0 >= 0 && x0 + p->k_w <= p->in_w;
-  const int32_t run = whole_rows ? p->k_w * fic : fic;  /* contiguous activations per step */
+  int64_t acc = 0;
   int32_t ky, kx;
   for (ky = 0; ky < p->k_h; ++ky) {
     const int32_t y = y0 + ky * p->dil_h;
     if (y < 0 || y >= p->in_h) continue;
-    for (kx = 0; kx < p->k_w; kx += whole_rows ? p->k_w : 1) {
+    for (kx = 0; kx < p->k_w; ++kx) {
       const int32_t x = x0 + kx * p->dil_w;
-      const size_t wo = ((size_t)ky * p->k_w + kx) * fic;
-      const int16_t *a;
       if (x < 0 || x >= p->in_w) continue;
-      a = img + ((size_t)y * p->in_w + x) * p->in_c + group_c;
-      if (w1) {
-        dot64x2(a, w0 + wo, w1 + wo, run, s0, s1);
+      acc += dot64(img + ((size_t)y * p->in_w + x) * p->in_c + group_c, wc + ((size_t)ky * p->k_w + kx) * fic, fic);
+    }
+  }
+  return acc;
+}
+
+/* The input window of one output pixel as one contiguous run (kernel rows, then columns, then
+ * channels: the filter's order); taps outside the image are 0, which adds exactly nothing because
+ * int16x8 activations have zero point 0. */
+static void im2col_s16(const tg_conv_s16_params *p, const int16_t *img, int32_t y0, int32_t x0, int16_t *col) {
+  const size_t row = (size_t)p->in_c * sizeof(int16_t);
+  int32_t ky, kx;
+  for (ky = 0; ky < p->k_h; ++ky) {
+    const int32_t y = y0 + ky * p->dil_h;
+    for (kx = 0; kx < p->k_w; ++kx) {
+      const int32_t x = x0 + kx * p->dil_w;
+      if (y < 0 || y >= p->in_h || x < 0 || x >= p->in_w) {
+        memset(col, 0, row);
       } else {
-        *s0 += dot64(a, w0 + wo, run);
+        memcpy(col, img + ((size_t)y * p->in_w + x) * p->in_c, row);
       }
+      col += p->in_c;
     }
   }
 }
 
-void tg_conv_s16(const tg_conv_s16_params *p, const int16_t *in, const int8_t *w, int16_t *out) {
+void tg_conv_s16(const tg_conv_s16_params *p, const int16_t *in, const int8_t *w, int16_t *out, int16_t *scratch) {
   const int32_t fic = p->filter_in_c;
   const int32_t per_group = p->out_c / (p->in_c / fic);
-  const size_t w_stride = (size_t)p->k_h * p->k_w * fic;
+  const int32_t k = p->k_h * p->k_w * fic;
   int32_t b, oy, ox, oc;
   for (b = 0; b < p->batches; ++b) {
     const int16_t *img = in + (size_t)b * p->in_h * p->in_w * p->in_c;
@@ -145,21 +160,20 @@ void tg_conv_s16(const tg_conv_s16_params *p, const int16_t *in, const int8_t *w
       const int32_t y0 = oy * p->stride_h - p->pad_h;
       for (ox = 0; ox < p->out_w; ++ox) {
         const int32_t x0 = ox * p->stride_w - p->pad_w;
-        for (oc = 0; oc < p->out_c;) {
-          const int32_t group_c = (oc / per_group) * fic;
-          int64_t s0 = 0, s1 = 0;
-          if (oc + 1 < p->out_c && (oc + 1) / per_group == oc / per_group) {
-            /* two channels of one group share every activation load */
-            conv_pixel(p, img, y0, x0, group_c, w + oc * w_stride, w + (oc + 1) * w_stride, &s0, &s1);
+        if (scratch) {
+          /* not grouped: one window, then two output channels per pass over it */
+          im2col_s16(p, img, y0, x0, scratch);
+          for (oc = 0; oc + 1 < p->out_c; oc += 2) {
+            int64_t s0 = 0, s1 = 0;
+            dot64x2(scratch, w + (size_t)oc * k, w + (size_t)(oc + 1) * k, k, &s0, &s1);
             *out++ = requant_s16(&p->rq, oc, s0);
             *out++ = requant_s16(&p->rq, oc + 1, s1);
-            oc += 2;
-          } else {
-            conv_pixel(p, img, y0, x0, group_c, w + oc * w_stride, NULL, &s0, &s1);
-            *out++ = requant_s16(&p->rq, oc, s0);
-            oc += 1;
           }
+          if (oc < p->out_c) *out++ = requant_s16(&p->rq, oc, dot64(scratch, w + (size_t)oc * k, k));
+          continue;
         }
+        for (oc = 0; oc < p->out_c; ++oc)
+          *out++ = requant_s16(&p->rq, oc, conv_pixel(p, img, y0, x0, (oc / per_group) * fic, w + (size_t)oc * k));
       }
     }
   }
@@ -215,20 +229,6 @@ void tg_fc_s16(const tg_fc_s16_params *p, const int16_t *in, const int8_t *w, in
   }
 }
 
-/* Flat input indices of output element o under the broadcast strides of an ADD/MUL block. */
-static void broadcast_index(int32_t dims, const int32_t *shape, const int32_t *s1, const int32_t *s2, int32_t o,
-                            int32_t *i1, int32_t *i2) {
-  int32_t d;
-  *i1 = 0;
-  *i2 = 0;
-  for (d = dims - 1; d >= 0; --d) {
-    const int32_t k = o % shape[d];
-    o /= shape[d];
-    *i1 += k * s1[d];
-    *i2 += k * s2[d];
-  }
-}
-
 static int32_t add_sub_one(const tg_add_params *p, int32_t x, int32_t y, int subtract) {
   const int32_t a = tg_requant((int32_t)((uint32_t)(x + p->in1_offset) << p->left_shift), p->in1_mult, p->in1_shift);
   const int32_t b = tg_requant((int32_t)((uint32_t)(y + p->in2_offset) << p->left_shift), p->in2_mult, p->in2_shift);
@@ -236,17 +236,25 @@ static int32_t add_sub_one(const tg_add_params *p, int32_t x, int32_t y, int sub
   return tg_clamp(r, p->act_min, p->act_max);
 }
 
+/* out[i] = ONE(p, a[..], b[..]) over the output in order; with broadcasting the input indices
+ * advance by the per-axis strides (0 along broadcast axes) like an odometer. */
 #define TG_S16_BINARY(p, a, b, out, ONE)                                                          \
   do {                                                                                          \
-    int32_t i_, i1_, i2_;                                                                       \
+    int32_t i_, d_, i1_ = 0, i2_ = 0, idx_[6] = {0, 0, 0, 0, 0, 0};                             \
+    if (!(p)->broadcast) {                                                                      \
+      for (i_ = 0; i_ < (p)->size; ++i_) (out)[i_] = ONE((p), (a)[i_], (b)[i_]);               \
+      break;                                                                                    \
+    }                                                                                           \
     for (i_ = 0; i_ < (p)->size; ++i_) {                                                        \
-      if ((p)->broadcast) {                                                                     \
-        broadcast_index((p)->dims, (p)->out_shape, (p)->in1_stride, (p)->in2_stride, i_, &i1_, &i2_); \
-      } else {                                                                                  \
-        i1_ = i_;                                                                               \
-        i2_ = i_;                                                                               \
-      }                                                                                         \
       (out)[i_] = ONE((p), (a)[i1_], (b)[i2_]);                                                 \
+      for (d_ = (p)->dims - 1; d_ >= 0; --d_) {                                                 \
+        i1_ += (p)->in1_stride[d_];                                                             \
+        i2_ += (p)->in2_stride[d_];                                                             \
+        if (++idx_[d_] < (p)->out_shape[d_]) break;                                             \
+        i1_ -= (p)->in1_stride[d_] * (p)->out_shape[d_];                                        \
+        i2_ -= (p)->in2_stride[d_] * (p)->out_shape[d_];                                        \
+        idx_[d_] = 0;                                                                           \
+      }                                                                                         \
     }                                                                                           \
   } while (0)
 

@@ -53,8 +53,9 @@ typedef struct {
   tg_rq_s16 rq;
 } tg_fc_s16_params;
 
-/* Weights: conv OHWI, depthwise 1HWO, fully connected [out_depth][in_depth], as in the model. */
-void tg_conv_s16(const tg_conv_s16_params *p, const int16_t *in, const int8_t *w, int16_t *out);
+/* Weights: conv OHWI, depthwise 1HWO, fully connected [out_depth][in_depth], as in the model.
+ * conv scratch: k_h * k_w * in_c int16 (one output pixel's window), or NULL for grouped convolutions. */
+void tg_conv_s16(const tg_conv_s16_params *p, const int16_t *in, const int8_t *w, int16_t *out, int16_t *scratch);
 void tg_dwconv_s16(const tg_dwconv_s16_params *p, const int16_t *in, const int8_t *w, int16_t *out);
 void tg_fc_s16(const tg_fc_s16_params *p, const int16_t *in, const int8_t *w, int16_t *out);
 

@@ -23,6 +23,7 @@ typedef struct {
   int32_t mult1, shift1; /* input * weights_feature -> state scale */
   int32_t mult2, shift2; /* state * weights_time -> output scale */
   const int32_t *bias;   /* [units] or NULL */
+  const int32_t *feature_offset; /* [filters]: -in_zero_point * sum(weights_feature row) */
 } tg_svdf_params;
 
 /* `scratch`: batches * filters int32 */

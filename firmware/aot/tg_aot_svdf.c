@@ -18,8 +18,7 @@
     T *column = state + (size_t)b * p->filters * p->memory + (p->memory - 1);                 \
     for (f = 0; f < p->filters; ++f) {                                                        \
       const int8_t *w = weights_feature + f * p->input_size;                                  \
-      int32_t acc = 0;                                                                        \
-      for (j = 0; j < p->input_size; ++j) acc += w[j] * (x[j] - p->in_zero_point);            \
+      int32_t acc = p->feature_offset[f] + tg_dot_s8(w, x, p->input_size);                    \
       acc = tg_clamp(tg_requant(acc, p->mult1, p->shift1), T_MIN, T_MAX);                     \
       column[f * p->memory] = (T)(p->state_zero_point + acc);                                 \
     }                                                                                         \

@@ -204,8 +204,18 @@ def _subgraph(raw: Any, si: int, sg: Any, names: list[tuple[str, bool]], n_subgr
     n = len(tensors)
     where = f"subgraph {si}" + (f" '{_text(sg.name)}'" if sg.name else "")
     total = 0
+    # Operator intermediates that nothing reads or writes (the zero-element float tensors TFLite's
+    # converter attaches to int8 LSTMs) are never allocated by TFLM: an empty shape is fine there.
+    def ids(v: Any) -> set[int]:
+        return {int(i) for i in v} if v is not None else set()
+
+    ops = sg.operators or []
+    used = ids(sg.inputs) | ids(sg.outputs)
+    for op in ops:
+        used |= ids(op.inputs) | ids(op.outputs)
+    unused_intermediates = set().union(*(ids(op.intermediates) for op in ops)) - used
     for ti, t in enumerate(tensors):
-        total += _tensor(raw, ti, t, where)
+        total += _tensor(raw, ti, t, where, empty_ok=ti in unused_intermediates)
     for kind in ("inputs", "outputs"):
         for i in getattr(sg, kind) if getattr(sg, kind) is not None else []:
             if not 0 <= int(i) < n:
@@ -254,7 +264,7 @@ def _dataflow(raw: Any, si: int, where: str, sg: Any, names: list[tuple[str, boo
             raise ModelError(f"{where}: output tensor {i} is a {type_name(tensors[i].type)} handle, not data")
 
 
-def _tensor(raw: Any, ti: int, t: Any, where: str) -> int:
+def _tensor(raw: Any, ti: int, t: Any, where: str, empty_ok: bool = False) -> int:
     label = f"{where}: tensor {ti} '{_text(t.name)}'"
     if int(t.type) not in _TYPE_CODES:
         raise ModelError(f"{label} has unknown type code {int(t.type)}: damaged file")
@@ -265,7 +275,7 @@ def _tensor(raw: Any, ti: int, t: Any, where: str) -> int:
     if any(d < 0 for d in shape):
         raise ModelError(f"{label} has a negative dimension in its shape {shape}",
                          hint="dynamic shapes are not supported on microcontrollers: give the model fixed shapes")
-    if 0 in shape:
+    if 0 in shape and not empty_ok:
         raise ModelError(f"{label} has an empty dimension in its shape {shape}: tinygen cannot place empty tensors")
     elements = math.prod(shape)
     nbytes = elements * max(DTYPE_SIZES.get(dtype, 4), 1)
@@ -320,6 +330,8 @@ def _quantization(label: str, dtype: str, shape: list[int], q: Any) -> None:
             raise ModelError(f"{label}: zero point {out} is outside the {dtype} range [{lo}, {hi}]: damaged file")
     if len(scale) > 1:
         axis = int(q.quantizedDimension)
+        if len(shape) == 1 and shape[0] == len(scale):
+            axis = 0  # per-channel biases: TFLM never reads their quantized_dimension (person_detect has 3)
         if not 0 <= axis < len(shape):
             raise ModelError(f"{label}: per-channel quantized dimension {axis} is not a dimension of shape {shape}")
         if shape[axis] != len(scale):

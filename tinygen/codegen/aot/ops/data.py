@@ -192,3 +192,28 @@ def _pad(ctx: OpContext) -> Lowered:
 
 register("PAD")(_pad)
 register("PADV2")(_pad)
+
+
+@register("TRANSPOSE")
+def transpose(ctx: OpContext) -> Lowered:
+    """A permutation is a strided gather: output axis k walks input axis perm[k] (tg_strided_slice
+    with unit steps); an unpermuted innermost axis stays one contiguous run."""
+    src = ctx.arg(0)
+    perm = [int(p) for p in ctx.array(ctx.arg(1)).reshape(-1)]
+    dims = len(src.shape)
+    if sorted(perm) != list(range(dims)) or dims > 6:
+        raise ctx.error(f"permutation {perm} of a {dims}-D tensor")
+    stride = [int(np.prod(src.shape[d + 1:])) for d in range(dims)]
+    counts = [src.shape[p] for p in perm]
+    in_stride = [stride[p] for p in perm]
+    run = 1
+    while perm and perm[-1] == len(perm) - 1:  # trailing axes kept in place: one memcpy run
+        run *= counts.pop()
+        in_stride.pop()
+        perm.pop()
+    pad = lambda v: list(v) + [0] * (6 - len(v))  # noqa: E731
+    params = ctx.struct("tg_slice_params", {
+        "dims": len(counts), "elem_bytes": _eb(ctx), "start": pad([0] * len(counts)), "stop_count": pad(counts),
+        "step": pad([1] * len(counts)), "in_stride": pad(in_stride), "base": 0, "run_bytes": run * _eb(ctx),
+    }, "transpose")
+    return Lowered(f"tg_strided_slice(&{params}, {ctx.inp(0)}, {ctx.out(0)});", _SRC)

@@ -121,7 +121,8 @@ def conv_2d_s16(ctx: OpContext) -> Lowered:
         "rq": _rq(ctx, mults, shifts, o.fusedActivationFunction, getattr(o, "quantizedBiasType", 0)),
     }, "conv16")
     weights = ctx.const_array(w.reshape(-1), "int8_t", "w")
-    return Lowered(f"tg_conv_s16(&{params}, {ctx.inp(0)}, {weights}, {ctx.out(0)});", _SRC, _HDR)
+    scratch = "NULL" if fic != ic else f"(int16_t *){ctx.scratch(2 * kh * kw * ic)}"
+    return Lowered(f"tg_conv_s16(&{params}, {ctx.inp(0)}, {weights}, {ctx.out(0)}, {scratch});", _SRC, _HDR)
 
 
 @register("DEPTHWISE_CONV_2D", when=_weighted_s16)

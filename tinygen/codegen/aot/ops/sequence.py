@@ -57,18 +57,22 @@ def svdf(ctx: OpContext) -> Lowered:
     m1, s1 = quantize_multiplier(float(F32(_scale(ctx, 0)) * F32(_scale(ctx, 1)) / F32(st_s)))
     m2, s2 = quantize_multiplier(float(F32(st_s) * F32(_scale(ctx, 2)) / F32(_scale(ctx, -1))))
     bias = ctx.input(3)
+    # sum(w * (x - zp)) = dot(w, x) - zp * sum(w): the input offset folded per filter (exact in int32)
+    w_sums = ctx.array(wf).astype(np.int64).sum(axis=1)
+    feature_offset = np.array([wrap_i32(-_zp(ctx, 0) * int(v)) for v in w_sums], np.int32)
     params = ctx.struct("tg_svdf_params", {
         "batches": batches, "input_size": input_size, "filters": filters, "units": filters // rank,
         "rank": rank, "memory": memory, "in_zero_point": _zp(ctx, 0), "state_zero_point": _zp(ctx, 4),
         "out_zero_point": _zp(ctx, -1), "mult1": m1, "shift1": s1, "mult2": m2, "shift2": s2,
         "bias": ctx.const_tensor(bias, "int32_t") if bias is not None else "NULL",
+        "feature_offset": ctx.const_array(feature_offset, "int32_t", "svdf_off"),
     }, "svdf")
     kernel, t = ("tg_svdf_s8", "int8_t") if wt.dtype == "int8" else ("tg_svdf_s8_s16", "int16_t")
     scratch = ctx.scratch(4 * batches * filters)
     return Lowered(
         f"{kernel}(&{params}, {ctx.inp(0)}, {ctx.inp(1)}, {ctx.inp(2, t)}, {ctx.inp(4, t)}, "
         f"(int32_t *){scratch}, {ctx.out(0)});",
-        ("tg_aot_svdf.c",), _HEADERS)
+        ("tg_aot_svdf.c", "tg_aot_dot.c"), _HEADERS)
 
 
 # ---- TRANSPOSE_CONV -------------------------------------------------------------------------------
@@ -209,4 +213,4 @@ def lstm(ctx: OpContext) -> Lowered:
     scratch = ctx.scratch(4 * 2 * n_state)
     return Lowered(
         f"tg_lstm_s8(&{params}, {ctx.inp(0)}, {ctx.inp(18)}, {ctx.inp(19)}, {ctx.out(0)}, (int16_t *){scratch});",
-        ("tg_aot_lstm.c",), _HEADERS)
+        ("tg_aot_lstm.c", "tg_aot_dot.c"), _HEADERS)
