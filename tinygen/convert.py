@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import UsageError
-from .model import ModelInfo, check_deployable, load_model
 from .codegen import tflm
 from .codegen.cnames import c_identifier
 from .codegen.output import check_writable, write_files
+from .errors import UsageError
+from .model import ModelInfo, check_deployable, load_model
 from .report import Reporter, silent
 
 RUNTIMES = ("tflm", "aot")

@@ -45,8 +45,8 @@ def command(model: str, out_dir: Path, name: str | None, runtime: str, labels_pa
     result = convert(model, out_dir, name=name, runtime=runtime, labels_path=labels_path,
                      reporter=reporter, arena_size=arena_size, incremental=plan)
     if as_json:
-        payload = {"name": result.name, "runtime": result.runtime, "out_dir": str(result.out_dir),
-                   "files": list(result.files), "changed": list(result.changed)}
+        payload: dict[str, object] = {"name": result.name, "runtime": result.runtime, "out_dir": str(result.out_dir),
+                                      "files": list(result.files), "changed": list(result.changed)}
         if result.memory:
             payload["memory"] = result.memory
         if decision is not None:
