@@ -4,7 +4,6 @@ on-device cost per second of audio. Used by `tinygen verify --app kws` and `tiny
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..boards import Board, get_board
+from ..config import load_settings
 from ..errors import BoardError, UsageError
 from ..link import LinkConfig
 from ..model import load_model
@@ -180,7 +180,7 @@ def _first_mismatch(a: list[np.ndarray], b: list[np.ndarray]) -> tuple[int, int 
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("TINYGEN_CACHE_DIR", Path.home() / ".cache" / "tinygen")) / "kws"
+    return load_settings().cache_dir / "kws"
 
 
 def build_firmware(board: Board, model: Path, config: KwsConfig, runtime: str, reporter: Reporter,

@@ -78,6 +78,7 @@ def model_source(m: AotModel, labels: list[str] | None) -> str:
     st = m.state
     out = [
         banner(__version__, m.model.path.name, m.model.sha256).rstrip(),
+        '#include "tg_aot_opt.h" /* first: the optimisation level of the code below */',
         f'#include "{name}_model.h"',
         "",
         "#include <string.h>",
@@ -117,7 +118,7 @@ def model_source(m: AotModel, labels: list[str] | None) -> str:
     state_init: list[str] = []
     for s in st.states:
         stmt = (f"  memcpy({s.cname}, {s.cname}_init, {s.nbytes});" if s.init is not None
-                else f"  memset({s.cname}_storage, 0, sizeof {s.cname}_storage);")
+                else f"  memset({s.cname}_storage, {s.fill}, sizeof {s.cname}_storage);")
         (reset_body if s.on_reset else state_init).append(stmt)
     reset_body += list(m.extra_reset)
     out += list(m.extra_source)
