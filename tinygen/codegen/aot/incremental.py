@@ -41,7 +41,7 @@ HEADER = "tg_aot_incremental.h"
 DEFAULT_RAM_BUDGET = 64 * 1024   # extra bytes of RAM the caches may take (kws app default)
 MIN_CLEAN_ROWS = 3               # a layer with fewer clean rows reuses too little to pay for itself
 _WINDOW_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D")
-_ROW_OPS = ("RELU", "RELU6", "RELU_N1_TO_1", "LEAKY_RELU", "LOGISTIC", "TANH", "HARD_SWISH")
+_ROW_OPS = ("RELU", "RELU6", "RELU_N1_TO_1", "LEAKY_RELU", "LOGISTIC", "TANH", "HARD_SWISH", "QUANTIZE")
 _VALID = 1                       # tflite Padding.VALID
 
 
