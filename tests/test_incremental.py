@@ -91,6 +91,47 @@ def test_kws_ref_model_bit_exact_on_mfcc_streams(models_dir: Path) -> None:
         assert d.proof.incremental > 0.9 * d.proof.windows
 
 
+def _chain_model() -> bytes:
+    """int8 [1,20,6,2] -> CONV_2D 3x3 (SAME, stride 2 in time, RELU) -> LOGISTIC -> QUANTIZE ->
+    DEPTHWISE_CONV_2D 3x3 (VALID, dilation 2 in time) -> FULLY_CONNECTED: every kind of layer the
+    analysis streams, in one chain."""
+    from tests.test_aot_ops import Graph, Op, _conv, _opts
+    from tinygen.model.schema import fb
+
+    g = Graph()
+    x = g.t((1, 20, 6, 2), scale=0.05, zp=3)
+    h = _conv(g, x, (1, 10, 6, 4), (4, 3, 3, 2), False, padding=0, strideW=1, strideH=2,
+              dilationWFactor=1, dilationHFactor=1, fusedActivationFunction=1)
+    s = g.t((1, 10, 6, 4), scale=1 / 256, zp=-128)
+    g.ops.append(Op(fb.BuiltinOperator.LOGISTIC, [h], [s]))
+    q = g.t((1, 10, 6, 4), scale=0.003, zp=-100)
+    g.ops.append(Op(fb.BuiltinOperator.QUANTIZE, [s], [q]))
+    d = _conv(g, q, (1, 6, 4, 4), (1, 3, 3, 4), True, padding=1, strideW=1, strideH=1, depthMultiplier=1,
+              dilationWFactor=1, dilationHFactor=2, fusedActivationFunction=0)
+    rng = np.random.default_rng(5)
+    w = g.t((3, 96), data=rng.integers(-127, 128, size=(3, 96)).astype(np.int8), scale=0.01, zp=0)
+    b = g.t((3,), fb.TensorType.INT32, data=rng.integers(-500, 500, size=3).astype(np.int32), scale=0.0008, zp=0)
+    y = g.t((1, 3), scale=0.1, zp=0)
+    g.ops.append(Op(fb.BuiltinOperator.FULLY_CONNECTED, [d, w, b], [y], fb.BuiltinOptions.FullyConnectedOptions,
+                    _opts("FullyConnectedOptionsT", fusedActivationFunction=0)))
+    return g.build([x], [y])
+
+
+def test_a_chain_of_every_streamed_kind_is_bit_exact() -> None:
+    from tinygen.model import parse_model
+
+    model = parse_model(_chain_model())
+    d = decide(model)
+    plan = d.analysis.plan
+    assert plan is not None and [x.op for x in plan.layers] == ["CONV_2D", "LOGISTIC", "QUANTIZE", "DEPTHWISE_CONV_2D"]
+    # SAME with stride 2 pads one row at the bottom only: row 9 is an edge row, and so is every
+    # later row that reads it (the dilated depthwise row 5 reads input rows 5, 7, 9)
+    assert [x.clean for x in plan.layers] == [(0, 8), (0, 8), (0, 8), (0, 4)]
+    assert [x.phases for x in plan.layers] == [2, 2, 2, 2]
+    assert d.plan is not None and d.proof is not None and d.proof.mismatches == 0, d.summary
+    assert d.proof.incremental > 0.5 * d.proof.windows
+
+
 def test_a_wrong_plan_is_caught_and_switched_off(models_dir: Path) -> None:
     """Claim that row 1 of micro_speech's convolution (it reaches the top padding) moves with the
     window: the proof must see outputs differ from TFLM, and the decision must turn it off."""

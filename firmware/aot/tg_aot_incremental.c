@@ -1,4 +1,6 @@
 /* tinygen AOT runtime: incremental (sliding-window) inference helpers (tg_aot_incremental.h). */
+#include "tg_aot_opt.h"
+
 #include "tg_aot_incremental.h"
 
 #include <string.h>

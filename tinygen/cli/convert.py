@@ -46,7 +46,7 @@ def command(model: str, out_dir: Path, name: str | None, runtime: str, labels_pa
                      reporter=reporter, arena_size=arena_size, incremental=plan)
     if as_json:
         payload: dict[str, object] = {"name": result.name, "runtime": result.runtime, "out_dir": str(result.out_dir),
-                   "files": list(result.files), "changed": list(result.changed)}
+                                      "files": list(result.files), "changed": list(result.changed)}
         if result.memory:
             payload["memory"] = result.memory
         if decision is not None:

@@ -41,8 +41,7 @@ HEADER = "tg_aot_incremental.h"
 DEFAULT_RAM_BUDGET = 64 * 1024   # extra bytes of RAM the caches may take (kws app default)
 MIN_CLEAN_ROWS = 3               # a layer with fewer clean rows reuses too little to pay for itself
 _WINDOW_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D")
-_ROW_OPS = ("RELU", "RELU6", "RELU_N1_TO_1", "LEAKY_RELU", "LOGISTIC", "TANH", "HARD_SWISH")
-_SYNTHETIC_SUBGRAPH = 1000       # subgraph index of the row-slice ops (never a model subgraph)
+_ROW_OPS = ("RELU", "RELU6", "RELU_N1_TO_1", "LEAKY_RELU", "LOGISTIC", "TANH", "HARD_SWISH", "QUANTIZE")
 _VALID = 1                       # tflite Padding.VALID
 
 
@@ -309,17 +308,23 @@ class _Emitter:
             extra, inputs, kind = (*extra, t_w), (t_in.index, t_w.index, *op.inputs[2:]), "CONV_2D"
             opts = _conv_options(opts)
         syn = replace(op, op=kind, inputs=inputs, outputs=(t_out.index,), options=opts)
-        ssg = replace(sg, index=_SYNTHETIC_SUBGRAPH, tensors=(*sg.tensors, *extra), operators=(syn,))
+        # The slice keeps the op's place in the model (subgraph 0, its op index): whole-model
+        # decisions the lowerings take per op (widened weights) apply to it as to the op itself.
+        ops = tuple(syn if o.index == op.index else o for o in sg.operators)
+        ssg = replace(sg, tensors=(*sg.tensors, *extra), operators=ops)
         ctx = _SliceContext(model, ssg, syn, self.m.state, arrays)
         reg = find(ctx)
         if reg is None:  # analyse() only streams ops the generator lowered, with the same types
             raise RuntimeError(f"no lowering for the row slice of op {op.index} {op.op}")
+        key = (sg.index, op.index)
+        planned = self.m.state.scratch.pop(key, None)  # the full op's scratch, already planned
         low = reg.lower(ctx)
+        self.scratch = max(self.scratch, self.m.state.scratch.pop(key, 0))
+        if planned is not None:
+            self.m.state.scratch[key] = planned
         assert self.sources is not None
         self.sources.update(low.sources)
         self.m.state.headers.update(low.headers)
-        key = (_SYNTHETIC_SUBGRAPH, op.index)
-        self.scratch = max(self.scratch, self.m.state.scratch.pop(key, 0))
 
         def sub(mt: re.Match[str]) -> str:
             kind, tensor, ctype = mt.group(1), int(mt.group(3)), mt.group(4)
