@@ -20,25 +20,34 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import jinja2
 
 from . import __version__
-from .boards import Board, get_board
-from .codegen import tflm
+from .boards import Board, get_board, has_pdm_microphone
+from .codegen import aot, tflm
 from .codegen.cnames import c_identifier, c_string
 from .codegen.output import BANNER_LINES, write_files
 from .config import load_settings
-from .convert import read_labels
-from .errors import BuildError, UsageError
+from .convert import read_labels, tflm_arena_sizes
+from .errors import UsageError
+from .codegen.aot.incremental import Plan
+from .hostrun.incremental import Decision
 from .model import ModelInfo, check_deployable, load_model
 from .model.ops import resolver_method
 from .platform import qemu_platform_uri
+from .platform.packages import PackageFolder, read_package_folder
 from .platform.tflm import DEFINES as TFLM_DEFINES
 from .platform.tflm import LIBRARY_NAME as TFLM_LIBRARY_NAME
 from .platform.tflm import PROJECT_MANIFEST as TFLM_PROJECT_MANIFEST
-from .platform.tflm import TflmTree, find_tflm_tree, shared_library_root
+from .platform.tflm import (
+    TflmTree,
+    TflmVersion,
+    find_tflm_tree,
+    identify,
+    shared_library_root,
+)
 from .report import Reporter, silent
 from .resources import firmware_dir, templates_dir
 
@@ -47,11 +56,26 @@ MANIFEST = "tinygen.json"
 # Real boards with internet: TFLM as an Arduino library, pinned. The tflite-micro-arduino-examples
 # repository is TFLM exported for Arduino (sources + third_party, library.properties), synced from
 # tflite-micro; 7948b85 is its last commit (2023-12). PlatformIO builds it like any Arduino library.
-TFLM_LIB_DEP = ("Arduino_TensorFlowLite=https://github.com/tensorflow/tflite-micro-arduino-examples.git"
+TFLM_LIB_NAME = "Arduino_TensorFlowLite"
+TFLM_LIB_DEP = (f"{TFLM_LIB_NAME}=https://github.com/tensorflow/tflite-micro-arduino-examples.git"
                 "#7948b85e020470a30a83bf00e10fc43b486bfcba")
 _SIGNAL_OP_PREFIX = "Signal"
+# platforms whose boards the pinned Arduino export builds for (its src/peripherals/ is Nano 33 BLE code)
+ARDUINO_EXPORT_PLATFORMS = ("nordicnrf52",)
+PDM_LIBRARY = "PDM"  # ArduinoCore-mbed's microphone library (libraries/PDM)
+# C++ standard for TFLM sources (SCons sends -std=gnu++XX to CXXFLAGS only, C keeps its own)
+TFLM_CXX_STD = "-std=gnu++17"
+OLDER_CXX_STDS = ["-std=gnu++11", "-std=gnu++14"]
 # firmware/ libraries an app needs besides its own directory (kws adds its own in tinygen/kws)
-_APP_LIBRARIES: dict[str, tuple[str, ...]] = {"hil": ("link",)}
+_APP_LIBRARIES: dict[str, tuple[str, ...]] = {"hil": ("link",), "profile": ("link", "profile")}
+# Files an app generates from the model besides the model sources, rendered by a later stage of the
+# pipeline (docs/architecture.md), which its caller passes in: (board, model, labels) -> {path: content}.
+AppFiles = Callable[[Board, ModelInfo, "list[str] | None"], "dict[str, str | bytes]"]
+# Whether an app's AOT classifier runs incrementally (the kws app: kws.incremental.decide_for_kws).
+IncrementalDecider = Callable[[ModelInfo], Decision]
+# apps that cannot be rendered without them, and where they come from
+APPS_WITH_FILES = {"kws": "tinygen.kws.project.kws_app_files",
+                   "mlperf": "tinygen.mlperf.firmware.mlperf_files_for(benchmark)"}
 
 
 @dataclass(frozen=True)
@@ -67,6 +91,7 @@ class Project:
     files: tuple[str, ...]
     changed: tuple[str, ...]
     tflm_tree: TflmTree | None
+    packages: PackageFolder | None = None
 
     @property
     def env_name(self) -> str:
@@ -92,24 +117,17 @@ def _env() -> jinja2.Environment:
 
 
 def _model_sources(model: ModelInfo, runtime: str, name: str, labels: list[str] | None,
-                   arena_size: int | None) -> dict[str, str]:
+                   arena_size: int | None, incremental: Plan | None = None,
+                   version: TflmVersion | None = None) -> dict[str, str]:
     if runtime == "aot":
-        try:
-            from .codegen import aot
-        except ImportError as exc:
-            raise BuildError("the AOT runtime is not available in this tinygen installation",
-                             hint="use --runtime tflm with a local TFLM tree (--tflm-dir)") from exc
-        return aot.generate(model, name, labels)
+        return aot.generate(model, name, labels, incremental=incremental)
     if arena_size is not None:
         sizes = tflm.ArenaSizes(reference=arena_size, cmsis_nn=arena_size)
     else:
-        try:
-            from .convert import tflm_arena_sizes
-
-            sizes = tflm_arena_sizes(model)
-        except ImportError as exc:
-            raise BuildError("the exact TFLM arena size needs tinygen.arena, which this installation lacks",
-                             hint="pass --arena-size BYTES, or use --runtime aot") from exc
+        sizes = tflm_arena_sizes(model)
+        if version is not None and not version.modelled:  # say so, and keep a margin
+            sizes = tflm.ArenaSizes(version.reserve(sizes.reference), version.reserve(sizes.cmsis_nn),
+                                    note=version.arena_note)
     return tflm.generate(model, name, labels, sizes)
 
 
@@ -125,22 +143,42 @@ def _resolve_tflm(board: Board, runtime: str, tflm_dir: Path | None) -> TflmTree
     return None
 
 
+def resolve_packages(board: Board, packages_dir: Path | None) -> PackageFolder | None:
+    """The folder of PlatformIO packages for a real board (argument, else TINYGEN_PIO_PACKAGES /
+    `pio_packages`), None for the emulated board, which needs none."""
+    if board.emulated:
+        return None
+    packages_dir = packages_dir or load_settings().pio_packages
+    return read_package_folder(packages_dir) if packages_dir is not None else None
+
+
 def render_project(
     board: Board, model: ModelInfo, app: str = "hello", runtime: str = "aot", name: str | None = None,
     labels: list[str] | None = None, tflm_dir: Path | None = None, arena_size: int | None = None,
-    benchmark: str | None = None,
+    app_files: AppFiles | None = None, incremental: IncrementalDecider | None = None,
+    packages_dir: Path | None = None,
 ) -> tuple[dict[str, str | bytes], TflmTree | None, str]:
     """Every file of the project, keyed by relative path (nothing written). Returns (files, tree, name).
-    `benchmark` (kws01|vww01|ic01|ad01) is for app "mlperf" only (default: from the model's input)."""
+
+    `app_files` adds the app's generated files (required for the apps in APPS_WITH_FILES).
+    `incremental` (AOT only) decides whether the classifier runs incrementally (sliding windows,
+    on only where proven): the kws app passes `kws.incremental.decide_for_kws`."""
+    if app in APPS_WITH_FILES and app_files is None:
+        raise TypeError(f"render_project(app={app!r}) needs app_files={APPS_WITH_FILES[app]}")
     if runtime not in RUNTIMES:
         raise UsageError(f"unknown runtime '{runtime}'", hint=f"choose from {', '.join(RUNTIMES)}")
     apps = available_apps()
     if app not in apps:
         raise UsageError(f"unknown app '{app}'", hint=f"available apps: {', '.join(apps) or 'none'}")
-    if benchmark is not None and app != "mlperf":
-        raise UsageError("--benchmark is for --app mlperf", hint="add --app mlperf, or leave --benchmark out")
     name = c_identifier(name) if name else c_identifier(model.path.stem)
     tree = _resolve_tflm(board, runtime, tflm_dir)
+    packages = resolve_packages(board, packages_dir)
+    version = identify(tree) if runtime == "tflm" else None
+    if runtime == "tflm" and tree is None and board.pio_platform not in ARDUINO_EXPORT_PLATFORMS:
+        raise UsageError(f"--runtime tflm on {board.name} needs a local TFLM tree: the pinned Arduino export of TFLM "
+                         "carries Nano 33 BLE-only code (src/peripherals/, #error unsupported board)",
+                         hint="pass --tflm-dir PATH (a tflite-micro checkout) or set TINYGEN_TFLM_DIR, "
+                              "or use --runtime aot")
     fw, env = firmware_dir(), _env()
     banner = BANNER_LINES.format(version=__version__, source=model.path.name.replace("*/", "*_/"),
                                  sha=model.sha256[:16])
@@ -155,25 +193,23 @@ def render_project(
     for library in _APP_LIBRARIES.get(app, ()):  # headers to include/, sources to src/<library>/
         for path in _sources(fw / library):
             files[f"include/{path.name}" if path.suffix == ".h" else f"src/{library}/{path.name}"] = path.read_bytes()
-    for fname, content in _model_sources(model, runtime, name, labels, arena_size).items():
+    decision = incremental(model) if runtime == "aot" and incremental is not None else None
+    for fname, content in _model_sources(model, runtime, name, labels, arena_size,
+                                         decision.plan if decision else None, version).items():
         files[f"src/model/{fname}"] = content
-    if app == "kws":  # keyword spotting: AOT frontend, kws_config.h, link library (tinygen/kws/project.py)
-        from .kws.project import kws_app_files
-
-        files.update(kws_app_files(board, model, labels))
-    mlperf_benchmark = None
-    if app == "mlperf":  # MLPerf Tiny protocol: the benchmark's settings (tinygen/mlperf/firmware.py)
-        from .mlperf.firmware import mlperf_app_files
-
-        mlperf_files, plan = mlperf_app_files(model, benchmark)
-        files.update(mlperf_files)
-        mlperf_benchmark = plan.benchmark.name
+    build_flags = ["-Isrc/model"] + (["-DTG_PROFILE"] if app == "profile" else [])
+    lib_deps: list[str] = []
+    lib_extra_dirs: list[str] = []
+    build_unflags: list[str] = []
+    platform_packages = [f"{p.name}@{p.uri}" for p in packages.platform_tools(board.pio_platform)] if packages else []
+    if app_files is not None:  # e.g. kws: AOT frontend, kws_config.h, link library (tinygen/kws/project.py)
+        files.update(app_files(board, model, labels))
+    if app == "kws" and has_pdm_microphone(board):
+        # the core's PDM library: named, since the LDF does not see the #include inside #if
+        lib_deps.append(PDM_LIBRARY)
     files["include/tg_project.h"] = env.get_template("tg_project.h.j2").render(
         ctx, board_name_c=c_string(board.name), app_c=c_string(app), runtime_c=c_string(runtime))
 
-    build_flags = ["-Isrc/model"]
-    lib_deps: list[str] = []
-    lib_extra_dirs: list[str] = []
     if runtime == "aot":
         library = _copy_tree(fw / "aot", "src/aot")
         files.update(library)
@@ -185,6 +221,8 @@ def render_project(
         build_flags += ["-Isrc/aot", "-Isrc/aot/signal"]
     else:
         files["src/runtime/tg_runtime_tflm.cc"] = (fw / "tflm" / "tg_runtime_tflm.cc").read_bytes()
+        if app == "profile":
+            files["src/runtime/tg_profiler_tflm.cc"] = (fw / "tflm" / "tg_profiler_tflm.cc").read_bytes()
         files["include/tg_tflm_model.h"] = env.get_template("tg_tflm_model.h.j2").render(
             ctx, name=name, upper=name.upper(), camel="".join(p.capitalize() for p in name.split("_")),
             resource_variables=model.op_counts.get("VAR_HANDLE", 0))
@@ -197,13 +235,17 @@ def render_project(
             lib_extra_dirs = [str(shared_library_root(lib_text, load_settings().build_cache_dir))]
             # -isystem: TFLM's headers are not warning-free under -Wextra, our sources must be
             build_flags += [f"-D{d}" for d in TFLM_DEFINES] + [f"-isystem {d}" for d in tree.include_dirs]
+            if not board.emulated:  # TFLM needs C++17; ArduinoCore-mbed compiles C++ as gnu++14
+                build_flags.append(TFLM_CXX_STD)
+                build_unflags += OLDER_CXX_STDS
             lib_deps.append(TFLM_LIBRARY_NAME)
         else:
             if signal:
                 raise UsageError(f"{model.path.name} uses TFLM Signal ops, which the pinned Arduino export of "
                                  "TFLM (lib_deps) does not have",
                                  hint="pass --tflm-dir with a current TFLM tree, or use --runtime aot")
-            lib_deps.append(TFLM_LIB_DEP)
+            local = packages.find("library", TFLM_LIB_NAME) if packages else None
+            lib_deps.append(f"{TFLM_LIB_NAME}={local.uri}" if local else TFLM_LIB_DEP)
 
     ldscript = None
     if board.emulated:
@@ -213,14 +255,19 @@ def render_project(
     files["platformio.ini"] = env.get_template("platformio.ini.j2").render(
         ctx, platform=qemu_platform_uri() if board.emulated else board.pio_platform, ldscript=ldscript,
         upload_protocol=None, build_flags=build_flags, lib_deps=lib_deps, lib_extra_dirs=lib_extra_dirs,
-        build_cache_dir=load_settings().build_cache_dir if board.emulated else None,
+        platform_packages=platform_packages, build_unflags=build_unflags,
+        build_cache_dir=load_settings().build_cache_dir,
         lib_ldf_mode="chain+" if tree is None and runtime == "tflm" else None)
     manifest = {"schema": "tinygen.project", "schema_version": 1, "tinygen": __version__, "board": board.name,
                 "app": app, "runtime": runtime, "name": name, "model": model.path.name,
                 "model_sha256": model.sha256, "tflm_dir": str(tree.root) if tree else None,
+                "packages": str(packages.root) if packages else None,
+                "tflm": None if version is None else {
+                    "version": version.label, "id": version.ident, "modelled": version.modelled,
+                    "arena": "given (--arena-size)" if arena_size else version.arena_note},
                 "files": sorted(files)}
-    if mlperf_benchmark is not None:
-        manifest["mlperf_benchmark"] = mlperf_benchmark
+    if decision is not None:
+        manifest["incremental"] = decision.to_json()
     files[MANIFEST] = json.dumps(manifest, indent=2) + "\n"
     return files, tree, name
 
@@ -241,15 +288,17 @@ def load_project(path: str | Path) -> Project:
         raise UsageError(f"{out} is not a tinygen project (no {MANIFEST})",
                          hint="generate one: tinygen generate --board B --model M -o DIR")
     tree = find_tflm_tree(Path(doc["tflm_dir"])) if doc.get("tflm_dir") else None
+    packages = read_package_folder(Path(doc["packages"])) if doc.get("packages") else None
     return Project(path=out, board=get_board(doc["board"]), app=doc["app"], runtime=doc["runtime"],
                    name=doc["name"], model_sha256=doc["model_sha256"], files=tuple(doc.get("files", [])),
-                   changed=(), tflm_tree=tree)
+                   changed=(), tflm_tree=tree, packages=packages)
 
 
 def generate_project(
     board: Board | str, model_path: str | Path, out_dir: str | Path, app: str = "hello", runtime: str = "aot",
     name: str | None = None, labels_path: Path | None = None, tflm_dir: Path | None = None,
-    arena_size: int | None = None, reporter: Reporter | None = None, benchmark: str | None = None,
+    arena_size: int | None = None, reporter: Reporter | None = None, app_files: AppFiles | None = None,
+    incremental: IncrementalDecider | None = None, packages_dir: Path | None = None,
 ) -> Project:
     """Render the project and write it to `out_dir` (atomically; stale generated files removed)."""
     reporter = reporter or silent()
@@ -264,11 +313,19 @@ def generate_project(
         raise UsageError(f"{out} is not empty and was not generated by tinygen",
                          hint="choose an empty or new directory: tinygen will not overwrite other files")
     reporter.step(f"generating {board.name} project ({app} app, {runtime} runtime) for {model.path.name}")
-    files, tree, cname = render_project(board, model, app, runtime, name, labels, tflm_dir, arena_size, benchmark)
+    if runtime == "tflm" and arena_size is None:
+        version = identify(_resolve_tflm(board, runtime, tflm_dir))
+        if not version.modelled:
+            reporter.warn(f"TFLM arena: {version.arena_note}")
+    files, tree, cname = render_project(board, model, app, runtime, name, labels, tflm_dir, arena_size,
+                                        app_files, incremental, packages_dir)
+    inc = json.loads(files[MANIFEST]).get("incremental")
+    if inc:
+        reporter.info(inc["summary"])
     previous = read_manifest(out) or {}
     changed = write_files(out, files)
     for stale in sorted(set(previous.get("files", [])) - set(files)):
         (out / stale).unlink(missing_ok=True)
     return Project(path=out, board=board, app=app, runtime=runtime, name=cname, model_sha256=model.sha256,
                    files=tuple(sorted(files)), changed=tuple(str(p.relative_to(out)) for p in changed),
-                   tflm_tree=tree)
+                   tflm_tree=tree, packages=resolve_packages(board, packages_dir))

@@ -1,5 +1,8 @@
 """PlatformIO packages tinygen provides itself, so builds need no registry.
 
+Two kinds: `tool-scons` (below), and a user's folder of packages for real boards
+(`install_local_packages`, see tinygen.platform.packages).
+
 PlatformIO runs SCons from its `tool-scons` core package and installs it from the registry on first
 use. tinygen installs it from the `scons` Python package instead (a dependency of tinygen, from
 PyPI): the SCons library is copied into `<core_dir>/packages/tool-scons/` with a `scons.py` launcher,
@@ -12,10 +15,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
-from ..errors import ToolMissingError
+from ..errors import BuildError, ToolMissingError
+from ..platform.packages import LocalPackage, PackageFolder
+from ..report import Reporter
 
 SCONS_PACKAGE = "tool-scons"
 _LAUNCHER = '''"""SCons launcher installed by tinygen (SCons {real} from PyPI)."""
@@ -87,3 +94,49 @@ def ensure_scons(core_dir: Path) -> bool:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
     return True
+
+
+# --- a folder of PlatformIO packages (offline / air-gapped real boards) -----------------------------
+
+_PIO_KIND_OPTION = {"platform": "--platform", "tool": "--tool", "library": "--library"}
+
+
+def _installed_uri(meta: Path) -> str | None:
+    try:
+        doc = json.loads(meta.read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    spec = doc.get("spec") if isinstance(doc, dict) else None
+    uri = spec.get("uri") if isinstance(spec, dict) else None
+    return uri if isinstance(uri, str) else None
+
+
+def installed_from(core_dir: Path, pkg: LocalPackage) -> bool:
+    """True when `pkg` is installed in `core_dir` from exactly its file:// URI (PlatformIO's .piopm)."""
+    base = Path(core_dir) / ("platforms" if pkg.kind == "platform" else "packages")
+    return _installed_uri(base / pkg.name / ".piopm") == pkg.uri
+
+
+def install_local_packages(folder: PackageFolder, platform_name: str, core_dir: Path, env: dict[str, str],
+                           reporter: Reporter) -> list[LocalPackage]:
+    """Install the platform `platform_name` and its tools from `folder` into `core_dir` with
+    PlatformIO's package manager (`pio pkg install -g --skip-dependencies ... file://`), skipping
+    those already installed from the same place. Libraries stay in the folder: projects name them
+    in lib_deps (file://), PlatformIO copies them into the project. Returns what it installed."""
+    platform = folder.platform(platform_name)
+    if platform is None:
+        raise ToolMissingError(
+            f"the packages folder {folder.root} has no PlatformIO platform '{platform_name}'",
+            hint=f"copy the '{platform_name}' platform into it (from ~/.platformio/platforms/{platform_name} "
+                 "of a connected machine, or its release archive); docs/boards.md")
+    todo = [p for p in [platform, *folder.platform_tools(platform_name)] if not installed_from(core_dir, p)]
+    for pkg in todo:
+        reporter.step(f"installing {pkg.kind} {pkg.name} {pkg.version} from {pkg.path} into {core_dir}")
+        cmd = [sys.executable, "-m", "platformio", "pkg", "install", "-g", "--skip-dependencies",
+               _PIO_KIND_OPTION[pkg.kind], pkg.uri]
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False)
+        if proc.returncode != 0 or not installed_from(core_dir, pkg):
+            last = (proc.stderr.strip() or proc.stdout.strip() or "no output").splitlines()[-1]
+            raise BuildError(f"PlatformIO could not install {pkg.name} from {pkg.path}: {last}",
+                             hint="check that the directory is a complete PlatformIO package (docs/boards.md)")
+    return todo

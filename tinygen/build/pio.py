@@ -21,8 +21,9 @@ from pathlib import Path
 from ..boards import Board
 from ..config import Settings
 from ..errors import BuildError, ToolMissingError
+from ..platform.packages import PackageFolder
 from ..report import Reporter
-from .packages import ensure_scons
+from .packages import ensure_scons, install_local_packages
 
 ARM_GCC = "arm-none-eabi-gcc"
 _OVERFLOW = re.compile(r"region [`']?(\w+)'? overflowed by (\d+) bytes")
@@ -46,6 +47,7 @@ def pio_environment(settings: Settings) -> dict[str, str]:
         "PLATFORMIO_SETTING_CHECK_PRUNE_SYSTEM_THRESHOLD": "0",
         "PLATFORMIO_DISABLE_COLOR": "true",
         "PYTHONUNBUFFERED": "1",
+        "TINYGEN_ARM_PREFIX": settings.arm_prefix,  # read by the QEMU platform's builder (platform/qemu)
     })
     return env
 
@@ -61,17 +63,20 @@ def registry_reachable(address: str, timeout: float) -> bool:
 
 
 def preflight(board: Board, project_dir: Path, settings: Settings, uses_remote_libs: bool,
-              reporter: Reporter) -> None:
-    """Everything checkable before PlatformIO starts; raises with a hint instead of a slow failure."""
+              reporter: Reporter, packages: PackageFolder | None = None) -> None:
+    """Everything checkable before PlatformIO starts; raises with a hint instead of a slow failure.
+    With a packages folder, its platform and tools are installed first (never the registry)."""
     core = settings.pio_core_dir
     if board.emulated:
-        prefix = os.environ.get("TINYGEN_ARM_PREFIX", "arm-none-eabi-")
+        prefix = settings.arm_prefix
         if shutil.which(prefix + "gcc") is None:
             raise ToolMissingError(f"{prefix}gcc not found on PATH (needed to build for {board.name})",
                                    hint="install it: apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi "
                                         "libstdc++-arm-none-eabi-newlib")
     if ensure_scons(core):
         reporter.step(f"installed PlatformIO's tool-scons from the scons Python package into {core}")
+    if packages is not None and not board.emulated:
+        install_local_packages(packages, board.pio_platform, core, pio_environment(settings), reporter)
     missing: list[str] = []
     if not board.emulated:
         platform_dir = core / "platforms" / board.pio_platform
@@ -81,11 +86,15 @@ def preflight(board: Board, project_dir: Path, settings: Settings, uses_remote_l
             missing += [f"PlatformIO package '{p}'" for p in _missing_packages(platform_dir, core)]
     if uses_remote_libs and not (project_dir / ".pio" / "libdeps" / board.name).is_dir():
         missing.append("the TFLM library (lib_deps)")
+    if missing and packages is not None:
+        raise ToolMissingError(f"{' and '.join(missing)} not installed and not in the packages folder {packages.root}",
+                               hint="copy it into the folder (docs/boards.md, 'Air-gapped real-board builds')")
     if missing and not registry_reachable(settings.pio_registry, settings.registry_probe_timeout):
         tflm = ", use --tflm-dir for a local TFLM tree" if uses_remote_libs else ""
-        raise BuildError(f"{' and '.join(missing)} not installed and the PlatformIO registry is unreachable",
-                         hint=f"connect once to let PlatformIO install it (core dir {core}){tflm}, "
-                              "or build for qemu-m4, which needs nothing online")
+        raise ToolMissingError(f"{' and '.join(missing)} not installed and the PlatformIO registry is unreachable",
+                               hint=f"connect once to let PlatformIO install it (core dir {core}), or bring the "
+                                    f"packages on disk with --packages DIR / TINYGEN_PIO_PACKAGES (docs/boards.md){tflm}, "
+                                    "or build for qemu-m4, which needs nothing online")
 
 
 def _missing_packages(platform_dir: Path, core: Path) -> list[str]:

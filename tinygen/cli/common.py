@@ -29,6 +29,12 @@ def emit_json(kind: str, payload: dict[str, Any]) -> None:
     click.echo(json_document(kind, payload))
 
 
+def emit_json_error(kind: str, exc: TinygenError) -> None:
+    """The --json document for a failed command (the error still goes to stderr and sets the exit code)."""
+    emit_json(kind, {"ok": False, "error": {"type": type(exc).__name__, "message": exc.message,
+                                            "hint": exc.hint, "exit_code": exc.exit_code}})
+
+
 def handle_errors(f: F) -> F:
     """Turn TinygenError into one red line + hint + exit code; anything else is a bug."""
 

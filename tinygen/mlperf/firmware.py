@@ -3,9 +3,12 @@ firmware/apps/mlperf/mlperf.c (`tinygen generate|build --app mlperf [--benchmark
 
 from __future__ import annotations
 
+from typing import Callable
+
 from .. import __version__
 from ..codegen.cnames import c_string
 from ..codegen.output import banner
+from ..boards import Board
 from ..model import ModelInfo
 from .benchmarks import Plan, plan_for
 
@@ -40,3 +43,11 @@ def mlperf_app_files(model: ModelInfo, benchmark: str | None) -> tuple[dict[str,
     """The generated files the mlperf app adds, and the plan they encode."""
     plan = plan_for(model, benchmark)
     return {CONFIG_FILE: config_header(model, plan)}, plan
+
+
+def mlperf_files_for(benchmark: str | None) -> Callable[[Board, ModelInfo, "list[str] | None"], dict[str, str | bytes]]:
+    """The mlperf app's `app_files` for tinygen.project.render_project (benchmark None: from the input)."""
+    def app_files(board: Board, model: ModelInfo, labels: list[str] | None) -> dict[str, str | bytes]:
+        del board, labels  # the benchmark settings depend on the model only
+        return mlperf_app_files(model, benchmark)[0]
+    return app_files

@@ -34,7 +34,7 @@ from ..report import Reporter, json_document, silent
 from ..verify.session import usb_ids
 from .benchmarks import Plan, model_input, plan_for, random_input, result_text
 from .client import ClientConfig, MlperfClient
-from .firmware import APP
+from .firmware import APP, mlperf_files_for
 
 LABELS_FILE = "y_labels.csv"   # the runner's dataset index: file, classes, class, bytes_to_send, stride
 
@@ -166,7 +166,7 @@ def build_firmware(board: Board, model: Path, runtime: str, benchmark: str | Non
     out = root / f"{board.name}-{runtime}-{benchmark or 'auto'}-{sha}"
     reporter.step(f"building the mlperf firmware for {board.name} ({runtime}) in {out}")
     result = build_project(board, model, out, app=APP, runtime=runtime, tflm_dir=tflm_dir, reporter=reporter,
-                           benchmark=benchmark)
+                           app_files=mlperf_files_for(benchmark))
     return Path(result.elf)
 
 

@@ -2,8 +2,17 @@
 // setup()/loop() that run the app.
 //
 // Cost: DWT->CYCCNT on cores that have it (Cortex-M3/M4/M7); cores without a DWT cycle counter
-// (Cortex-M0+) report micros() scaled by the clock. Stack: the unused space below the stack
-// pointer at start-up is painted and scanned, so tg_stack_used() is measured from setup().
+// (Cortex-M0+) report micros() scaled by the clock.
+//
+// Stack: setup() and loop() run on one stack whose bounds come from the core's own symbols, never
+// from guesses. At start-up the unused part (from its low end up to a little below the current
+// frame) is painted; tg_stack_used() scans for the deepest overwritten word.
+//   * ArduinoCore-mbed: main() is Mbed OS's main thread, whose stack is `_main_stack`
+//     (MBED_CONF_RTOS_MAIN_THREAD_STACK_SIZE bytes, defined in mbed_rtos_rtx.c of libmbed.a).
+//     The linker script's __StackLimit/__StackTop are the 1 KB interrupt stack, not this one.
+//   * STM32duino: no RTOS; the stack grows down from `_estack` (linker script) towards the heap.
+//     Its low end is the larger of _estack - TG_STACK_SIZE and the heap's current end (sbrk(0)),
+//     so painting never touches memory the heap owns.
 // The cores' headers are not all -Wextra clean; tinygen's sources build with -Werror.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wunused-parameter"
@@ -12,6 +21,9 @@
 #include <Arduino.h>
 #pragma GCC diagnostic pop
 #include <stdint.h>
+#if defined(ARDUINO_ARCH_STM32)
+#include <unistd.h>
+#endif
 
 #include "tg_app.h"
 #include "tg_board.h"
@@ -52,11 +64,37 @@ uint64_t cycles() {
   return cost_total;
 }
 
+#if defined(ARDUINO_ARCH_MBED)
+}  // namespace
+extern "C" uint32_t _main_stack[];  // Mbed OS main-thread stack (mbed_rtos_rtx.c)
+namespace {
+uint32_t *core_stack_low() { return _main_stack; }
+uint32_t *core_stack_high() { return _main_stack + MBED_CONF_RTOS_MAIN_THREAD_STACK_SIZE / sizeof(uint32_t); }
+#elif defined(ARDUINO_ARCH_STM32)
+}  // namespace
+extern "C" uint32_t _estack[];  // top of the stack (STM32duino linker script)
+namespace {
+uint32_t *core_stack_high() { return _estack; }
+uint32_t *core_stack_low() {
+  uintptr_t low = reinterpret_cast<uintptr_t>(_estack) - TG_STACK_SIZE;
+  uintptr_t heap_end = reinterpret_cast<uintptr_t>(sbrk(0));
+  if (heap_end > low) {
+    low = heap_end;
+  }
+  return reinterpret_cast<uint32_t *>((low + 3u) & ~static_cast<uintptr_t>(3u));
+}
+#else
+#error "tinygen: no stack bounds known for this Arduino core (supported: ArduinoCore-mbed, STM32duino)"
+#endif
+
+constexpr uintptr_t kFrameMargin = 256;  // bytes below the current frame left unpainted
+
 __attribute__((noinline)) void paint_stack() {
-  uint32_t here = 0;
-  stack_high = &here - 16;  // leave this frame alone
-  stack_low = stack_high - (TG_STACK_SIZE / sizeof(uint32_t)) + 64;
-  for (uint32_t *p = stack_low; p < stack_high; ++p) {
+  const uintptr_t frame = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+  stack_low = core_stack_low();
+  stack_high = core_stack_high();
+  uint32_t *end = reinterpret_cast<uint32_t *>((frame - kFrameMargin) & ~static_cast<uintptr_t>(3u));
+  for (volatile uint32_t *p = stack_low; p < end; ++p) {
     *p = kPaint;
   }
 }
@@ -93,15 +131,16 @@ uint64_t tg_cost_read(void) { return cycles() - cost_start; }
 
 const char *tg_cost_unit(void) { return "cycles"; }
 
-uint32_t tg_stack_size(void) { return TG_STACK_SIZE; }
+uint32_t tg_stack_size(void) {
+  return static_cast<uint32_t>(reinterpret_cast<uintptr_t>(stack_high) - reinterpret_cast<uintptr_t>(stack_low));
+}
 
 uint32_t tg_stack_used(void) {
   const uint32_t *p = stack_low;
   while (p < stack_high && *p == kPaint) {
     ++p;
   }
-  return static_cast<uint32_t>(reinterpret_cast<uintptr_t>(stack_high) - reinterpret_cast<uintptr_t>(p)) +
-         64u * sizeof(uint32_t);
+  return static_cast<uint32_t>(reinterpret_cast<uintptr_t>(stack_high) - reinterpret_cast<uintptr_t>(p));
 }
 
 void tg_led_set(int on) { digitalWrite(LED_BUILTIN, on ? HIGH : LOW); }
