@@ -137,4 +137,3 @@ def test_generate_cli_benchmark_option(models_dir: Path, tmp_path: Path) -> None
                                    "-o", str(tmp_path / "c"), "--json"])
     assert res.exit_code == 0, res.output
     assert '"ad01"' in (tmp_path / "c" / "src" / "model" / "mlperf_config.h").read_text()
-    assert '"mlperf_benchmark": "ad01"' in (tmp_path / "c" / "tinygen.json").read_text()
