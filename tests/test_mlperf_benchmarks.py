@@ -117,3 +117,23 @@ def test_mlperf_app_compiles_warning_free_for_every_benchmark(models_dir: Path, 
                           str(firmware_dir() / "apps" / "mlperf" / "mlperf.c")], capture_output=True, text=True,
                          check=False)
     assert res.returncode == 0, res.stderr
+
+
+def test_generate_cli_benchmark_option(models_dir: Path, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from tinygen.cli.main import _register, cli
+
+    _register()
+    hello = str(models_dir / "hello_world" / "hello_world_int8.tflite")
+    res = CliRunner().invoke(cli, ["generate", "--board", "qemu-m4", "--model", hello, "--app", "hello",
+                                   "--benchmark", "kws01", "-o", str(tmp_path / "a")])
+    assert res.exit_code == 2 and "--benchmark is for --app mlperf" in res.output
+    res = CliRunner().invoke(cli, ["generate", "--board", "qemu-m4", "--model", hello, "--app", "mlperf",
+                                   "-o", str(tmp_path / "b")])
+    assert res.exit_code == 2 and "pass --benchmark" in res.output and not (tmp_path / "b").exists()
+    ad01 = str(models_dir / "mlperf_tiny" / "ad01_int8.tflite")
+    res = CliRunner().invoke(cli, ["generate", "--board", "qemu-m4", "--model", ad01, "--app", "mlperf",
+                                   "-o", str(tmp_path / "c"), "--json"])
+    assert res.exit_code == 0, res.output
+    assert '"ad01"' in (tmp_path / "c" / "src" / "model" / "mlperf_config.h").read_text()

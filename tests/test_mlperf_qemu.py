@@ -189,6 +189,9 @@ def test_flash_serves_a_uart_that_takes_reconnects(ad01_elf: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(10)
+    assert proc.returncode == 128 + 15   # SIGTERM: tinygen flash stopped QEMU and exited
+    with pytest.raises(OSError):           # ... so nothing serves the port any more
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
 
 
 def test_verify_cli_reports_and_exit_codes(models_dir: Path, ad01_elf: Path, tmp_path: Path) -> None:

@@ -28,7 +28,6 @@ import json
 import os
 import runpy
 import select
-import signal
 import socket
 import subprocess
 import sys
@@ -256,8 +255,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             "--mode", args.mode])
     finally:
         bridge.stop()
-        flash.send_signal(signal.SIGINT)   # Ctrl-C: tinygen flash stops its QEMU (SIGTERM would orphan it)
-        flash.wait()
+        flash.terminate()   # tinygen flash stops its QEMU on SIGTERM
+        flash.wait(30)
     seconds = time.monotonic() - t0
     sessions = sorted(set(out.glob("sessions/*")) - before)
     print(f"[run_runner] runner finished in {seconds:.1f} s; QEMU's UART saw {bridge.connections} connections")

@@ -8,7 +8,9 @@ and either shows the UART on the terminal, or serves it on a fixed TCP port for 
 from __future__ import annotations
 
 import shutil
+import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 from typing import Callable
@@ -76,8 +78,11 @@ def serve_qemu(elf: Path, port: int, timeout: float | None, reporter: Reporter) 
         raise ToolMissingError(f"{config.binary} not found on PATH", hint="apt-get install qemu-system-arm")
     cmd = [config.binary, "-M", config.machine, "-nographic", "-kernel", str(elf), "-icount", "shift=0",
            "-serial", f"tcp:127.0.0.1:{port},server=on,wait=on,nodelay=on", "-monitor", "none"]
-    reporter.info(f"serial: socket://127.0.0.1:{port} (the firmware starts when a client connects; Ctrl-C stops)")
+    reporter.info(f"serial: socket://127.0.0.1:{port} (the firmware starts when a client connects; Ctrl-C stops; "
+                  "QEMU takes a new client after one disconnects)")
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL)
+    # SIGTERM (a supervisor stopping us; background jobs may ignore Ctrl-C) must stop QEMU too
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm) if _main_thread() else None
     try:
         proc.wait(timeout)
     except subprocess.TimeoutExpired:
@@ -86,6 +91,16 @@ def serve_qemu(elf: Path, port: int, timeout: float | None, reporter: Reporter) 
         if proc.poll() is None:
             proc.terminate()
             proc.wait()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
 
 
 def flash_project(board: Board | str, project_dir: Path | None = None, port: str | None = None,
