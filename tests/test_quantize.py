@@ -172,7 +172,7 @@ def test_int16_activations_write_an_int16x8_model(digits: Digits, tmp_path: Path
 def test_keras3_model_is_rebuilt_in_tf_keras_for_qat() -> None:
     import keras  # type: ignore[import-untyped]
 
-    from tinygen.quantize.keras import keras3_to_tf_keras
+    from tinygen.quantize.bridge import keras3_to_tf_keras
 
     inp = keras.Input((8, 8, 1))
     h = keras.layers.ReLU()(keras.layers.BatchNormalization()(keras.layers.Conv2D(4, 3)(inp)))
