@@ -20,7 +20,7 @@ from tinygen.build import FirmwareTooBig, build_project
 from tinygen.build.flash import run_in_qemu
 from tinygen.build.packages import ensure_scons, required_scons_version
 from tinygen.emulator import qemu_available
-from tinygen.errors import BuildError, ToolMissingError
+from tinygen.errors import ToolMissingError
 from tinygen.report import silent
 from tinygen.resources import boards_dir
 
@@ -124,7 +124,7 @@ def test_unreachable_registry_fails_fast(core_dir: Path, tmp_path: Path, models_
                                          monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TINYGEN_PIO_REGISTRY", f"127.0.0.1:{_closed_port()}")
     t0 = time.monotonic()
-    with pytest.raises(BuildError, match="nordicnrf52' not installed and the PlatformIO registry is unreachable"):
+    with pytest.raises(ToolMissingError, match="nordicnrf52' not installed and the PlatformIO registry is unreachable"):
         build_project("nano33", models_dir / HELLO, tmp_path / "p")
     assert time.monotonic() - t0 < 15  # not PlatformIO's minute of retries
 
@@ -203,5 +203,5 @@ def test_platform_without_its_toolchain_fails_fast(tmp_path: Path, models_dir: P
         "framework-arduino-mbed": {"type": "framework", "optional": True}}}))
     monkeypatch.setenv("TINYGEN_PIO_CORE_DIR", str(core))
     monkeypatch.setenv("TINYGEN_PIO_REGISTRY", f"127.0.0.1:{_closed_port()}")
-    with pytest.raises(BuildError, match="package 'toolchain-gccarmnoneeabi' not installed"):
+    with pytest.raises(ToolMissingError, match="package 'toolchain-gccarmnoneeabi' not installed"):
         build_project("nano33", models_dir / HELLO, tmp_path / "p")

@@ -59,6 +59,11 @@ class Board:
     pio_upload_protocol: str
     source: Path
     raw: dict[str, Any]
+    # serial port: USB VID:PID of the board's port (auto-detection), whether the host must assert
+    # DTR (USB CDC firmware waits for it: `while (!Serial)`), whether opening the port resets it
+    usb_ids: tuple[tuple[int, int], ...] = ()
+    serial_dtr: bool = True
+    reset_on_open: bool = False
 
     @property
     def emulated(self) -> bool:
@@ -94,6 +99,24 @@ def _check(doc: dict[str, Any], schema: dict[str, Any], where: str, path: Path) 
             raise BoardError(f"board file {path}: '{where}{key}' must be {typ.__name__}")
 
 
+def _usb_ids(serial: dict[str, Any], source: Path) -> tuple[tuple[int, int], ...]:
+    """`serial.usb_ids`: ["2341:805a", ...] (hex vendor:product), optional."""
+    listed = serial.get("usb_ids", [])
+    ids: list[tuple[int, int]] = []
+    for item in listed if isinstance(listed, list) else [listed]:
+        vid, sep, pid = str(item).partition(":")
+        try:
+            if not sep or len(vid) != 4 or len(pid) != 4:
+                raise ValueError(item)
+            ids.append((int(vid, 16), int(pid, 16)))
+        except ValueError:
+            raise BoardError(f"board file {source}: serial.usb_ids entry {item!r} is not 'vvvv:pppp' (hex)") from None
+    for key in ("dtr", "reset_on_open"):
+        if key in serial and not isinstance(serial[key], bool):
+            raise BoardError(f"board file {source}: 'serial.{key}' must be true or false")
+    return tuple(ids)
+
+
 def parse_board(doc: dict[str, Any], source: Path) -> Board:
     """Validate one board document."""
     _check(doc, _SCHEMA, "", source)
@@ -111,6 +134,8 @@ def parse_board(doc: dict[str, Any], source: Path) -> Board:
         microphone=doc["microphone"]["kind"], upload_method=doc["upload"]["method"],
         cost_unit=doc["cost_unit"], pio_platform=pio["platform"], pio_board=pio["board"],
         pio_framework=pio["framework"], pio_upload_protocol=pio["upload_protocol"], source=source, raw=doc,
+        usb_ids=_usb_ids(doc["serial"], source), serial_dtr=bool(doc["serial"].get("dtr", True)),
+        reset_on_open=bool(doc["serial"].get("reset_on_open", False)),
     )
 
 

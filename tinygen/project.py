@@ -37,11 +37,17 @@ from .hostrun.incremental import Decision
 from .model import ModelInfo, check_deployable, load_model
 from .model.ops import resolver_method
 from .platform import qemu_platform_uri
+from .platform.packages import PackageFolder, read_package_folder
 from .platform.tflm import DEFINES as TFLM_DEFINES
 from .platform.tflm import LIBRARY_NAME as TFLM_LIBRARY_NAME
 from .platform.tflm import PROJECT_MANIFEST as TFLM_PROJECT_MANIFEST
-from .platform.packages import PackageFolder, read_package_folder
-from .platform.tflm import TflmTree, find_tflm_tree, shared_library_root
+from .platform.tflm import (
+    TflmTree,
+    TflmVersion,
+    find_tflm_tree,
+    identify,
+    shared_library_root,
+)
 from .report import Reporter, silent
 from .resources import firmware_dir, templates_dir
 
@@ -54,9 +60,14 @@ TFLM_LIB_NAME = "Arduino_TensorFlowLite"
 TFLM_LIB_DEP = (f"{TFLM_LIB_NAME}=https://github.com/tensorflow/tflite-micro-arduino-examples.git"
                 "#7948b85e020470a30a83bf00e10fc43b486bfcba")
 _SIGNAL_OP_PREFIX = "Signal"
+# platforms whose boards the pinned Arduino export builds for (its src/peripherals/ is Nano 33 BLE code)
+ARDUINO_EXPORT_PLATFORMS = ("nordicnrf52",)
 PDM_LIBRARY = "PDM"  # ArduinoCore-mbed's microphone library (libraries/PDM)
+# C++ standard for TFLM sources (SCons sends -std=gnu++XX to CXXFLAGS only, C keeps its own)
+TFLM_CXX_STD = "-std=gnu++17"
+OLDER_CXX_STDS = ["-std=gnu++11", "-std=gnu++14"]
 # firmware/ libraries an app needs besides its own directory (kws adds its own in tinygen/kws)
-_APP_LIBRARIES: dict[str, tuple[str, ...]] = {"hil": ("link",)}
+_APP_LIBRARIES: dict[str, tuple[str, ...]] = {"hil": ("link",), "profile": ("link", "profile")}
 # Files an app generates from the model besides the model sources, rendered by a later stage of the
 # pipeline (docs/architecture.md), which its caller passes in: (board, model, labels) -> {path: content}.
 AppFiles = Callable[[Board, ModelInfo, "list[str] | None"], "dict[str, str | bytes]"]
@@ -106,13 +117,17 @@ def _env() -> jinja2.Environment:
 
 
 def _model_sources(model: ModelInfo, runtime: str, name: str, labels: list[str] | None,
-                   arena_size: int | None, incremental: Plan | None = None) -> dict[str, str]:
+                   arena_size: int | None, incremental: Plan | None = None,
+                   version: TflmVersion | None = None) -> dict[str, str]:
     if runtime == "aot":
         return aot.generate(model, name, labels, incremental=incremental)
     if arena_size is not None:
         sizes = tflm.ArenaSizes(reference=arena_size, cmsis_nn=arena_size)
     else:
         sizes = tflm_arena_sizes(model)
+        if version is not None and not version.modelled:  # say so, and keep a margin
+            sizes = tflm.ArenaSizes(version.reserve(sizes.reference), version.reserve(sizes.cmsis_nn),
+                                    note=version.arena_note)
     return tflm.generate(model, name, labels, sizes)
 
 
@@ -158,6 +173,12 @@ def render_project(
     name = c_identifier(name) if name else c_identifier(model.path.stem)
     tree = _resolve_tflm(board, runtime, tflm_dir)
     packages = resolve_packages(board, packages_dir)
+    version = identify(tree) if runtime == "tflm" else None
+    if runtime == "tflm" and tree is None and board.pio_platform not in ARDUINO_EXPORT_PLATFORMS:
+        raise UsageError(f"--runtime tflm on {board.name} needs a local TFLM tree: the pinned Arduino export of TFLM "
+                         "carries Nano 33 BLE-only code (src/peripherals/, #error unsupported board)",
+                         hint="pass --tflm-dir PATH (a tflite-micro checkout) or set TINYGEN_TFLM_DIR, "
+                              "or use --runtime aot")
     fw, env = firmware_dir(), _env()
     banner = BANNER_LINES.format(version=__version__, source=model.path.name.replace("*/", "*_/"),
                                  sha=model.sha256[:16])
@@ -174,11 +195,12 @@ def render_project(
             files[f"include/{path.name}" if path.suffix == ".h" else f"src/{library}/{path.name}"] = path.read_bytes()
     decision = incremental(model) if runtime == "aot" and incremental is not None else None
     for fname, content in _model_sources(model, runtime, name, labels, arena_size,
-                                         decision.plan if decision else None).items():
+                                         decision.plan if decision else None, version).items():
         files[f"src/model/{fname}"] = content
-    build_flags = ["-Isrc/model"]
+    build_flags = ["-Isrc/model"] + (["-DTG_PROFILE"] if app == "profile" else [])
     lib_deps: list[str] = []
     lib_extra_dirs: list[str] = []
+    build_unflags: list[str] = []
     platform_packages = [f"{p.name}@{p.uri}" for p in packages.platform_tools(board.pio_platform)] if packages else []
     if app_files is not None:  # e.g. kws: AOT frontend, kws_config.h, link library (tinygen/kws/project.py)
         files.update(app_files(board, model, labels))
@@ -199,6 +221,8 @@ def render_project(
         build_flags += ["-Isrc/aot", "-Isrc/aot/signal"]
     else:
         files["src/runtime/tg_runtime_tflm.cc"] = (fw / "tflm" / "tg_runtime_tflm.cc").read_bytes()
+        if app == "profile":
+            files["src/runtime/tg_profiler_tflm.cc"] = (fw / "tflm" / "tg_profiler_tflm.cc").read_bytes()
         files["include/tg_tflm_model.h"] = env.get_template("tg_tflm_model.h.j2").render(
             ctx, name=name, upper=name.upper(), camel="".join(p.capitalize() for p in name.split("_")),
             resource_variables=model.op_counts.get("VAR_HANDLE", 0))
@@ -211,6 +235,9 @@ def render_project(
             lib_extra_dirs = [str(shared_library_root(lib_text, load_settings().build_cache_dir))]
             # -isystem: TFLM's headers are not warning-free under -Wextra, our sources must be
             build_flags += [f"-D{d}" for d in TFLM_DEFINES] + [f"-isystem {d}" for d in tree.include_dirs]
+            if not board.emulated:  # TFLM needs C++17; ArduinoCore-mbed compiles C++ as gnu++14
+                build_flags.append(TFLM_CXX_STD)
+                build_unflags += OLDER_CXX_STDS
             lib_deps.append(TFLM_LIBRARY_NAME)
         else:
             if signal:
@@ -228,13 +255,16 @@ def render_project(
     files["platformio.ini"] = env.get_template("platformio.ini.j2").render(
         ctx, platform=qemu_platform_uri() if board.emulated else board.pio_platform, ldscript=ldscript,
         upload_protocol=None, build_flags=build_flags, lib_deps=lib_deps, lib_extra_dirs=lib_extra_dirs,
-        platform_packages=platform_packages,
-        build_cache_dir=load_settings().build_cache_dir if board.emulated else None,
+        platform_packages=platform_packages, build_unflags=build_unflags,
+        build_cache_dir=load_settings().build_cache_dir,
         lib_ldf_mode="chain+" if tree is None and runtime == "tflm" else None)
     manifest = {"schema": "tinygen.project", "schema_version": 1, "tinygen": __version__, "board": board.name,
                 "app": app, "runtime": runtime, "name": name, "model": model.path.name,
                 "model_sha256": model.sha256, "tflm_dir": str(tree.root) if tree else None,
                 "packages": str(packages.root) if packages else None,
+                "tflm": None if version is None else {
+                    "version": version.label, "id": version.ident, "modelled": version.modelled,
+                    "arena": "given (--arena-size)" if arena_size else version.arena_note},
                 "files": sorted(files)}
     if decision is not None:
         manifest["incremental"] = decision.to_json()
@@ -283,8 +313,15 @@ def generate_project(
         raise UsageError(f"{out} is not empty and was not generated by tinygen",
                          hint="choose an empty or new directory: tinygen will not overwrite other files")
     reporter.step(f"generating {board.name} project ({app} app, {runtime} runtime) for {model.path.name}")
+    if runtime == "tflm" and arena_size is None:
+        version = identify(_resolve_tflm(board, runtime, tflm_dir))
+        if not version.modelled:
+            reporter.warn(f"TFLM arena: {version.arena_note}")
     files, tree, cname = render_project(board, model, app, runtime, name, labels, tflm_dir, arena_size,
                                         app_files, incremental, packages_dir)
+    inc = json.loads(files[MANIFEST]).get("incremental")
+    if inc:
+        reporter.info(inc["summary"])
     previous = read_manifest(out) or {}
     changed = write_files(out, files)
     for stale in sorted(set(previous.get("files", [])) - set(files)):

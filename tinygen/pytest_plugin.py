@@ -85,10 +85,10 @@ class _Pool:
         from .verify.session import open_device
 
         board = get_board(s.board)
-        if board.emulated and not qemu_available():
+        if board.emulated and s.port is None and not qemu_available():
             pytest.skip("qemu-system-arm is not installed")
         elf = Path(s.elf) if s.elf else None
-        if board.emulated and elf is None:
+        if board.emulated and elf is None and s.port is None:
             if s.model is None:
                 pytest.skip("tinygen_device on the emulated board needs --tinygen-model or --tinygen-elf")
             elf = build_hil_firmware(board.name, Path(s.model), s.runtime, silent())

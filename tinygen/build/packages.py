@@ -134,7 +134,7 @@ def install_local_packages(folder: PackageFolder, platform_name: str, core_dir: 
         reporter.step(f"installing {pkg.kind} {pkg.name} {pkg.version} from {pkg.path} into {core_dir}")
         cmd = [sys.executable, "-m", "platformio", "pkg", "install", "-g", "--skip-dependencies",
                _PIO_KIND_OPTION[pkg.kind], pkg.uri]
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False)
         if proc.returncode != 0 or not installed_from(core_dir, pkg):
             last = (proc.stderr.strip() or proc.stdout.strip() or "no output").splitlines()[-1]
             raise BuildError(f"PlatformIO could not install {pkg.name} from {pkg.path}: {last}",

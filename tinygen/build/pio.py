@@ -21,8 +21,8 @@ from pathlib import Path
 from ..boards import Board
 from ..config import Settings
 from ..errors import BuildError, ToolMissingError
-from ..report import Reporter
 from ..platform.packages import PackageFolder
+from ..report import Reporter
 from .packages import ensure_scons, install_local_packages
 
 ARM_GCC = "arm-none-eabi-gcc"

@@ -78,6 +78,10 @@ class MemoryReport:
                     hint="use a smaller model, or a board with more memory (tinygen boards)")
 
 
+# RAM objects that are the stack setup()/loop() run on: Mbed OS's main-thread stack (ArduinoCore-mbed)
+STACK_OBJECTS = frozenset({"_main_stack"})
+
+
 class FirmwareTooBig(BuildError):
     """The image exceeds the board's flash or RAM."""
 
@@ -108,7 +112,7 @@ def memory_report(elf_path: Path, board: Board, model_prefix: str) -> MemoryRepo
                 flash_total += size
                 kind = "flash"
             ranges.append((sec["sh_addr"], sec["sh_addr"] + size, kind))
-        model_flash = arena = model_ram = 0
+        model_flash = arena = model_ram = stack_object = 0
         symtab = elf.get_section_by_name(".symtab")
         symbols = symtab.iter_symbols() if isinstance(symtab, SymbolTableSection) else iter(())
         for sym in symbols:
@@ -122,7 +126,11 @@ def memory_report(elf_path: Path, board: Board, model_prefix: str) -> MemoryRepo
                 arena += sym["st_size"]
             elif where == "ram" and name.startswith(model_prefix):
                 model_ram += sym["st_size"]
-    if stack == 0 and not board.emulated:
+            elif where == "ram" and name in STACK_OBJECTS:
+                stack_object += sym["st_size"]
+    if stack == 0 and stack_object:  # the app's stack is an object of the image (Mbed OS: _main_stack)
+        stack, ram_bss = stack_object, ram_bss - stack_object
+    elif stack == 0 and not board.emulated:
         stack = board.stack_bytes  # the framework reserves it outside the image
     flash = Region("flash", {"model": model_flash, "code+const": flash_total - model_flash}, board.flash_limit)
     ram = Region("RAM", {"arena": arena, "model state": model_ram, "stack": stack,

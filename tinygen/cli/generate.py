@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ..hostrun.incremental import decide
 from ..kws.incremental import decide_for_kws
 from ..kws.project import APP as KWS_APP
 from ..kws.project import kws_app_files
@@ -26,9 +27,12 @@ def app_files_for(app: str, benchmark: str | None = None) -> AppFiles | None:
     return kws_app_files if app == KWS_APP else None
 
 
-def incremental_for(app: str) -> IncrementalDecider | None:
-    """Who decides incremental inference for an app's AOT classifier (the kws app: where proven)."""
-    return decide_for_kws if app == KWS_APP else None
+def incremental_for(app: str, flag: bool | None = None) -> IncrementalDecider | None:
+    """Who decides incremental inference for the AOT model (--incremental/--no-incremental; default:
+    on for the kws app, proven on the bundled clips; other apps prove on a random stream)."""
+    if flag is False or (flag is None and app != KWS_APP):
+        return None
+    return decide_for_kws if app == KWS_APP else decide
 
 
 def project_options(f, required_model: bool = True):  # type: ignore[no-untyped-def]
@@ -55,6 +59,9 @@ def project_options(f, required_model: bool = True):  # type: ignore[no-untyped-
         click.option("--packages", "packages_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
                      help="Folder of PlatformIO packages (platform, framework, toolchain, libraries) for "
                           "offline real-board builds; default TINYGEN_PIO_PACKAGES (docs/boards.md)."),
+        click.option("--incremental/--no-incremental", default=None,
+                     help="AOT: reuse rows earlier windows computed (sliding-window models; on where proven "
+                          "bit-exact). Default: on for --app kws, off otherwise (docs/aot.md)."),
     ]):
         f = opt(f)
     return f
@@ -68,13 +75,13 @@ def project_options(f, required_model: bool = True):  # type: ignore[no-untyped-
 @handle_errors
 def command(board: str, model: Path, app: str, benchmark: str | None, runtime: str, name: str | None,
             labels_path: Path | None, tflm_dir: Path | None, arena_size: int | None, packages_dir: Path | None,
-            out_dir: Path,
+            incremental: bool | None, out_dir: Path,
             as_json: bool) -> None:
     """Write a PlatformIO project: platformio.ini, model sources, runtime, board glue, app."""
     project = generate_project(board, model, out_dir, app=app, runtime=runtime, name=name,
                                labels_path=labels_path, tflm_dir=tflm_dir, arena_size=arena_size,
                                reporter=make_reporter(), app_files=app_files_for(app, benchmark),
-                               incremental=incremental_for(app), packages_dir=packages_dir)
+                               incremental=incremental_for(app, incremental), packages_dir=packages_dir)
     if as_json:
         emit_json("generate", {"project_dir": str(project.path), "board": project.board.name, "app": project.app,
                                "runtime": project.runtime, "env": project.env_name, "files": list(project.files),

@@ -19,6 +19,7 @@ class ArenaSizes:
 
     reference: int
     cmsis_nn: int
+    note: str | None = None  # set when the sizes are not exact (a TFLM the arena model does not cover)
 
 
 def _guard(name: str, what: str) -> str:
@@ -109,8 +110,9 @@ def arena_file(model: ModelInfo, name: str, sizes: ArenaSizes) -> str:
             f"#ifndef {guard}",
             f"#define {guard}",
             "",
-            "/* Smallest tensor arena with which AllocateTensors() and Invoke() succeed on a 32-bit",
-            "   target (computed by `tinygen arena`), per kernel flavour. */",
+            *(["/* Smallest tensor arena with which AllocateTensors() and Invoke() succeed on a 32-bit",
+               "   target (computed by `tinygen arena`), per kernel flavour. */"] if sizes.note is None else
+              [f"/* Tensor arena per kernel flavour. NOT EXACT: {c_comment(sizes.note)}. */"]),
             f"#define {up}_ARENA_SIZE_REFERENCE {sizes.reference}",
             f"#define {up}_ARENA_SIZE_CMSIS_NN {sizes.cmsis_nn}",
             "",

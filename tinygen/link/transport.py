@@ -9,6 +9,7 @@ from typing import Callable, Iterable
 
 import serial
 import serial.tools.list_ports
+from serial.tools.list_ports_common import ListPortInfo
 
 from ..errors import UsageError
 from .errors import LinkClosed
@@ -28,9 +29,14 @@ class Transport:
         self.bytes_in = 0
 
     @classmethod
-    def open(cls, url: str, baudrate: int = DEFAULT_BAUD) -> "Transport":
+    def open(cls, url: str, baudrate: int = DEFAULT_BAUD, dtr: bool = True) -> "Transport":
+        """Open a port at `baudrate` (nominal on USB CDC). `dtr`: assert DTR (and RTS) when opening,
+        which USB CDC firmware waits for; False leaves both low, for boards that reset on DTR."""
         try:
-            ser = serial.serial_for_url(url, baudrate=baudrate, timeout=0, write_timeout=10)
+            ser = serial.serial_for_url(url, baudrate=baudrate, timeout=0, write_timeout=10, do_not_open=True)
+            ser.dtr = dtr
+            ser.rts = dtr
+            ser.open()
         except (serial.SerialException, ValueError) as exc:
             raise UsageError(f"cannot open serial port {url}: {exc}",
                              hint="check the port name (tinygen verify --port) and that no other program uses it"
@@ -78,10 +84,12 @@ class Transport:
             pass
 
 
-def find_port(usb_ids: Iterable[tuple[int, int]]) -> str:
-    """The one attached serial port whose USB VID:PID is in `usb_ids`; a clear error for 0 or 2+."""
+def find_port(usb_ids: Iterable[tuple[int, int]], ports: Iterable[ListPortInfo] | None = None) -> str:
+    """The one serial port whose USB VID:PID is in `usb_ids`, among `ports` (pyserial's records;
+    default: the attached ones); a clear error for 0 or 2+."""
     wanted = set(usb_ids)
-    found = [p for p in serial.tools.list_ports.comports() if (p.vid, p.pid) in wanted]
+    listed = serial.tools.list_ports.comports() if ports is None else ports
+    found = [p for p in listed if p.vid is not None and (p.vid, p.pid) in wanted]
     ids = ", ".join(f"{v:04x}:{p:04x}" for v, p in sorted(wanted)) or "none known"
     if not found:
         raise UsageError(f"no attached board found (USB ids {ids})",

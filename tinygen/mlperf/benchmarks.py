@@ -118,7 +118,7 @@ def plan_for(model: ModelInfo, benchmark: str | None = None) -> Plan:
 # ---- the device's arithmetic, on the host ------------------------------------------------------
 
 def _round_half_away(q: float) -> int:
-    return int(math.floor(abs(q) + 0.5)) * (1 if q >= 0 else -1)
+    return math.floor(abs(q) + 0.5) * (1 if q >= 0 else -1)
 
 
 def quantize_ad(values: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
@@ -175,7 +175,7 @@ def result_values(plan: Plan, output: np.ndarray, data: bytes) -> list[np.float3
 
 def fixed3(x: np.float32) -> str:
     """printf("%0.3f", x) for a float32: exact value, ties to even (mlperf.c put_fixed3)."""
-    return "%.3f" % float(x)
+    return f"{float(x):.3f}"
 
 
 def truncated3(x: np.float32) -> str:
@@ -184,7 +184,7 @@ def truncated3(x: np.float32) -> str:
     if not 0.0 <= x < 1.0:
         return fixed3(x)
     d = (int(F32(x * F32(10))), int(F32(x * F32(100))) % 10, int(F32(x * F32(1000))) % 10)
-    return "0.%d%d%d" % d
+    return f"0.{d[0]}{d[1]}{d[2]}"
 
 
 def result_text(plan: Plan, output: np.ndarray, data: bytes) -> list[str]:

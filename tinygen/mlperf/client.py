@@ -73,7 +73,7 @@ class MlperfClient:
 
     def wait_ready(self) -> list[str]:
         """Lines up to the start-up banner's m-ready (after a reset or the emulator's start)."""
-        lines = []
+        lines: list[str] = []
         while True:
             line = self.read_line(self.config.boot_timeout, "from the firmware's start-up banner")
             if READY in line:
@@ -83,7 +83,7 @@ class MlperfClient:
     def command(self, text: str, timeout: float | None = None) -> Reply:
         """Send `text` + '%' and collect the reply up to m-ready."""
         self.transport.write((text + TERMINATOR).encode())
-        lines = []
+        lines: list[str] = []
         while True:
             line = self.read_line(timeout or self.config.line_timeout, f"to '{text[:40]}'")
             if READY in line:

@@ -14,10 +14,11 @@ import csv
 import os
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -29,8 +30,8 @@ from ..errors import DeviceError, UsageError
 from ..link.transport import Transport, find_port
 from ..model import load_model
 from ..reference import Reference
-from ..verify.session import usb_ids
 from ..report import Reporter, json_document, silent
+from ..verify.session import usb_ids
 from .benchmarks import Plan, model_input, plan_for, random_input, result_text
 from .client import ClientConfig, MlperfClient
 from .firmware import APP, mlperf_files_for
@@ -108,7 +109,7 @@ class MlperfOptions:
 
 def _segments(name: str, data: bytes, size: int, stride: int) -> list[Case]:
     """The runner's ad01 cut: windows of `size` bytes every `stride` bytes (whole windows only)."""
-    starts = range(0, len(data) - size + 1, stride) if stride > 0 else range(0, 1 if len(data) >= size else 0)
+    starts = range(0, len(data) - size + 1, stride) if stride > 0 else range(1 if len(data) >= size else 0)
     return [Case(f"{name}#{i}", data[s:s + size]) for i, s in enumerate(starts)]
 
 

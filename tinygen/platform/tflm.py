@@ -14,9 +14,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 from ..errors import UsageError
 
@@ -61,7 +61,7 @@ class TflmTree:
         """Kernel files defining only Register_* functions that none of `methods` uses."""
         header = (self.root / "tensorflow/lite/micro/micro_mutable_op_resolver.h").read_text()
         needed: set[str] = set()
-        for block in re.finditer(r"TfLiteStatus (Add\w+)\((.*?)\n  \}", header, re.S):
+        for block in re.finditer(r"TfLiteStatus (Add\w+)\((.*?)\n  \}", header, re.DOTALL):
             if block.group(1) in methods:
                 needed |= set(re.findall(r"Register_\w+", block.group(2)))
         unused = set()
@@ -102,6 +102,73 @@ class TflmTree:
                 "libArchive": True,
             },
         }
+
+
+# --- which TFLM is this, and is tinygen's arena model exact for it ------------------------------------
+# tinygen's arena model (tinygen.arena) reproduces, to the byte, the smallest arena with which
+# AllocateTensors() and Invoke() succeed for these TFLM versions (measured on qemu-m4 with a byte-by-byte
+# search, tests/data/arena_truth.json). Keyed by git commit prefix and by the content hash of the sources
+# that decide the arena (allocator, planner, interpreter, kernels: `arena_source_hash`).
+MODELLED_COMMITS = {"90b983c2b3f1": "tflite-micro 90b983c"}
+# the same 90b983c sources without .git (a source archive of the checkout)
+MODELLED_CONTENT = {"sha256:78bfd47c07cdef7d": "tflite-micro 90b983c"}
+# The pinned Arduino export real boards get from GitHub when no local TFLM is given.
+ARDUINO_EXPORT = "tflite-micro-arduino-examples 7948b85 (TFLM exported for Arduino, 2023-12)"
+# For a TFLM the model does not cover: reserve the modelled size plus this much (documented in
+# docs/arena.md and docs/boards.md; a chosen safety margin, not a measurement).
+UNMODELLED_MARGIN_PERCENT = 25
+UNMODELLED_MARGIN_BYTES = 1024
+_ARENA_SOURCES = ("tensorflow/lite/micro/*.c*", "tensorflow/lite/micro/*.h",
+                  "tensorflow/lite/micro/arena_allocator/*", "tensorflow/lite/micro/memory_planner/*",
+                  "tensorflow/lite/micro/kernels/*.c*", "tensorflow/lite/micro/kernels/*.h",
+                  "tensorflow/lite/c/common.h", "tensorflow/lite/core/c/common.h")
+
+
+@dataclass(frozen=True)
+class TflmVersion:
+    label: str        # what it is, for people
+    ident: str        # git commit (12 hex) or "sha256:<16 hex>" of the arena-relevant sources
+    modelled: bool    # tinygen's arena is exact for it
+
+    def reserve(self, exact: int) -> int:
+        """Arena bytes to reserve: the modelled size, plus the documented margin when unmodelled."""
+        if self.modelled:
+            return exact
+        grown = exact + exact * UNMODELLED_MARGIN_PERCENT // 100 + UNMODELLED_MARGIN_BYTES
+        return (grown + 15) // 16 * 16
+
+    @property
+    def arena_note(self) -> str:
+        if self.modelled:
+            return f"exact for {self.label} (tinygen's arena model)"
+        return (f"{self.label} is not modelled by tinygen: the arena is tinygen's {MODELLED_COMMITS['90b983c2b3f1']} "
+                f"figure + {UNMODELLED_MARGIN_PERCENT}% + {UNMODELLED_MARGIN_BYTES} bytes, not exact")
+
+
+def arena_source_hash(root: Path) -> str:
+    """sha256 over the sources that decide the arena (path with .cpp read as .cc, content), tests
+    and benchmarks left out: the same TFLM gives the same hash as a checkout or an export."""
+    digest = hashlib.sha256()
+    files = sorted({p for g in _ARENA_SOURCES for p in Path(root).glob(g)
+                    if p.is_file() and not p.name.endswith(("_test.cc", "_test.cpp")) and "benchmark" not in p.name})
+    for path in files:
+        rel = path.relative_to(root).as_posix()
+        digest.update((rel[:-4] + ".cc" if rel.endswith(".cpp") else rel).encode() + b"\0")
+        digest.update(path.read_bytes())
+    return "sha256:" + digest.hexdigest()[:16]
+
+
+def identify(tree: TflmTree | None) -> TflmVersion:
+    """The TFLM a project compiles: a local tree by commit (else content hash), or the pinned Arduino export."""
+    if tree is None:
+        return TflmVersion(ARDUINO_EXPORT, "7948b85e0204", False)
+    if tree.revision[:12] in MODELLED_COMMITS:
+        return TflmVersion(MODELLED_COMMITS[tree.revision[:12]], tree.revision[:12], True)
+    content = arena_source_hash(tree.root)
+    if content in MODELLED_CONTENT:
+        return TflmVersion(MODELLED_CONTENT[content], content, True)
+    ident = tree.revision if tree.revision != "local" else content
+    return TflmVersion(f"TFLM at {tree.root} ({ident})", ident, False)
 
 
 LIBRARY_NAME = "tflite-micro"

@@ -57,7 +57,7 @@ def verify_model(opts: VerifyOptions, reporter: Reporter | None = None) -> tuple
     streaming = info.op_counts.get("VAR_HANDLE", 0) > 0
     cases = make_cases(opts, reference, streaming)
     elf = opts.elf
-    if elf is None and board.emulated:
+    if elf is None and board.emulated and opts.port is None:
         elf = build_hil_firmware(board.name, Path(opts.model), opts.runtime, reporter, opts.tflm_dir, opts.arena_size)
     link = opts.link or LinkConfig(baudrate=board.serial_baud)
     reporter.step(f"connecting to {board.name}" + (f" (QEMU, {elf.name})" if board.emulated and elf else ""))

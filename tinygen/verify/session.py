@@ -11,25 +11,16 @@ from typing import Iterator
 
 from ..boards import Board
 from ..emulator import Emulator, EmulatorConfig
-from ..errors import UsageError
+from ..errors import BoardError, UsageError
 from ..link import Device, Link, LinkConfig, Transport
 from ..link.transport import find_port
 
 EMULATOR_WINDOW = 4
-# USB ids of boards' serial ports when the board file does not list them (`serial.usb_ids`).
-KNOWN_USB_IDS: dict[str, list[tuple[int, int]]] = {
-    "nano33ble": [(0x2341, 0x805A), (0x2341, 0x005A)],       # Arduino Nano 33 BLE (sketch, bootloader)
-    "pico": [(0x2E8A, 0x00C0), (0x2E8A, 0x000A)],            # Raspberry Pi Pico (Arduino mbed core, SDK)
-    "nucleo_l4r5zi": [(0x0483, 0x374B), (0x0483, 0x374E), (0x0483, 0x3752)],  # ST-LINK/V2-1, V3
-    "disco_f746ng": [(0x0483, 0x374B), (0x0483, 0x374E), (0x0483, 0x3752)],
-}
 
 
 def usb_ids(board: Board) -> list[tuple[int, int]]:
-    listed = board.raw.get("serial", {}).get("usb_ids")
-    if listed:
-        return [tuple(int(x, 16) for x in s.split(":")) for s in listed]  # type: ignore[misc]
-    return KNOWN_USB_IDS.get(board.name, [])
+    """USB VID:PID of the board's serial port (`serial.usb_ids` in its board file)."""
+    return list(board.usb_ids)
 
 
 @dataclass
@@ -44,7 +35,7 @@ def open_device(board: Board, *, elf: Path | None = None, port: str | None = Non
                 config: LinkConfig | None = None, emulator_config: EmulatorConfig | None = None) -> Iterator[Connection]:
     """Connect (starting QEMU for the emulated board) and identify the firmware."""
     config = config or LinkConfig(baudrate=board.serial_baud)
-    if board.emulated:
+    if board.emulated and port is None:
         # QEMU's UART takes a byte only when the guest has read the last one and TCP holds the rest:
         # flow control end to end, so chunks can be in flight without any risk of overrun.
         config = replace(config, window=max(config.window, EMULATOR_WINDOW))
@@ -56,16 +47,31 @@ def open_device(board: Board, *, elf: Path | None = None, port: str | None = Non
             dev.connect()
             yield Connection(dev, emu)
         return
+    # A serial port: the board's (given, or found by its USB ids), or an emulator's pty.
     if port is None:
+        if not board.usb_ids:
+            raise UsageError(f"{board.name} lists no USB ids to find its port by", hint="pass --port")
         port = find_port(usb_ids(board))
-    t = Transport.open(port, config.baudrate)
+    t = Transport.open(port, config.baudrate, dtr=board.serial_dtr)
     try:
         dev = Device(Link(t, config))
-        dev.link.flush_input()  # a board that was running prints nothing we need
+        if not board.reset_on_open:
+            dev.link.flush_input()  # a board that was running: its boot banner is long gone
+        # (a board that resets on open sends its banner and a BOOT frame first; connect() waits
+        # for them within boot_timeout: text outside frames is skipped by the framing)
         dev.connect()
+        check_board(dev, board, port)
         yield Connection(dev, None)
     finally:
         t.close()
+
+
+def check_board(dev: Device, board: Board, port: str) -> None:
+    """Refuse firmware built for another board: its HELLO names the board it was built for."""
+    assert dev.info is not None
+    if dev.info.board != board.name:
+        raise BoardError(f"the firmware on {port} was built for '{dev.info.board}', not '{board.name}'",
+                         hint=f"pass --board {dev.info.board}, or build and flash for {board.name} first")
 
 
 def measure_link(device: Device, seconds: float = 1.0) -> dict[str, float]:

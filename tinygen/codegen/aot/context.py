@@ -62,6 +62,8 @@ class ModelState:
     read_alias: dict[tuple[int, int], str] = field(default_factory=dict)
     # variable tensors (is_variable: SVDF/LSTM state) -> their persistent state buffer
     variable_tensors: dict[tuple[int, int], str] = field(default_factory=dict)
+    # whole-model decisions a lowering computes once (e.g. which layers get widened weights)
+    plans: dict[str, Any] = field(default_factory=dict)
     counter: int = 0
 
     def unique(self, hint: str) -> str:
@@ -77,6 +79,16 @@ class OpContext:
         self.subgraph = subgraph
         self.op = op
         self._state = state
+
+    def plan(self, key: str, compute: Any) -> Any:
+        """A whole-model decision, computed once per generation by `compute(ctx)`."""
+        if key not in self._state.plans:
+            self._state.plans[key] = compute(self)
+        return self._state.plans[key]
+
+    def other(self, subgraph: SubgraphInfo, op: OperatorInfo) -> OpContext:
+        """A context for another operator of the model (to look at it, not to lower it)."""
+        return OpContext(self.model, subgraph, op, self._state)
 
     # --- the model ---
     @property
@@ -120,7 +132,7 @@ class OpContext:
     def error(self, what: str) -> UnsupportedOpError:
         return UnsupportedOpError(
             f"AOT runtime: {self.op.op} (subgraph {self.subgraph.index}, operator {self.op.index}): {what}",
-            hint="use `--runtime tflm` for this model",
+            hint="TFLite Micro may run it: use `--runtime tflm` with convert, generate, build or verify",
         )
 
     # --- pointers (placeholders until the memory plan exists) ---

@@ -113,7 +113,7 @@ def model_source(m: AotModel, labels: list[str] | None) -> str:
         out += ["", f"/* Subgraph {sg.index}: A is the arena base. */",
                 f"static void {name}_subgraph{sg.index}(uint8_t *A) {{", "  (void)A;"]
         out += ["  " + block for block in sg.body]
-        out += ["}"]
+        out += [f"  TG_AOT_PROFILE_OP({sg.index}, -1);", "}"]
     reset_body = [f"  memset({v.cname}, {v.fill}, {v.nbytes});" for v in st.variables.values() if v.nbytes]
     state_init: list[str] = []
     for s in st.states:

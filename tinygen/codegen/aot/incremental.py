@@ -395,6 +395,7 @@ def apply(m: AotModel, plan: Plan) -> AotModel:
         body.append(f"  {{ /* op {x.op_index} {x.op}: rows {x.clean[0]}..{x.clean[1] - 1} from the window "
                     f"{x.phases} frame(s) back */")
         body.append(f"    uint8_t *c = {cache[i]};")
+        body.append(f"    TG_AOT_PROFILE_OP(0, {x.op_index});")
         body.append(f"    tg_inc_shift_up(c, {x.rows}u, {x.row_bytes}u);")
         for r0, r1 in x.dirty_ranges():
             body += ["    " + ln for ln in em.row_slice(x, r0, r1, src, f"c + {r0 * x.row_bytes}")]
@@ -416,10 +417,11 @@ def apply(m: AotModel, plan: Plan) -> AotModel:
 
     tail = [f"static void {name}_inc_tail(uint8_t *A) {{", "  (void)A;"]
     tail += ["  " + b for b in sg0.body[plan.tail_op:]]
-    tail.append("}")
+    tail += ["  TG_AOT_PROFILE_OP(0, -1);", "}"]
     b = plan.boundary
     run = [
         f"  uint8_t *A = (uint8_t *){name}_arena;",
+        f"  TG_AOT_PROFILE_OP(0, {plan.layers[0].op_index}); /* finding the shift counts to the first streamed op */",
         (f"  const uint32_t k = tg_inc_advance(&{name}_inc, A + {in_off}, (uint8_t *){name}_inc_hist, "
          f"{plan.input_bytes}u, {plan.frame_bytes}u, {plan.phases}u);"),
         f"  const uint32_t s = {name}_inc.seq;",
