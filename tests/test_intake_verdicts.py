@@ -87,3 +87,21 @@ def test_float_io_around_integer_body_is_named() -> None:
     verdict = classify_quantization(parse_model(bytes(builder.Output())))
     assert verdict.kind == "float"
     assert verdict.reason.startswith("float input/output around an integer body")
+
+
+@pytest.mark.parametrize("name, ops, distinct", [("okay_nabu", 12, 6), ("vad", 8, 4)])
+def test_resource_variables_are_distinct_resources(models_dir: Path, name: str, ops: int, distinct: int) -> None:
+    from tinygen.arena import compute_arena
+    from tinygen.model.variables import resource_variable_count
+
+    model = load_model(models_dir / f"micro_wake_word/{name}.tflite")
+    assert model.op_counts["VAR_HANDLE"] == ops
+    assert resource_variable_count(model) == distinct
+    per_op = compute_arena(model, resource_variables=ops)
+    distinct_plan = compute_arena(model)
+    assert distinct_plan.resource_variables == distinct
+    # the slots are one tail allocation of 20 B each on a 32-bit core, 16-byte aligned
+    def align16(n: int) -> int:
+        return (n + 15) // 16 * 16
+
+    assert per_op.tail - distinct_plan.tail == align16(20 * ops) - align16(20 * distinct)

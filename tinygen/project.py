@@ -36,6 +36,7 @@ from .codegen.aot.incremental import Plan
 from .hostrun.incremental import Decision
 from .model import ModelInfo, check_deployable, load_model
 from .model.ops import resolver_method
+from .model.variables import resource_variable_count
 from .platform import qemu_platform_uri
 from .platform.packages import PackageFolder, read_package_folder
 from .platform.tflm import DEFINES as TFLM_DEFINES
@@ -225,7 +226,7 @@ def render_project(
             files["src/runtime/tg_profiler_tflm.cc"] = (fw / "tflm" / "tg_profiler_tflm.cc").read_bytes()
         files["include/tg_tflm_model.h"] = env.get_template("tg_tflm_model.h.j2").render(
             ctx, name=name, upper=name.upper(), camel="".join(p.capitalize() for p in name.split("_")),
-            resource_variables=model.op_counts.get("VAR_HANDLE", 0))
+            resource_variables=resource_variable_count(model))
         signal = any(op.startswith(_SIGNAL_OP_PREFIX) for op in model.op_counts)
         if tree is not None:
             files["src/runtime/tg_debug_log.cc"] = (fw / "tflm" / "tg_debug_log.cc").read_bytes()

@@ -106,7 +106,8 @@ def compute_arena(model: ModelInfo, kernels: str = "reference", target: str = "c
     """The smallest TFLM arena for `model`, split into head and tail with a per-category breakdown.
 
     `resource_variables` is the N passed to MicroResourceVariables::Create (created from the same
-    allocator before the interpreter); by default one slot per VAR_HANDLE operator.
+    allocator before the interpreter); by default one slot per distinct resource (what the
+    firmware tinygen generates creates, `model.variables.resource_variable_count`).
     """
     if kernels not in KERNELS:
         raise UsageError(f"unknown kernel set '{kernels}' (choose from {', '.join(KERNELS)})")

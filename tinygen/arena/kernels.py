@@ -241,6 +241,13 @@ def _conv_prepare_cmsis(ctx: KernelContext, op: OperatorInfo) -> None:
             size = _cmsis_im2col_size(in_c, f_h, f_w)  # arm_convolve_s8
         if size > 0:
             ctx.scratch(size)
+    elif inp.dtype == "int16":
+        # The bias "output 2" is always null, so bias_type is NoType and the int16 branch always
+        # runs: arm_convolve_wrapper_s16_get_buffer_size (non-MVE) = two int16 im2col columns.
+        f_h, f_w = filt.shape[1], filt.shape[2]
+        size = 2 * inp.shape[3] * f_w * f_h * 2
+        if size > 0:
+            ctx.scratch(size)
 
 
 def _cmsis_im2col_size(in_c: int, f_h: int, f_w: int) -> int:

@@ -29,6 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..model import ModelInfo, OperatorInfo, TensorInfo
+from ..model.variables import resource_variable_count
 from . import abi as A
 from .abi import Abi, layout, sizeof
 from .kernels import BUILTIN_PARAMS, CMSIS_NN, REFERENCE, Kernel
@@ -158,8 +159,7 @@ class _Run:
         self.kernels = kernels
         self.abi = abi
         self.table: dict[str, Kernel] = {**(CMSIS_NN if kernels == "cmsis-nn" else REFERENCE), **SIGNAL}
-        n_handles = sum(1 for sg in model.subgraphs for op in sg.operators if op.op == "VAR_HANDLE")
-        self.max_vars = n_handles if resource_variables is None else resource_variables
+        self.max_vars = resource_variable_count(model) if resource_variables is None else resource_variables
         self.subgraph = 0
         self.scratch_requests: list[tuple[int, int, int]] = []  # (bytes, subgraph, node)
         self.pending_scratch: list[int] = []
