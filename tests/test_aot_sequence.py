@@ -118,12 +118,15 @@ def _tconv(wide: bool, padding: int, stride: tuple[int, int], out_hw: tuple[int,
     in_c, out_c, kh, kw = 5, 6, 3, 4
     act_t, scale_in = (INT16, 0.0004) if wide else (INT8, 0.05)
     shape = g.t((4,), dtype=INT32, data=np.asarray([1, *out_hw, out_c], np.int32))
-    w = g.t((out_c, kh, kw, in_c), scale=list(RNG.uniform(0.002, 0.006, out_c)), data=_w8(out_c, kh, kw, in_c))
+    w_scales = list(RNG.uniform(0.002, 0.006, out_c))
+    w = g.t((out_c, kh, kw, in_c), scale=w_scales, data=_w8(out_c, kh, kw, in_c))
     x = g.t((1, 4, 3, in_c), dtype=act_t, scale=scale_in, zp=0 if wide else -9)
     ins = [shape, w, x]
     if bias:
         b_type, b_np = (INT64, np.int64) if wide else (INT32, np.int32)
-        ins.append(g.t((out_c,), dtype=b_type, scale=0.0, data=RNG.integers(-4000, 4000, out_c).astype(b_np)))
+        # the converter's bias scale (input x weight scale): intake refuses zero scales
+        ins.append(g.t((out_c,), dtype=b_type, scale=[scale_in * s for s in w_scales],
+                       data=RNG.integers(-4000, 4000, out_c).astype(b_np)))
     y = g.t((1, *out_hw, out_c), dtype=act_t, scale=0.0009 if wide else 0.08, zp=0 if wide else 5)
     g.ops.append(Op(fb.BuiltinOperator.TRANSPOSE_CONV, ins, [y], fb.BuiltinOptions.TransposeConvOptions,
                     _opts("TransposeConvOptionsT", padding=padding, strideH=stride[0], strideW=stride[1],

@@ -27,6 +27,7 @@ def lib(tmp_path_factory: pytest.TempPathFactory) -> ctypes.CDLL:
     src = firmware_dir() / "aot" / "signal" / "tg_intops.c"
     so = tmp_path_factory.mktemp("intops") / "libintops.so"
     subprocess.run(["cc", "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-pedantic", "-shared", "-fPIC",
+                    "-I", str(firmware_dir() / "aot"),  # tg_aot_opt.h
                     str(src), "-o", str(so)], check=True)
     return ctypes.CDLL(str(so))
 

@@ -44,6 +44,7 @@ def lib(tmp_path_factory: pytest.TempPathFactory) -> ctypes.CDLL:
     d = firmware_dir() / "aot" / "signal"
     so = tmp_path_factory.mktemp("sig") / "libsig.so"
     subprocess.run(["cc", "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-pedantic", "-shared", "-fPIC",
+                    "-I", str(firmware_dir() / "aot"),  # tg_aot_opt.h
                     *map(str, sorted(d.glob("tg_sig_*.c"))), "-o", str(so)], check=True)
     lib = ctypes.CDLL(str(so))
     lib.tg_sig_fft_auto_scale.restype = ctypes.c_int32

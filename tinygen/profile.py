@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from .boards import Board, get_board
+from .config import load_settings
 from .errors import ToolMissingError, UsageError
 from .link import LinkConfig
 from .link.device import Device
@@ -83,7 +84,7 @@ class ProfileResult:
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("TINYGEN_CACHE_DIR", Path.home() / ".cache" / "tinygen")) / "profile"
+    return load_settings().cache_dir / "profile"
 
 
 def build_profile_firmware(board: Board, model: Path, runtime: str, reporter: Reporter,

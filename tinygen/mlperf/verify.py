@@ -11,7 +11,6 @@ files cut into segments as the runner cuts them), raw .bin files, or seeded rand
 from __future__ import annotations
 
 import csv
-import os
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -26,6 +25,7 @@ from ..boards import Board, get_board
 from ..build import build_project
 from ..codegen.output import write_files
 from ..emulator import Emulator
+from ..config import load_settings
 from ..errors import DeviceError, UsageError
 from ..link.transport import Transport, find_port
 from ..model import load_model
@@ -162,7 +162,7 @@ def build_firmware(board: Board, model: Path, runtime: str, benchmark: str | Non
                    tflm_dir: Path | None = None) -> Path:
     """The mlperf firmware for (board, model, runtime, benchmark), built once per model hash."""
     sha = load_model(model).sha256[:16]
-    root = Path(os.environ.get("TINYGEN_CACHE_DIR", Path.home() / ".cache" / "tinygen")) / APP
+    root = load_settings().cache_dir / APP
     out = root / f"{board.name}-{runtime}-{benchmark or 'auto'}-{sha}"
     reporter.step(f"building the mlperf firmware for {board.name} ({runtime}) in {out}")
     result = build_project(board, model, out, app=APP, runtime=runtime, tflm_dir=tflm_dir, reporter=reporter,
