@@ -3,7 +3,8 @@
     python bench/quantize_digits.py OUT_DIR [--epochs N]
 
 writes OUT_DIR/digits.keras (a tf_keras model, float), train.npz (1,200 images), eval.npz (the other
-597), calib.npy (the first 200 training images). Nothing is downloaded: load_digits ships inside
+597), calib.npy (the first 200 training images), verify_inputs.npz (8 held-out digits, one array each,
+for `tinygen verify --inputs`). Nothing is downloaded: load_digits ships inside
 scikit-learn. Seeds are fixed, so the same machine gives the same model.
 """
 
@@ -35,6 +36,7 @@ def main() -> None:
     np.savez(out / "train.npz", x=x[:1200], y=y[:1200])
     np.savez(out / "eval.npz", x=x[1200:], y=y[1200:])
     np.save(out / "calib.npy", x[:200])
+    np.savez(out / "verify_inputs.npz", **{f"digit{i}": x[1200 + i] for i in range(8)})
 
     tf_keras.utils.set_random_seed(0)
     model = tf_keras.Sequential([
@@ -49,7 +51,7 @@ def main() -> None:
     model.fit(x[:1200], y[:1200], epochs=args.epochs, batch_size=32, verbose=0)
     model.save(out / "digits.keras")
     _, acc = model.evaluate(x[1200:], y[1200:], verbose=0)
-    print(f"wrote {out}/digits.keras (float accuracy on eval.npz {100 * acc:.1f}%), train.npz, eval.npz, calib.npy")
+    print(f"wrote {out}/digits.keras (float accuracy on eval.npz {100 * acc:.1f}%), train.npz, eval.npz, calib.npy, verify_inputs.npz")
 
 
 if __name__ == "__main__":

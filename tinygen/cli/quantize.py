@@ -55,8 +55,9 @@ def command(source: Path, calibration: Path, output: Path, activations: str, qat
         emit_json("quantize", r.to_json())
         return
     click.echo(f"wrote {r.output} ({r.bytes} B, {r.kind})")
-    for p in r.written[1:]:
-        click.echo(f"wrote {p}")
+    for p in r.written:
+        if p != r.output:
+            click.echo(f"wrote {p}")
     if r.agreement_on == "calibration":
         a = r.model.evaluation.outputs[0]
         top1 = "n/a" if a.top1_agreement is None else f"{100 * a.top1_agreement:.1f}%"

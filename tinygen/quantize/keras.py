@@ -1,16 +1,14 @@
 """TensorFlow, tf_keras and tfmot imported on demand, and the float model loaded from a file.
 
 The only place tinygen imports TensorFlow. PTQ converts whatever Keras saved (Keras 3 reads both
-Keras 3 and tf_keras files). QAT needs a tf_keras model, because TensorFlow Model Optimization works
-on tf_keras only: a tf_keras file loads directly, a Keras 3 file is rebuilt in tf_keras from its
-config (layer arguments tf_keras does not know are dropped) and gets the same weights, checked by
-running both on the same input.
+Keras 3 and tf_keras files) or a SavedModel directory. QAT needs a tf_keras model, because TensorFlow
+Model Optimization works on tf_keras only: a tf_keras file loads directly, a Keras 3 file is rebuilt
+in tf_keras (bridge.py).
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sys
 import warnings
@@ -73,7 +71,7 @@ def quiet_stdout() -> Iterator[None]:
         yield
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0][:300] if text else type(exc).__name__
 
@@ -87,7 +85,7 @@ class SavedModel:
             with quiet_stdout():
                 self._fn = tf.saved_model.load(str(path)).signatures["serving_default"]
         except (ValueError, OSError, KeyError, RuntimeError) as exc:
-            raise ModelError(f"TensorFlow cannot load the SavedModel {path}: {_first_line(exc)}",
+            raise ModelError(f"TensorFlow cannot load the SavedModel {path}: {first_line(exc)}",
                              hint="pass a SavedModel with a serving_default signature, or a .keras file") from exc
         self._tf = tf
         specs = list(self._fn.structured_input_signature[1].values())
@@ -128,6 +126,8 @@ def load_float_model(source: Path, for_qat: bool) -> Any:
             return tf_keras.models.load_model(str(source), compile=False)
     except LOAD_ERRORS:
         pass  # not a tf_keras file: a Keras 3 one is rebuilt below
+    from .bridge import keras3_to_tf_keras
+
     model3 = _load(keras.models.load_model, source)
     return keras3_to_tf_keras(model3, tf_keras, source)
 
@@ -137,78 +137,5 @@ def _load(loader: Any, source: Path) -> Any:
         with quiet_stdout():
             return loader(str(source), compile=False)
     except LOAD_ERRORS as exc:
-        raise ModelError(f"Keras cannot load {source}: {_first_line(exc)}",
+        raise ModelError(f"Keras cannot load {source}: {first_line(exc)}",
                          hint="pass the float model saved with model.save('model.keras') (Keras 3 or tf_keras)") from exc
-
-
-def keras3_to_tf_keras(model3: Any, tf_keras: Any, source: Path) -> Any:
-    """Rebuild a Keras 3 model in tf_keras (same layers, same weights) for tfmot."""
-    config = _translate(json.loads(model3.to_json()), tf_keras)
-    try:
-        with quiet_stdout():
-            model2 = tf_keras.models.model_from_json(json.dumps(config))
-            model2.set_weights(model3.get_weights())
-    except LOAD_ERRORS as exc:
-        raise ModelError(f"{source}: tf_keras cannot rebuild this Keras 3 model for QAT: {_first_line(exc)}",
-                         hint="tfmot needs tf_keras: build and save the model with `import tf_keras as keras`") from exc
-    shape = [1 if d is None else d for d in model3.inputs[0].shape]
-    probe = np.random.default_rng(0).normal(size=shape).astype(np.float32)
-    a, b = np.asarray(model3(probe, training=False)), np.asarray(model2(probe, training=False))
-    if a.shape != b.shape or not np.allclose(a, b, rtol=1e-4, atol=1e-5):
-        raise ModelError(f"{source}: the tf_keras rebuild of this Keras 3 model computes something else",
-                         hint="tfmot needs tf_keras: build and save the model with `import tf_keras as keras`")
-    return model2
-
-
-_DTYPE_POLICIES = ("DTypePolicy", "FloatDTypePolicy")
-_LAYER_BASE_ARGS = {"name", "trainable", "dtype", "batch_input_shape", "batch_size", "input_shape", "input_dim"}
-
-
-def _translate(obj: Any, tf_keras: Any) -> Any:
-    """A Keras 3 serialized config -> the tf_keras one (recursive)."""
-    if isinstance(obj, list):
-        return [_translate(v, tf_keras) for v in obj]
-    if not isinstance(obj, dict):
-        return obj
-    if obj.get("class_name") in _DTYPE_POLICIES:
-        return obj["config"]["name"]
-    out = {}
-    for key, value in obj.items():
-        if key in ("module", "registered_name", "build_config", "compile_config"):
-            continue
-        out[key] = _nodes(value) if key == "inbound_nodes" else _translate(value, tf_keras)
-    config = out.get("config")
-    if isinstance(config, dict) and "class_name" in out:
-        if "batch_shape" in config:
-            config["batch_input_shape"] = config.pop("batch_shape")
-        _drop_unknown_args(out["class_name"], config, str(obj.get("module") or ""), tf_keras)
-    return out
-
-
-def _drop_unknown_args(class_name: str, config: dict[str, Any], module: str, tf_keras: Any) -> None:
-    import inspect
-
-    registry = {"layers": tf_keras.layers, "initializers": tf_keras.initializers,
-                "regularizers": tf_keras.regularizers, "constraints": tf_keras.constraints}
-    kind = module.rsplit(".", 1)[-1]
-    cls = getattr(registry.get(kind), class_name, None) if kind in registry else None
-    if cls is None or class_name in ("Sequential", "Functional", "Model"):
-        return
-    allowed = set(inspect.signature(cls.__init__).parameters) - {"self", "kwargs"}
-    if kind == "layers":
-        allowed |= _LAYER_BASE_ARGS
-    for key in [k for k in config if k not in allowed]:
-        del config[key]
-
-
-def _nodes(nodes: Any) -> Any:
-    """Keras 3 inbound nodes ({"args": [keras tensors]}) -> tf_keras [[layer, node, tensor, {}], ...]."""
-    if not isinstance(nodes, list) or not all(isinstance(n, dict) for n in nodes):
-        return nodes
-    out = []
-    for node in nodes:
-        args = node.get("args", [])
-        first = args[0] if len(args) == 1 else args
-        tensors = first if isinstance(first, list) else [first]
-        out.append([[*t["config"]["keras_history"], {}] for t in tensors])
-    return out

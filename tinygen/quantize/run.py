@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -199,7 +199,7 @@ def quantize(req: Request, reporter: Reporter | None = None) -> QuantizeResult:
         for v in variants[1:]:
             files[req.variants_dir / variant_file_name(req.output, v)] = v.flatbuffer
     written = _write_all(files)
-    return QuantizeResult(**{**result.__dict__, "written": tuple(written)})
+    return replace(result, written=tuple(written))
 
 
 def variant_file_name(output: Path, v: Variant) -> str:
