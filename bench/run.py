@@ -1,18 +1,26 @@
 """Benchmark: tinygen AOT vs TensorFlow Lite Micro on the emulated Cortex-M4F (QEMU mps2-an386).
 
+The AOT column is the firmware users get: `tinygen verify --board qemu-m4 --random N` (the HIL
+firmware tinygen builds with PlatformIO, the product's flags) runs the inputs, checks every output
+against the reference interpreter and reports instructions per inference; this script takes exactly
+those numbers (`cost` per input), so bench and verify agree to the instruction.
+
 Per model, side by side in one run:
 - RAM: AOT arena + persistent state vs TFLM's 32-bit arena (arena_used_bytes() reported on the
   device, and the measured minimum from tests/data/arena_truth.json when present);
-- flash: text+data of the firmware minus the same I/O harness without a model;
-- instructions per inference under `qemu -icount shift=0` (SysTick, +-40), AOT with the DSP path vs
-  TFLM with reference kernels and with CMSIS-NN.
+- flash: AOT = the model's code and constants, the kernels and the library routines they pull in,
+  as linked into the HIL firmware (from its linker map); TFLM = text+data of its firmware minus the
+  same I/O harness without a model (library + model flatbuffer);
+- instructions per inference under `qemu -icount shift=0` (SysTick, +-40): AOT as above (mean over
+  the inputs, what verify prints), TFLM with reference kernels and with CMSIS-NN (median).
 
 TFLM columns need a TFLM tree with Cortex-M4F libraries built: set TINYGEN_TFLM_DIR to it
 (gen/cortex_m_generic_cortex-m4+fp_default_gcc/ and ..._cmsis_nn_gcc/ from
 `make -f tensorflow/lite/micro/tools/make/Makefile TARGET=cortex_m_generic TARGET_ARCH=cortex-m4+fp
-[OPTIMIZED_KERNEL_DIR=cmsis_nn] microlite`). Without it those columns are skipped.
+[OPTIMIZED_KERNEL_DIR=cmsis_nn] microlite`). Without it those columns are skipped. The TFLM outputs
+are checked against the reference interpreter too (the AOT outputs equal it: verify checked).
 
-    python bench/run.py [--models kws_ref_model,...] [--runs 3] [--json bench/results.json] [--markdown]
+    python bench/run.py [--models kws_ref_model,...] [--runs 3] [--json bench/results.json]
 """
 
 from __future__ import annotations
@@ -32,8 +40,12 @@ sys.path.insert(0, str(ROOT))
 
 from tinygen.codegen import aot, tflm  # noqa: E402
 from tinygen.hostrun import qemu  # noqa: E402
-from tinygen.hostrun.check import random_input  # noqa: E402
 from tinygen.model import load_model  # noqa: E402
+from tinygen.reference import Reference  # noqa: E402
+from tinygen.verify.firmware import build_hil_firmware  # noqa: E402
+from tinygen.verify.inputs import random_inputs  # noqa: E402
+from tinygen.verify.run import VerifyOptions, verify_model  # noqa: E402
+from tinygen.report import silent  # noqa: E402
 
 MODELS_DIR = ROOT.parent / "shared" / "models"
 BENCH_DIR = Path(__file__).resolve().parent
@@ -116,16 +128,76 @@ def arena_truth() -> dict:
     return json.loads(p.read_text()) if p.is_file() else {}
 
 
+def linked_flash(map_file: Path, dirs: tuple[str, ...] = ("/src/model/", "/src/aot/")) -> int:
+    """Flash bytes (text, rodata, data) of the objects under `dirs` in a GNU ld map, plus the library
+    members they pulled in (transitively): the model and its runtime as linked into the firmware."""
+    lines = map_file.read_text().splitlines()
+    mine: set[str] = set()
+    i = 1
+    member = ""
+    pulled: list[tuple[str, str]] = []
+    while i < len(lines) and not lines[i].startswith("Discarded input sections"):
+        ln = lines[i]
+        if ln and not ln[0].isspace():
+            member = ln.strip()
+        elif ln.strip() and member:
+            by = ln.strip().rsplit(" (", 1)[0]
+            pulled.append((member, by))
+            member = ""
+        i += 1
+    def ours(obj: str) -> bool:
+        return any(d in obj for d in dirs) or obj in mine
+    changed = True
+    while changed:
+        changed = False
+        for m, by in pulled:
+            if m not in mine and ours(by):
+                mine.add(m)
+                changed = True
+    start = next(k for k, ln in enumerate(lines) if ln.startswith("Linker script and memory map"))
+    total, out_sec, pending = 0, "", None
+    for ln in lines[start:]:
+        if ln and not ln[0].isspace():
+            out_sec = ln.split()[0]
+            continue
+        if not out_sec.startswith((".text", ".rodata", ".data", ".ARM")):
+            continue
+        parts = ln.split()
+        if len(parts) == 1 and parts[0].startswith("."):
+            pending = parts[0]
+            continue
+        if pending is not None and len(parts) >= 3 and parts[0].startswith("0x"):
+            parts = [pending] + parts
+        pending = None
+        if len(parts) >= 4 and parts[0].startswith(".") and parts[1].startswith("0x") and parts[2].startswith("0x"):
+            if ours(" ".join(parts[3:])):
+                total += int(parts[2], 16)
+    return total
+
+
+def bench_aot(path: Path, runs: int) -> dict:
+    """What `tinygen verify --board qemu-m4 --random RUNS` builds, runs and reports."""
+    elf = build_hil_firmware("qemu-m4", path, "aot", silent())
+    result, _ = verify_model(VerifyOptions(board="qemu-m4", model=path, random=runs, seed=0, elf=elf))
+    if not result.ok:
+        raise SystemExit(f"verify failed for {path.name}: {result.error or f'{result.mismatches} mismatches'}")
+    sizes = aot.sizes(load_model(path))
+    return {"arena": sizes.arena, "persistent": sizes.persistent, "ram": sizes.ram,
+            "flash": linked_flash(elf.parent / "firmware.map"), "firmware_text_data": flash(elf),
+            "instructions": round(result.cost_per_inference),
+            "instructions_per_input": [c.cost for c in result.cases], "verify_ok": result.ok}
+
+
 def bench_model(rel: str, runs: int, tflm_dir: Path | None, base: int, work: Path) -> dict:
-    model = load_model(MODELS_DIR / rel)
-    rng = np.random.default_rng(0)
-    records = [[random_input(t, rng) for t in model.inputs] for _ in range(runs)]
-    sizes = aot.sizes(model)
+    path = MODELS_DIR / rel
+    model = load_model(path)
+    reference = Reference.from_file(path)
+    cases = random_inputs(reference.inputs, runs, 0)   # the inputs verify --random RUNS sends
+    records = [list(c.arrays) for c in cases]
+    reference.reset()
+    want = [reference.run(*c.arrays) for c in cases]
+    row = {"model": rel, "aot": bench_aot(path, runs)}
     w = work / rel.replace("/", "_")
-    elf = qemu.build_elf(aot.generate(model, "m"), w / "aot")
-    outs, counts = qemu.run_elf(elf, model, records)
-    row = {"model": rel, "aot": {"arena": sizes.arena, "persistent": sizes.persistent, "ram": sizes.ram,
-                                 "flash": flash(elf) - base, "instructions": int(np.median(counts))}}
     truth = arena_truth().get("models", {}).get(rel, {})
     for kernels in ("reference", "cmsis-nn"):
         if tflm_dir is None:
@@ -134,13 +206,14 @@ def bench_model(rel: str, runs: int, tflm_dir: Path | None, base: int, work: Pat
         if telf is None:
             continue
         touts, tcounts = qemu.run_elf(telf, model, records)
-        same = all(np.array_equal(a[0], b[0]) for a, b in zip(outs, touts))
+        same = all(np.array_equal(np.asarray(x).reshape(-1), np.asarray(y).reshape(-1))
+                   for a, b in zip(want, touts) for x, y in zip(a, b))
         used = None
         for line in (telf.parent / "stdout.txt").read_text().splitlines():
             if line.startswith("arena_used "):
                 used = int(line.split()[1])
         if not same:
-            print(f"  WARNING: TFLM {kernels} and AOT outputs differ for {rel}", file=sys.stderr)
+            print(f"  WARNING: TFLM {kernels} and the reference interpreter differ for {rel}", file=sys.stderr)
         row[kernels] = {"flash": flash(telf) - base, "instructions": int(np.median(tcounts)),
                         "outputs_equal_aot": same, "arena_min": _truth_arena(truth, kernels), "arena_used": used}
     return row
@@ -206,7 +279,7 @@ def main() -> int:
             print(f"bench {rel}", file=sys.stderr)
             rows.append(bench_model(rel, args.runs, tflm_dir, base, work))
     if args.json:
-        args.json.write_text(json.dumps({"schema": "tinygen.bench", "schema_version": 1, "rows": rows}, indent=2))
+        args.json.write_text(json.dumps({"schema": "tinygen.bench", "schema_version": 2, "rows": rows}, indent=2))
     print(markdown(rows))
     return 0
 

@@ -16,5 +16,5 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
-python3 -m pip install -q --disable-pip-version-check -e '.[quantize,dev]' 2>&1 | grep -v "Running pip as the 'root' user" || true
+python3 -m pip install -q --disable-pip-version-check -e '.[quantize,dev,profile]' 2>&1 | grep -v "Running pip as the 'root' user" || true
 python3 -c "import tinygen, tflite_micro" || { echo "setup: tinygen did not install" >&2; exit 1; }

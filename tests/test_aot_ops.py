@@ -210,7 +210,8 @@ def _conv(g: Graph, x: int, out_shape: tuple[int, ...], w_shape: tuple[int, ...]
     return y
 
 
-CONV_CASES = ["strided_same", "dilated", "grouped", "depth_multiplier", "dw_stride2_inplace"]
+CONV_CASES = ["strided_same", "dilated", "grouped", "depth_multiplier", "dw_stride2_inplace", "dw_wide_same",
+              "dw_wide_5x5"]
 
 
 def conv_model(case: str) -> bytes:
@@ -230,6 +231,18 @@ def conv_model(case: str) -> bytes:
     elif case == "depth_multiplier":
         x = g.t((1, 8, 6, 3), scale=0.05, zp=-4)
         y = _conv(g, x, (1, 8, 6, 6), (1, 3, 3, 6), True, padding=0, strideW=1, strideH=1, depthMultiplier=2,
+                  dilationWFactor=1, dilationHFactor=1, fusedActivationFunction=0)
+    elif case == "dw_wide_same":
+        # multiplier 1, 8 channels: the widened depthwise path (in place after a pointwise
+        # convolution, padded borders through the per-pixel taps, inner pixels through row taps)
+        x = g.t((1, 7, 6, 8), scale=0.05, zp=-4)
+        h = _conv(g, x, (1, 7, 6, 8), (8, 1, 1, 8), False, padding=1, strideW=1, strideH=1,
+                  dilationWFactor=1, dilationHFactor=1, fusedActivationFunction=1)
+        y = _conv(g, h, (1, 7, 6, 8), (1, 3, 3, 8), True, padding=0, strideW=1, strideH=1, depthMultiplier=1,
+                  dilationWFactor=1, dilationHFactor=1, fusedActivationFunction=3)
+    elif case == "dw_wide_5x5":
+        x = g.t((1, 9, 8, 4), scale=0.05, zp=-4)
+        y = _conv(g, x, (1, 5, 4, 4), (1, 5, 5, 4), True, padding=1, strideW=1, strideH=1, depthMultiplier=1,
                   dilationWFactor=1, dilationHFactor=1, fusedActivationFunction=0)
     else:
         x = g.t((1, 10, 7, 6), scale=0.05, zp=-4)
@@ -258,7 +271,7 @@ def fc_model(batches: int = 3) -> bytes:
     return g.build([x], [y])
 
 
-@pytest.mark.parametrize("batches", [1, 3])
+@pytest.mark.parametrize("batches", [1, 3, 9])   # 9 rows: widened weights (tg_mm_wide_s8)
 def test_per_channel_fully_connected_odd_sizes(batches: int) -> None:
     _check(fc_model(batches))
 

@@ -79,7 +79,7 @@ def test_m4_dsp_synthetic_ops_bit_exact() -> None:
 
     from .test_aot_ops import CONV_CASES, _pool, conv_model, fc_model
 
-    models = [conv_model(c) for c in CONV_CASES] + [fc_model(1), fc_model(3), _pool(17, 0), _pool(1, 1)]
+    models = [conv_model(c) for c in CONV_CASES] + [fc_model(1), fc_model(3), fc_model(9), _pool(17, 0), _pool(1, 1)]
     rng = np.random.default_rng(8)
     for data in models:
         info = parse_model(data)

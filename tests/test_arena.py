@@ -137,10 +137,10 @@ def test_micro_speech_matches_the_readme_facts(models_dir: Path) -> None:
 def test_unknown_op_is_a_clear_error(models_dir: Path) -> None:
     model = load_model(models_dir / "hello_world/hello_world_int8.tflite")
     sg = model.subgraphs[0]
-    odd = dataclasses.replace(sg.operators[1], op="SVDF")  # an op the replay has no kernel model for
+    odd = dataclasses.replace(sg.operators[1], op="CUMSUM")  # an op the replay has no kernel model for
     bad = dataclasses.replace(model, subgraphs=(dataclasses.replace(sg, operators=(sg.operators[0], odd,
                                                                                     *sg.operators[2:])),))
-    with pytest.raises(UnsupportedOpError, match="SVDF") as exc:
+    with pytest.raises(UnsupportedOpError, match="CUMSUM") as exc:
         compute_arena(bad)
     assert exc.value.hint and "--arena-size" in exc.value.hint
 

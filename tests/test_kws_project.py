@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tinygen.boards import get_board
 from tinygen.config import load_settings
-from tinygen.kws.project import has_microphone
+from tinygen.kws.project import has_microphone, kws_app_files
 from tinygen.model import load_model
 from tinygen.project import generate_project, render_project
 
@@ -20,7 +20,8 @@ MS = "micro_speech/micro_speech_quantized.tflite"
 def test_nano33_kws_project_captures_from_the_pdm_microphone(models_dir: Path, tmp_path: Path) -> None:
     labels = tmp_path / "labels.txt"
     labels.write_text("silence\nunknown\nyes\nno\n")
-    project = generate_project("nano33", models_dir / MS, tmp_path / "p", app="kws", labels_path=labels)
+    project = generate_project("nano33", models_dir / MS, tmp_path / "p", app="kws", labels_path=labels,
+                               app_files=kws_app_files)
     root = project.path
     config = (root / "src/model/kws_config.h").read_text()
     assert "#define KWS_MIC 1" in config and '"yes", "no"' in config and "#define KWS_STRIDE_SAMPLES 320u" in config
@@ -43,7 +44,7 @@ def test_microphone_only_with_a_pdm_library_and_manifest_next_to_the_model(model
     assert not has_microphone(get_board("disco_f746ng"))  # PDM mics, but STM32duino has no PDM library
     assert not has_microphone(get_board("qemu-m4"))
     files, _, _ = render_project(get_board("qemu-m4"), load_model(models_dir / "micro_wake_word/okay_nabu.tflite"),
-                                 app="kws")
+                                 app="kws", app_files=kws_app_files)
     config = str(files["src/model/kws_config.h"])
     assert "#define KWS_STRIDE_SAMPLES 160u" in config and '{"Okay Nabu"}' in config
     assert "#define KWS_AVERAGE_WINDOW 5u" in config and "#define KWS_MIC 0" in config

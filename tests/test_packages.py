@@ -17,6 +17,7 @@ from tinygen.boards import get_board
 from tinygen.build.packages import install_local_packages, installed_from
 from tinygen.build.pio import pio_environment
 from tinygen.config import load_settings
+from tinygen.kws.project import kws_app_files
 from tinygen.errors import ToolMissingError, UsageError
 from tinygen.model import load_model
 from tinygen.platform import QEMU_PLATFORM_DIR
@@ -84,7 +85,8 @@ def test_project_pins_the_folder(folder: Path, models_dir: Path, monkeypatch: py
     monkeypatch.delenv("TINYGEN_TFLM_DIR", raising=False)
     monkeypatch.setenv("TINYGEN_CONFIG", "/nonexistent/tinygen.toml")
     model = load_model(models_dir / KWS)
-    files, _, _ = render_project(get_board("nano33ble"), model, "kws", "tflm", packages_dir=folder, tflm_dir=None)
+    files, _, _ = render_project(get_board("nano33ble"), model, "kws", "tflm", packages_dir=folder, tflm_dir=None,
+                                 app_files=kws_app_files)
     ini = str(files["platformio.ini"])
     assert f"framework-arduino-mbed@file://{folder}/framework-arduino-mbed" in ini
     assert f"toolchain-gccarmnoneeabi@file://{folder}/toolchain-gccarmnoneeabi" in ini
@@ -99,7 +101,7 @@ def test_project_pins_the_folder(folder: Path, models_dir: Path, monkeypatch: py
 def test_pdm_only_where_the_core_has_it(models_dir: Path) -> None:
     model = load_model(models_dir / KWS)
     for board, wanted in (("nano33ble", True), ("disco_f746ng", False)):
-        files, _, _ = render_project(get_board(board), model, "kws", "aot")
+        files, _, _ = render_project(get_board(board), model, "kws", "aot", app_files=kws_app_files)
         assert (f"\n    {PDM_LIBRARY}" in str(files["platformio.ini"])) is wanted, board
 
 

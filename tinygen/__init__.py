@@ -1,8 +1,7 @@
 """tinygen: full-int8 TensorFlow Lite models to verified microcontroller firmware.
 
-Pipeline (imports only point down this list):
-errors/config/report -> model -> arena -> codegen -> boards -> project -> build
--> emulator -> link -> verify -> api -> cli, pytest_plugin
+The pipeline's stages and their order are the table of docs/architecture.md; imports only point down
+it (tests/test_architecture.py enforces that).
 """
 
 __version__ = "0.1.0"

@@ -184,3 +184,13 @@ def get_board(name: str, extra_dirs: Iterable[Path] = ()) -> Board:
             return board
     known = ", ".join(b.name for b in boards)
     raise BoardError(f"unknown board '{name}'", hint=f"known boards: {known} (tinygen boards lists them)")
+
+
+# Platforms whose Arduino core ships the PDM microphone library (ArduinoCore-mbed: libraries/PDM).
+PDM_LIBRARY_PLATFORMS = ("nordicnrf52",)
+
+
+def has_pdm_microphone(board: Board) -> bool:
+    """True when firmware can capture from the board's PDM microphone with the core's PDM library."""
+    return (board.microphone == "pdm" and board.pio_framework == "arduino"
+            and board.pio_platform in PDM_LIBRARY_PLATFORMS)

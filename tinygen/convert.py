@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from .errors import UsageError
+from .arena import compute_arena
+from .codegen import aot, tflm
+from .codegen.aot import sizes
+from .errors import ModelError, UsageError
 from .model import ModelInfo, check_deployable, load_model
-from .codegen import tflm
 from .codegen.cnames import c_identifier
 from .codegen.output import check_writable, write_files
 from .report import Reporter, silent
@@ -38,8 +41,6 @@ def read_labels(path: Path | None) -> list[str] | None:
 
 
 def tflm_arena_sizes(model: ModelInfo) -> tflm.ArenaSizes:
-    from .arena import compute_arena
-
     return tflm.ArenaSizes(
         reference=compute_arena(model, kernels="reference").total,
         cmsis_nn=compute_arena(model, kernels="cmsis-nn").total,
@@ -47,17 +48,16 @@ def tflm_arena_sizes(model: ModelInfo) -> tflm.ArenaSizes:
 
 
 def generate_sources(model: ModelInfo, runtime: str, name: str, labels: list[str] | None,
-                     arena_size: int | None = None) -> dict[str, str]:
+                     arena_size: int | None = None, incremental: Any = None) -> dict[str, str]:
     """The files one runtime needs, keyed by file name (nothing written).
 
-    `arena_size` overrides the computed TFLM arena (for ops the arena model does not cover)."""
+    `arena_size` overrides the computed TFLM arena (for ops the arena model does not cover);
+    `incremental` is an AOT incremental plan (codegen/aot/incremental.py, proven by the caller)."""
     if runtime == "tflm":
         sizes = tflm.ArenaSizes(arena_size, arena_size) if arena_size else tflm_arena_sizes(model)
         return tflm.generate(model, name, labels, sizes)
     if runtime == "aot":
-        from .codegen import aot
-
-        return aot.generate(model, name, labels)
+        return aot.generate(model, name, labels, incremental=incremental)
     raise UsageError(f"unknown runtime '{runtime}' (choose from {', '.join(RUNTIMES)})")
 
 
@@ -69,6 +69,7 @@ def convert(
     labels_path: Path | None = None,
     reporter: Reporter | None = None,
     arena_size: int | None = None,
+    incremental: Any = None,
 ) -> ConvertResult:
     reporter = reporter or silent()
     check_writable(Path(out_dir))
@@ -77,7 +78,7 @@ def convert(
     name = c_identifier(name) if name else c_identifier(model.path.stem)
     labels = read_labels(labels_path)
     reporter.step(f"generating {runtime} sources for {model.path.name} as '{name}'")
-    files = generate_sources(model, runtime, name, labels, arena_size)
+    files = generate_sources(model, runtime, name, labels, arena_size, incremental)
     changed = write_files(Path(out_dir), files)
     memory = memory_report(model) if runtime == "aot" else None
     if memory and "aot" in memory:
@@ -97,11 +98,9 @@ def convert(
 
 def memory_report(model: ModelInfo) -> dict[str, object]:
     """AOT RAM/flash and, when the arena model can say, TFLM's reference-kernel arena."""
-    from .codegen.aot import sizes
-
     report: dict[str, object] = {"aot": sizes(model).to_json()}
     try:
-        report["tflm_arena"] = tflm_arena_sizes(model).reference
-    except Exception:  # the TFLM arena model is optional for an AOT conversion
+        report["tflm_arena"] = compute_arena(model, kernels="reference").total
+    except ModelError:  # an op the TFLM arena model lacks: the AOT conversion does not need the figure
         pass
     return report

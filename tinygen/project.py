@@ -20,18 +20,20 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import jinja2
 
 from . import __version__
-from .boards import Board, get_board
-from .codegen import tflm
+from .boards import Board, get_board, has_pdm_microphone
+from .codegen import aot, tflm
 from .codegen.cnames import c_identifier, c_string
 from .codegen.output import BANNER_LINES, write_files
 from .config import load_settings
-from .convert import read_labels
-from .errors import BuildError, UsageError
+from .convert import read_labels, tflm_arena_sizes
+from .errors import UsageError
+from .codegen.aot.incremental import Plan
+from .hostrun.incremental import Decision
 from .model import ModelInfo, check_deployable, load_model
 from .model.ops import resolver_method
 from .platform import qemu_platform_uri
@@ -60,12 +62,20 @@ TFLM_LIB_DEP = (f"{TFLM_LIB_NAME}=https://github.com/tensorflow/tflite-micro-ard
 _SIGNAL_OP_PREFIX = "Signal"
 # platforms whose boards the pinned Arduino export builds for (its src/peripherals/ is Nano 33 BLE code)
 ARDUINO_EXPORT_PLATFORMS = ("nordicnrf52",)
-PDM_LIBRARY = "PDM"
+PDM_LIBRARY = "PDM"  # ArduinoCore-mbed's microphone library (libraries/PDM)
 # C++ standard for TFLM and tinygen's TFLM glue on real boards (SCons sends it to CXXFLAGS only)
 TFLM_CXX_STD = "-std=gnu++17"
-TFLM_GLUE_LIBRARY = "tinygen-tflm-runtime"  # ArduinoCore-mbed's microphone library (libraries/PDM)
+TFLM_GLUE_LIBRARY = "tinygen-tflm-runtime"
 # firmware/ libraries an app needs besides its own directory (kws adds its own in tinygen/kws)
-_APP_LIBRARIES: dict[str, tuple[str, ...]] = {"hil": ("link",)}
+_APP_LIBRARIES: dict[str, tuple[str, ...]] = {"hil": ("link",), "profile": ("link", "profile")}
+# Files an app generates from the model besides the model sources, rendered by a later stage of the
+# pipeline (docs/architecture.md), which its caller passes in: (board, model, labels) -> {path: content}.
+AppFiles = Callable[[Board, ModelInfo, "list[str] | None"], "dict[str, str | bytes]"]
+# Whether an app's AOT classifier runs incrementally (the kws app: kws.incremental.decide_for_kws).
+IncrementalDecider = Callable[[ModelInfo], Decision]
+# apps that cannot be rendered without them, and where they come from
+APPS_WITH_FILES = {"kws": "tinygen.kws.project.kws_app_files",
+                   "mlperf": "tinygen.mlperf.firmware.mlperf_files_for(benchmark)"}
 
 
 @dataclass(frozen=True)
@@ -107,27 +117,17 @@ def _env() -> jinja2.Environment:
 
 
 def _model_sources(model: ModelInfo, runtime: str, name: str, labels: list[str] | None,
-                   arena_size: int | None, version: TflmVersion | None = None) -> dict[str, str]:
+                   arena_size: int | None, incremental: Plan | None = None,
+                   version: TflmVersion | None = None) -> dict[str, str]:
     if runtime == "aot":
-        try:
-            from .codegen import aot
-        except ImportError as exc:
-            raise BuildError("the AOT runtime is not available in this tinygen installation",
-                             hint="use --runtime tflm with a local TFLM tree (--tflm-dir)") from exc
-        return aot.generate(model, name, labels)
+        return aot.generate(model, name, labels, incremental=incremental)
     if arena_size is not None:
         sizes = tflm.ArenaSizes(reference=arena_size, cmsis_nn=arena_size)
     else:
-        try:
-            from .convert import tflm_arena_sizes
-
-            sizes = tflm_arena_sizes(model)
-            if version is not None and not version.modelled:  # say so, and keep a margin
-                sizes = tflm.ArenaSizes(version.reserve(sizes.reference), version.reserve(sizes.cmsis_nn),
-                                        note=version.arena_note)
-        except ImportError as exc:
-            raise BuildError("the exact TFLM arena size needs tinygen.arena, which this installation lacks",
-                             hint="pass --arena-size BYTES, or use --runtime aot") from exc
+        sizes = tflm_arena_sizes(model)
+        if version is not None and not version.modelled:  # say so, and keep a margin
+            sizes = tflm.ArenaSizes(version.reserve(sizes.reference), version.reserve(sizes.cmsis_nn),
+                                    note=version.arena_note)
     return tflm.generate(model, name, labels, sizes)
 
 
@@ -155,9 +155,16 @@ def resolve_packages(board: Board, packages_dir: Path | None) -> PackageFolder |
 def render_project(
     board: Board, model: ModelInfo, app: str = "hello", runtime: str = "aot", name: str | None = None,
     labels: list[str] | None = None, tflm_dir: Path | None = None, arena_size: int | None = None,
+    app_files: AppFiles | None = None, incremental: IncrementalDecider | None = None,
     packages_dir: Path | None = None,
 ) -> tuple[dict[str, str | bytes], TflmTree | None, str]:
-    """Every file of the project, keyed by relative path (nothing written). Returns (files, tree, name)."""
+    """Every file of the project, keyed by relative path (nothing written). Returns (files, tree, name).
+
+    `app_files` adds the app's generated files (required for the apps in APPS_WITH_FILES).
+    `incremental` (AOT only) decides whether the classifier runs incrementally (sliding windows,
+    on only where proven): the kws app passes `kws.incremental.decide_for_kws`."""
+    if app in APPS_WITH_FILES and app_files is None:
+        raise TypeError(f"render_project(app={app!r}) needs app_files={APPS_WITH_FILES[app]}")
     if runtime not in RUNTIMES:
         raise UsageError(f"unknown runtime '{runtime}'", hint=f"choose from {', '.join(RUNTIMES)}")
     apps = available_apps()
@@ -186,19 +193,19 @@ def render_project(
     for library in _APP_LIBRARIES.get(app, ()):  # headers to include/, sources to src/<library>/
         for path in _sources(fw / library):
             files[f"include/{path.name}" if path.suffix == ".h" else f"src/{library}/{path.name}"] = path.read_bytes()
-    for fname, content in _model_sources(model, runtime, name, labels, arena_size, version).items():
+    decision = incremental(model) if runtime == "aot" and incremental is not None else None
+    for fname, content in _model_sources(model, runtime, name, labels, arena_size,
+                                         decision.plan if decision else None, version).items():
         files[f"src/model/{fname}"] = content
-    build_flags = ["-Isrc/model"]
+    build_flags = ["-Isrc/model"] + (["-DTG_PROFILE"] if app == "profile" else [])
     lib_deps: list[str] = []
     lib_extra_dirs: list[str] = []
     platform_packages = [f"{p.name}@{p.uri}" for p in packages.platform_tools(board.pio_platform)] if packages else []
-    if app == "kws":  # keyword spotting: AOT frontend, kws_config.h, link library (tinygen/kws/project.py)
-        from .kws.project import has_microphone, kws_app_files
-
-        files.update(kws_app_files(board, model, labels))
-        if has_microphone(board):
-            # the core's PDM library: named, since the LDF does not see the #include inside #if
-            lib_deps.append(PDM_LIBRARY)
+    if app_files is not None:  # e.g. kws: AOT frontend, kws_config.h, link library (tinygen/kws/project.py)
+        files.update(app_files(board, model, labels))
+    if app == "kws" and has_pdm_microphone(board):
+        # the core's PDM library: named, since the LDF does not see the #include inside #if
+        lib_deps.append(PDM_LIBRARY)
     files["include/tg_project.h"] = env.get_template("tg_project.h.j2").render(
         ctx, board_name_c=c_string(board.name), app_c=c_string(app), runtime_c=c_string(runtime))
 
@@ -213,6 +220,8 @@ def render_project(
         build_flags += ["-Isrc/aot", "-Isrc/aot/signal"]
     else:
         files["src/runtime/tg_runtime_tflm.cc"] = (fw / "tflm" / "tg_runtime_tflm.cc").read_bytes()
+        if app == "profile":
+            files["src/runtime/tg_profiler_tflm.cc"] = (fw / "tflm" / "tg_profiler_tflm.cc").read_bytes()
         files["include/tg_tflm_model.h"] = env.get_template("tg_tflm_model.h.j2").render(
             ctx, name=name, upper=name.upper(), camel="".join(p.capitalize() for p in name.split("_")),
             resource_variables=model.op_counts.get("VAR_HANDLE", 0))
@@ -267,6 +276,8 @@ def render_project(
                     "version": version.label, "id": version.ident, "modelled": version.modelled,
                     "arena": "given (--arena-size)" if arena_size else version.arena_note},
                 "files": sorted(files)}
+    if decision is not None:
+        manifest["incremental"] = decision.to_json()
     files[MANIFEST] = json.dumps(manifest, indent=2) + "\n"
     return files, tree, name
 
@@ -296,7 +307,8 @@ def load_project(path: str | Path) -> Project:
 def generate_project(
     board: Board | str, model_path: str | Path, out_dir: str | Path, app: str = "hello", runtime: str = "aot",
     name: str | None = None, labels_path: Path | None = None, tflm_dir: Path | None = None,
-    arena_size: int | None = None, reporter: Reporter | None = None, packages_dir: Path | None = None,
+    arena_size: int | None = None, reporter: Reporter | None = None, app_files: AppFiles | None = None,
+    incremental: IncrementalDecider | None = None, packages_dir: Path | None = None,
 ) -> Project:
     """Render the project and write it to `out_dir` (atomically; stale generated files removed)."""
     reporter = reporter or silent()
@@ -316,7 +328,10 @@ def generate_project(
         if not version.modelled:
             reporter.warn(f"TFLM arena: {version.arena_note}")
     files, tree, cname = render_project(board, model, app, runtime, name, labels, tflm_dir, arena_size,
-                                        packages_dir)
+                                        app_files, incremental, packages_dir)
+    inc = json.loads(files[MANIFEST]).get("incremental")
+    if inc:
+        reporter.info(inc["summary"])
     previous = read_manifest(out) or {}
     changed = write_files(out, files)
     for stale in sorted(set(previous.get("files", [])) - set(files)):

@@ -20,7 +20,13 @@ extern "C" {
 
 #define TG_AOT_VERSION 1
 
-/* Hook run before every op (subgraph, op index): define it to profile, e.g. read a cycle counter. */
+/* Hook run before every op (subgraph, op index) and with op -1 after a subgraph's last op: define
+ * it to profile, e.g. read a cycle counter. TG_PROFILE (the `profile` app) maps it to tg_profile_op
+ * (firmware/profile/tg_profile.h). */
+#if defined(TG_PROFILE) && !defined(TG_AOT_PROFILE_OP)
+void tg_profile_op(int subgraph, int op);
+#define TG_AOT_PROFILE_OP(subgraph, op) tg_profile_op((subgraph), (op))
+#endif
 #ifndef TG_AOT_PROFILE_OP
 #define TG_AOT_PROFILE_OP(subgraph, op) ((void)0)
 #endif
@@ -74,6 +80,10 @@ void tg_mv_s8(const int8_t *a, const int8_t *w, int32_t n, int32_t k, const tg_r
 void tg_mm_s8(const int8_t *a, int32_t rows, int32_t a_stride, const int8_t *w, int32_t n, int32_t k,
               const tg_requant_ch *q, int8_t *out, int32_t out_stride);
 
+/* The same product with weights widened to sign-extended int16 pairs (tg_aot_wide.c layout). */
+void tg_mm_wide_s8(const int8_t *a, int32_t rows, int32_t a_stride, const int32_t *w, int32_t n, int32_t k,
+                   const tg_requant_ch *q, int8_t *out, int32_t out_stride);
+
 typedef struct {
   int32_t batches, in_h, in_w, in_c;
   int32_t out_h, out_w, out_c;
@@ -88,6 +98,7 @@ typedef struct {
   const int32_t *bias_folded;
   tg_requant_ch rq;               /* per channel, bias folded: the matrix-product path */
   int32_t in_zero_point;
+  int32_t wide;                   /* weights are tg_mm_wide_s8's int16 pairs (int32_t words) */
 } tg_conv_params;
 
 typedef struct {
@@ -101,11 +112,13 @@ typedef struct {
   int32_t rq_fast;                /* every channel has shift < 0 */
   int32_t in_zero_point;
   int32_t cache_rows;             /* > 0: may run in place (input rows cached in scratch) */
+  int32_t wide;                   /* multiplier 1, out_c % 4 == 0: weights widened (tg_aot_dwconv.c) */
 } tg_dwconv_params;
 
 typedef struct {
   int32_t batches, in_depth, out_depth;
   tg_requant_ch rq;               /* bias = bias + in_offset * sum(weights row) */
+  int32_t wide;                   /* weights are tg_mm_wide_s8's int16 pairs (int32_t words) */
 } tg_fc_params;
 
 /* conv scratch: 2 * k_h * k_w * in_c bytes (patches of two output pixels), unused for 1x1
@@ -139,6 +152,7 @@ typedef struct {
 } tg_softmax_params;
 
 void tg_softmax_s8(const tg_softmax_params *p, const int8_t *in, int8_t *out);
+void tg_softmax_s8_s16(const tg_softmax_params *p, const int8_t *in, int16_t *out);
 
 typedef struct {
   int32_t size, in_zero_point, range_radius, in_mult, in_left_shift;

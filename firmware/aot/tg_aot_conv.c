@@ -1,4 +1,5 @@
 /* tinygen AOT runtime: CONV_2D, int8 with per-channel requantization (NHWC input, OHWI filter). */
+#include "tg_aot_opt.h" /* first: the kernels' optimisation level */
 #include <string.h>
 
 #include "tg_aot.h"
@@ -46,6 +47,16 @@ static void im2col(const tg_conv_params *p, const int8_t *img, int32_t oy, int32
 
 static void conv_generic(const tg_conv_params *p, const int8_t *in, const int8_t *w, int8_t *out);
 
+/* The matrix product for these weights: int8 pair-interleaved, or widened (p->wide). */
+static void mm(const tg_conv_params *p, const int8_t *a, int32_t rows, int32_t a_stride, const int8_t *w,
+               int32_t k, int8_t *out) {
+  if (p->wide) {
+    tg_mm_wide_s8(a, rows, a_stride, (const int32_t *)(const void *)w, p->out_c, k, &p->rq, out, p->out_c);
+  } else {
+    tg_mm_s8(a, rows, a_stride, w, p->out_c, k, &p->rq, out, p->out_c);
+  }
+}
+
 void tg_conv_s8(const tg_conv_params *p, const int8_t *in, const int8_t *w, int8_t *out, int8_t *scratch) {
   const int32_t pixels = p->out_h * p->out_w;
   const int32_t k = p->k_h * p->k_w * p->in_c;
@@ -58,7 +69,7 @@ void tg_conv_s8(const tg_conv_params *p, const int8_t *in, const int8_t *w, int8
     /* pointwise: every pixel is already a row of the matrix product */
     const int32_t rows = p->batches * pixels;
     if ((const void *)in != (const void *)out) {
-      tg_mm_s8(in, rows, p->in_c, w, p->out_c, p->in_c, &p->rq, out, p->out_c);
+      mm(p, in, rows, p->in_c, w, p->in_c, out);
       return;
     }
     /* In place (the planner gave output and input the same bytes): two pixels at a time are
@@ -68,14 +79,14 @@ void tg_conv_s8(const tg_conv_params *p, const int8_t *in, const int8_t *w, int8
       for (i = 0; i < rows; i += 2) {
         const int32_t r = i + 1 < rows ? 2 : 1;
         memcpy(scratch, in + i * p->in_c, (size_t)(r * p->in_c));
-        tg_mm_s8(scratch, r, p->in_c, w, p->out_c, p->in_c, &p->rq, out + i * p->out_c, p->out_c);
+        mm(p, scratch, r, p->in_c, w, p->in_c, out + i * p->out_c);
       }
     } else {
       for (i = rows - rows % 2; i >= 0; i -= 2) {
         const int32_t r = i + 1 < rows ? 2 : (i < rows ? 1 : 0);
         if (r == 0) continue;
         memcpy(scratch, in + i * p->in_c, (size_t)(r * p->in_c));
-        tg_mm_s8(scratch, r, p->in_c, w, p->out_c, p->in_c, &p->rq, out + i * p->out_c, p->out_c);
+        mm(p, scratch, r, p->in_c, w, p->in_c, out + i * p->out_c);
       }
     }
     return;
@@ -87,7 +98,7 @@ void tg_conv_s8(const tg_conv_params *p, const int8_t *in, const int8_t *w, int8
       const int32_t rows = i + 1 < pixels ? 2 : 1;
       im2col(p, img, i / p->out_w, i % p->out_w, scratch);
       if (rows == 2) im2col(p, img, (i + 1) / p->out_w, (i + 1) % p->out_w, scratch + k);
-      tg_mm_s8(scratch, rows, k, w, p->out_c, k, &p->rq, o + i * p->out_c, p->out_c);
+      mm(p, scratch, rows, k, w, k, o + i * p->out_c);
     }
   }
 }

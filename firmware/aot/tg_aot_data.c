@@ -1,4 +1,5 @@
 /* tinygen AOT runtime: data movement for any element size (slices, concatenation, padding). */
+#include "tg_aot_opt.h" /* first: the kernels' optimisation level */
 #include <string.h>
 
 #include "tg_aot.h"

@@ -1,4 +1,5 @@
 /* tinygen AOT runtime: the int8 inner product, portable and Cortex-M DSP (SMLAD) versions. */
+#include "tg_aot_opt.h" /* first: the kernels' optimisation level */
 #include <string.h>
 
 #include "tg_aot.h"

@@ -6,6 +6,7 @@
  * four channels ([c/4][tap][4], then the remaining channels [tap][rest]); channels are processed
  * four at a time with the accumulators in registers (SMLABB/SMLATT on DSP cores).
  */
+#include "tg_aot_opt.h" /* first: the kernels' optimisation level */
 #include <string.h>
 
 #include "tg_aot.h"
@@ -37,6 +38,105 @@ static inline int8_t finish(const tg_dwconv_params *p, int32_t c, int32_t acc) {
   return (int8_t)tg_clamp(v + p->out_offset, p->act_min, p->act_max);
 }
 
+/* Depth multiplier 1, out_c % 4 == 0, weights widened by tinygen (`widen_dw`): per four channels and
+ * tap, words (w_c0 | w_c2 << 16) and (w_c1 | w_c3 << 16), so a tap costs one input load, two SXTB16,
+ * one LDRD and four SMLAxy. 3x3 filters are unrolled. */
+#if TG_AOT_DSP
+/* One tap as one asm block, so the compiler neither hoists the loads of all taps (and spills
+ * them) nor splits the LDRD. Volatile: ordered after the barrier that follows the tap setup. */
+#define TG_DW_TAP(t) TG_DW_TAP_AT(taps, t)
+#define TG_DW_TAP_AT(tp, t)                                                    \
+  do {                                                                         \
+    int32_t x_, e_, we_, wo_;                                                  \
+    __asm__ volatile(                                                          \
+        "ldr %[x], [%[taps], %[to]]\n\t"                                       \
+        "ldr %[x], [%[base], %[x]]\n\t"                                        \
+        "ldrd %[we], %[wo], [%[wp]], #8\n\t"                                   \
+        "sxtb16 %[e], %[x]\n\t"                                                \
+        "sxtb16 %[x], %[x], ror #8\n\t"                                        \
+        "smlabb %[a0], %[e], %[we], %[a0]\n\t"                                 \
+        "smlatt %[a2], %[e], %[we], %[a2]\n\t"                                 \
+        "smlabb %[a1], %[x], %[wo], %[a1]\n\t"                                 \
+        "smlatt %[a3], %[x], %[wo], %[a3]"                                     \
+        : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),          \
+          [wp] "+r"(wp), [x] "=&r"(x_), [e] "=&r"(e_), [we] "=&r"(we_),        \
+          [wo] "=&r"(wo_)                                                      \
+        : [taps] "r"(tp), [base] "r"(base), [to] "n"(4 * (t)));              \
+  } while (0)
+#else
+#define TG_DW_LO(v) ((int32_t)(int16_t)((uint32_t)(v) & 0xFFFFu))
+#define TG_DW_TAP(t) TG_DW_TAP_AT(taps, t)
+#define TG_DW_TAP_AT(tp, t)                                                    \
+  do {                                                                         \
+    const int8_t *x_ = base + (tp)[t];                                         \
+    a0 += x_[0] * TG_DW_LO(wp[0]);                                             \
+    a2 += x_[2] * (wp[0] >> 16);                                               \
+    a1 += x_[1] * TG_DW_LO(wp[1]);                                             \
+    a3 += x_[3] * (wp[1] >> 16);                                               \
+    wp += 2;                                                                   \
+  } while (0)
+#endif
+
+#if defined(__GNUC__)
+#define TG_DW_INLINE static inline __attribute__((always_inline))
+#else
+#define TG_DW_INLINE static inline
+#endif
+
+TG_DW_INLINE int8_t finish_wide(const tg_rq_ch *q, int32_t acc, int32_t off, int32_t lo, int32_t hi, const int fast,
+                                const int sat8) {
+  const int32_t v = (fast ? tg_rq_fast(q, acc) : tg_rq_apply(q, acc)) + off;
+#if TG_AOT_DSP
+  if (sat8) return (int8_t)__ssat(v, 8);
+#else
+  (void)sat8;
+#endif
+  return (int8_t)tg_clamp(v, lo, hi);
+}
+
+TG_DW_INLINE void pixel_wide(const tg_dwconv_params *p, const int8_t *img, const int32_t *taps, const int32_t *w,
+                             int8_t *o, const int fast, const int sat8) {
+  const int32_t oc = p->out_c, ntaps = p->k_h * p->k_w;
+  const int32_t off = p->out_offset, lo = p->act_min, hi = p->act_max;
+  const int32_t *const bias = p->bias;
+  const tg_rq_ch *q = p->rq;
+  const int32_t *wp = w;
+  const int8_t *base = img;
+  int32_t c, t;
+#if defined(__GNUC__)
+  __asm__ volatile("" ::: "memory");  /* the tap offsets are stored before the taps read them */
+#endif
+  for (c = 0; c < oc; c += 4, base += 4, q += 4) {
+    int32_t a0 = bias[c], a1 = bias[c + 1], a2 = bias[c + 2], a3 = bias[c + 3];
+    if (ntaps == 9) {
+      TG_DW_TAP(0);
+      TG_DW_TAP(1);
+      TG_DW_TAP(2);
+      TG_DW_TAP(3);
+      TG_DW_TAP(4);
+      TG_DW_TAP(5);
+      TG_DW_TAP(6);
+      TG_DW_TAP(7);
+      TG_DW_TAP(8);
+    } else {
+      for (t = 0; t < ntaps; ++t) TG_DW_TAP_AT(taps + t, 0);
+    }
+    o[c] = finish_wide(q, a0, off, lo, hi, fast, sat8);
+    o[c + 1] = finish_wide(q + 1, a1, off, lo, hi, fast, sat8);
+    o[c + 2] = finish_wide(q + 2, a2, off, lo, hi, fast, sat8);
+    o[c + 3] = finish_wide(q + 3, a3, off, lo, hi, fast, sat8);
+  }
+}
+
+static void pixel_wide_any(const tg_dwconv_params *p, const int8_t *img, const int32_t *taps, const int32_t *w,
+                           int8_t *o) {
+  if (p->rq_fast && p->act_min == -128 && p->act_max == 127) {
+    pixel_wide(p, img, taps, w, o, 1, 1);
+  } else {
+    pixel_wide(p, img, taps, w, o, p->rq_fast, 0);
+  }
+}
+
 void tg_dwconv_s8(const tg_dwconv_params *p, const int8_t *in, const int8_t *w, int8_t *out,
                   int32_t *scratch) {
   const int32_t oc = p->out_c, mult = p->depth_mult, ntaps = p->k_h * p->k_w;
@@ -48,6 +148,10 @@ void tg_dwconv_s8(const tg_dwconv_params *p, const int8_t *in, const int8_t *w, 
   int32_t *taps = scratch;
   int8_t *zp_row = (int8_t *)(void *)(taps + ntaps);
   int8_t *cache = zp_row + p->in_c;
+  /* wide path: tap offsets of an output row's pixels whose taps are all inside the image, for
+   * the pixel at ix0 = 0 (others add ix0 * in_c), after the cache */
+  int32_t *row_taps = (int32_t *)(void *)(cache + p->cache_rows * p->in_w * p->in_c +
+                                          ((4 - (p->in_c + p->cache_rows * p->in_w * p->in_c) % 4) % 4));
   const int32_t row_bytes = p->in_w * p->in_c;
   const int inplace = (const void *)in == (const void *)out && p->cache_rows > 0;
   int32_t n, oy, ox, c, ky, kx, m, t, g, next_row = 0;
@@ -65,10 +169,24 @@ void tg_dwconv_s8(const tg_dwconv_params *p, const int8_t *in, const int8_t *w, 
           memcpy(cache + (next_row % p->cache_rows) * row_bytes, img + next_row * row_bytes, (size_t)row_bytes);
         }
       }
+      int rows_in = p->wide;
+      for (ky = 0; ky < p->k_h && rows_in; ++ky) {
+        const int32_t iy = iy0 + ky * p->dil_h;
+        if (iy < 0 || iy >= p->in_h) rows_in = 0;
+        for (kx = 0; kx < p->k_w && rows_in; ++kx) {
+          row_taps[ky * p->k_w + kx] =
+              (inplace ? (int32_t)(cache + (iy % p->cache_rows) * row_bytes - img) : iy * row_bytes) +
+              kx * p->dil_w * p->in_c;
+        }
+      }
       for (ox = 0; ox < p->out_w; ++ox) {
         const int32_t ix0 = ox * p->stride_w - p->pad_w;
         int8_t *o = out + ((n * p->out_h + oy) * p->out_w + ox) * oc;
         const int8_t *wg = w;
+        if (rows_in && ix0 >= 0 && ix0 + (p->k_w - 1) * p->dil_w < p->in_w) {
+          pixel_wide_any(p, img + ix0 * p->in_c, row_taps, (const int32_t *)(const void *)w, o);
+          continue;
+        }
         for (ky = 0, t = 0; ky < p->k_h; ++ky) {
           const int32_t iy = iy0 + ky * p->dil_h;
           for (kx = 0; kx < p->k_w; ++kx, ++t) {
@@ -81,6 +199,10 @@ void tg_dwconv_s8(const tg_dwconv_params *p, const int8_t *in, const int8_t *w, 
               taps[t] = (iy * p->in_w + ix) * p->in_c;
             }
           }
+        }
+        if (p->wide) {
+          pixel_wide_any(p, img, taps, (const int32_t *)(const void *)w, o);
+          continue;
         }
         for (g = 0; g < groups && mult != 1; ++g) {
           const int32_t c0 = 4 * g;

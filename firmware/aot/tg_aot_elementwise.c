@@ -1,5 +1,6 @@
 /* tinygen AOT runtime: int8 ADD and MUL (with broadcasting), requantize, dequantize.
  * Element i of the output depends only on element i of the inputs, so out may alias an input. */
+#include "tg_aot_opt.h" /* first: the kernels' optimisation level */
 #include "tg_aot.h"
 
 /* Walk the output in order; call `fn` with the flat input indices of every element. */

@@ -1,4 +1,5 @@
 /* tinygen AOT runtime: Q-format exp, reciprocal and logistic (see tg_aot_fixedpoint.h). */
+#include "tg_aot_opt.h" /* first: the kernels' optimisation level */
 #include "tg_aot_fixedpoint.h"
 
 /* exp(k) for k = -1/4, -1/2, -1, -2, -4, -8, -16 in Q0.31: one factor per bit of the input. */

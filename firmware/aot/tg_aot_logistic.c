@@ -1,4 +1,5 @@
 /* tinygen AOT runtime: LOGISTIC int8 -> int8 (output scale 1/256, zero point -128). */
+#include "tg_aot_opt.h" /* first: the kernels' optimisation level */
 #include "tg_aot.h"
 
 void tg_logistic_s8(const tg_logistic_params *p, const int8_t *in, int8_t *out) {

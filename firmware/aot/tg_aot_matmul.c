@@ -8,6 +8,7 @@
  * pointer walks both channels, and on DSP cores two rows x two channels take eight SMLADs per
  * four k.
  */
+#include "tg_aot_opt.h" /* first: the kernels' optimisation level */
 #include "tg_aot.h"
 #include "tg_aot_simd.h"
 

@@ -1,4 +1,5 @@
 /* tinygen AOT runtime: AVERAGE_POOL_2D and MAX_POOL_2D on int8 (window clipped at the borders). */
+#include "tg_aot_opt.h" /* first: the kernels' optimisation level */
 #include "tg_aot.h"
 
 typedef struct {

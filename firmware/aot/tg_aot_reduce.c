@@ -1,4 +1,5 @@
 /* tinygen AOT runtime: MEAN of int8 over a contiguous block of axes. */
+#include "tg_aot_opt.h" /* first: the kernels' optimisation level */
 #include "tg_aot.h"
 
 void tg_mean_s8(const tg_mean_params *p, const int8_t *in, int8_t *out) {

@@ -25,6 +25,15 @@
 #pragma GCC diagnostic pop
 #include "tg_runtime.h"
 
+#ifdef TG_PROFILE  // the `profile` app: per-op costs through TFLM's MicroProfiler (tg_profiler_tflm.cc)
+#include "tg_profile.h"
+tflite::MicroProfilerInterface *tg_tflm_profiler();
+void tg_tflm_profile_start();
+#define TG_TFLM_PROFILER tg_tflm_profiler()
+#else
+#define TG_TFLM_PROFILER nullptr
+#endif
+
 namespace {
 
 constexpr uint32_t kMaxIo = 8;
@@ -79,7 +88,7 @@ tg_status tg_runtime_init(void) {
       return TG_ARENA_TOO_SMALL;
     }
   }
-  interpreter = new (interpreter_storage) tflite::MicroInterpreter(model, resolver, allocator, variables);
+  interpreter = new (interpreter_storage) tflite::MicroInterpreter(model, resolver, allocator, variables, TG_TFLM_PROFILER);
   if (interpreter->AllocateTensors() != kTfLiteOk) {
     interpreter->~MicroInterpreter();
     interpreter = nullptr;
@@ -114,7 +123,14 @@ tg_status tg_runtime_invoke(void) {
   if (interpreter == nullptr) {
     return TG_NOT_INITIALISED;
   }
+#ifdef TG_PROFILE
+  tg_tflm_profile_start();
+  const TfLiteStatus status = interpreter->Invoke();
+  tg_profile_invoke_done();
+  return status == kTfLiteOk ? TG_OK : TG_ERROR;
+#else
   return interpreter->Invoke() == kTfLiteOk ? TG_OK : TG_ERROR;
+#endif
 }
 
 uint32_t tg_runtime_input_count(void) {

@@ -14,6 +14,8 @@ Checked against QEMU runs of TFLM on a Cortex-M4 (tests/data/arena_truth.json, d
 
 from __future__ import annotations
 
+import dataclasses
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +27,10 @@ from .tflm import ArenaTooSmall, Result, UnsupportedByModel, simulate, smallest_
 
 TFLM_COMMIT = "90b983c"
 KERNELS = ("reference", "cmsis-nn")
+# Plans already computed in this process, by model content (inspect, convert and build of one model
+# each ask for the same plans).
+_PLANS: OrderedDict[tuple[object, ...], ArenaPlan] = OrderedDict()
+_PLANS_KEPT = 32
 
 
 @dataclass(frozen=True)
@@ -106,6 +112,11 @@ def compute_arena(model: ModelInfo, kernels: str = "reference", target: str = "c
         raise UsageError(f"unknown kernel set '{kernels}' (choose from {', '.join(KERNELS)})")
     if target not in TARGETS:
         raise UsageError(f"unknown target '{target}' (choose from {', '.join(TARGETS)})")
+    key = (model.sha256, model.path.name, _fingerprint(model), kernels, target, resource_variables)
+    if key in _PLANS:
+        _PLANS.move_to_end(key)
+        cached = _PLANS[key]
+        return dataclasses.replace(cached, breakdown=dict(cached.breakdown))
     t = TARGETS[target]
     try:
         result = smallest_arena(model, kernels, t.abi, resource_variables, t.dsp)
@@ -113,8 +124,20 @@ def compute_arena(model: ModelInfo, kernels: str = "reference", target: str = "c
         msg = str(exc)
         cls = UnsupportedOpError if "op " in msg else ModelError
         raise cls(f"{model.path.name}: cannot compute the TFLM arena: {msg}",
-                  hint="size the arena by hand (tinygen build --arena-size BYTES) or use --runtime aot") from exc
-    return _plan_from(model, result, kernels, target)
+                  hint="size the arena by hand (--arena-size BYTES, measured on the device)") from exc
+    plan_ = _plan_from(model, result, kernels, target)
+    _PLANS[key] = plan_
+    while len(_PLANS) > _PLANS_KEPT:
+        _PLANS.popitem(last=False)
+    return dataclasses.replace(plan_, breakdown=dict(plan_.breakdown))
+
+
+def _fingerprint(model: ModelInfo) -> int:
+    """What the plan depends on besides the file's bytes (a ModelInfo edited in memory keeps its sha256)."""
+    return hash(tuple((op.op, op.inputs, op.outputs, op.custom_options) for sg in model.subgraphs
+                      for op in sg.operators)
+                + tuple((t.dtype, t.shape, t.buffer, t.is_variable, t.is_constant, t.quantization)
+                        for sg in model.subgraphs for t in sg.tensors))
 
 
 def _plan_from(model: ModelInfo, r: Result, kernels: str, target: str) -> ArenaPlan:

@@ -9,6 +9,7 @@ vptr (a C++ vtable pointer); a nested tuple is a nested struct; ("arr", T, n) an
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 Field = str | tuple  # a scalar type name or a (nested) struct
@@ -45,8 +46,9 @@ CORTEX_M = Abi("arm-none-eabi (32-bit, short enums)", pointer=4, enum=1, i64_ali
 HOST64 = Abi("x86-64 Linux", pointer=8, enum=4, i64_align=8)
 
 
+@functools.lru_cache(maxsize=4096)
 def layout(fields: Field, abi: Abi) -> tuple[int, int]:
-    """(sizeof, alignof) of a struct or field on `abi`."""
+    """(sizeof, alignof) of a struct or field on `abi` (cached: the arena search asks millions of times)."""
     if isinstance(fields, str):
         return abi.scalar(fields)
     if fields and fields[0] == "arr":

@@ -45,6 +45,20 @@ OP_DATA_BATCH_MATMUL = ("ptr", "ptr", "ptr", "bool", "bool", "bool")
 OP_DATA_SUB = ("bool",) + ("int",) * 12
 OP_DATA_REDUCE = ("i32", "int", "int", "int", "int", "int", "float", "int", "float", "int", "int")
 
+# LSTM (kernels/lstm_shared.h): OpDataLSTM, and CMSIS-NN's cmsis_nn_lstm_params next to it
+FC_PARAMS = ("i32",) * 4 + ("int", "i32", "i32", "float", "float", "bool", "bool", "u8")  # FullyConnectedParams
+LSTM_GATE_PARAMS = (FC_PARAMS, FC_PARAMS)  # GateParameters: input and recurrent FC
+OP_DATA_LSTM = (
+    ("bool", "int", "int", "int", "int"),  # LstmSizeInfo
+    ("float", "i16", "i32"),  # CellStateInfo
+    "enum",  # cell_gate_nonlinear_type
+    LSTM_GATE_PARAMS, LSTM_GATE_PARAMS, LSTM_GATE_PARAMS, LSTM_GATE_PARAMS,
+    (ARITHMETIC_PARAMS, ARITHMETIC_PARAMS, ARITHMETIC_PARAMS),  # InterGateParameters
+    ("arr", "int", 4),  # buffer_indices
+)
+CMSIS_LSTM_GATE = ("i32", "i32", "ptr", "ptr", "i32", "i32", "ptr", "ptr", "ptr", "enum")
+CMSIS_LSTM_PARAMS = ("i32",) * 15 + (CMSIS_LSTM_GATE,) * 4
+
 # Builtin options structs from tensorflow/lite/core/c/builtin_op_data.h, allocated with
 # alignof(T) by the flatbuffer parser. None: the parser allocates nothing for this op.
 BUILTIN_PARAMS: dict[str, Field | None] = {
@@ -90,6 +104,8 @@ BUILTIN_PARAMS: dict[str, Field | None] = {
     "TRANSPOSE": None,
     "BATCH_MATMUL": ("bool", "bool", "bool"),
     "TRANSPOSE_CONV": ("enum", "int", "int", "enum", "enum"),
+    "SVDF": ("int", "enum", "bool"),  # TfLiteSVDFParams
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": ("enum", "float", "float", "bool", "bool", "bool"),
     "ASSIGN_VARIABLE": None,
     "READ_VARIABLE": None,
     "DEQUANTIZE": None,
@@ -428,6 +444,48 @@ def _tconv_prepare(ctx: KernelContext, op: OperatorInfo) -> None:
             ctx.scratch(bias.num_elements * 8)
 
 
+def _svdf_prepare(ctx: KernelContext, op: OperatorInfo) -> None:
+    """PrepareSvdf (svdf_common.cc) and CmsisNnPrepareSvdf: the same temporaries and two int32
+    scratch buffers; CMSIS-NN's kernel_sums buffer is 0 bytes without MVE, so never allocated."""
+    inp = ctx.temp_input(op, 0)
+    wf = ctx.temp_input(op, 1)
+    ctx.temp_input(op, 2)
+    ctx.temp_input(op, 3)
+    ctx.temp_input(op, 4)
+    ctx.temp_output(op, 0)
+    assert inp is not None and wf is not None
+    if inp.dtype == "int8":
+        batch, filters = inp.shape[0], wf.shape[0]
+        ctx.scratch(batch * filters * 4)
+        ctx.scratch(batch * (filters // op.options.rank) * 4)
+    else:
+        ctx.scratch(inp.shape[0] * wf.shape[0] * 4)
+
+
+def _lstm_prepare(ctx: KernelContext, op: OperatorInfo) -> None:
+    """UnidirectionalSequenceLstmPrepare: LstmTensors takes all 24 inputs and the output as
+    temporaries, then four scratch buffers of batch x state x sizeof(cell state). CMSIS-NN's
+    integer path (int8 or int16 input, int16 cell) precomputes eight kernel-sum vectors in the
+    tail and needs only three buffers."""
+    for i in range(24):
+        ctx.temp_input(op, i)
+    ctx.temp_output(op, 0)
+    inp, hidden, cell = ctx.input(op, 0), ctx.input(op, 18), ctx.input(op, 19)
+    assert inp is not None and hidden is not None and cell is not None
+    time_major = bool(op.options.timeMajor)
+    batch = inp.shape[1] if time_major else inp.shape[0]
+    state = hidden.shape[-1]
+    cell_bytes = {"int16": 2, "float32": 4}.get(cell.dtype, 4)
+    buffers = 4
+    if ctx.kernels == "cmsis-nn" and cell.dtype == "int16" and inp.dtype in ("int8", "int16"):
+        sum_bytes = 4 if inp.dtype == "int8" else 8  # int32 or int64 effective biases
+        for _ in range(8):
+            ctx.persistent(state * sum_bytes)
+        buffers = 3
+    for _ in range(buffers):
+        ctx.scratch(batch * state * cell_bytes)
+
+
 def _transposed_copy(ctx: KernelContext, t: TensorInfo) -> None:
     # AllocInitTransposeTensorFromTfLiteTensor: an eval tensor, its dims, and a copy of the data
     ctx.persistent(sizeof(("ptr", "ptr", "enum"), ctx.abi))
@@ -517,6 +575,8 @@ REFERENCE: dict[str, Kernel] = {
     "TRANSPOSE": Kernel(None, _temps("i0", "i1", "o0")),
     "TRANSPOSE_CONV": Kernel(_init_struct((CONV_PARAMS, "int", "int", "ptr", "ptr")), _tconv_prepare),
     "BATCH_MATMUL": Kernel(_init_struct(OP_DATA_BATCH_MATMUL), _batch_matmul_prepare),
+    "SVDF": Kernel(_init_struct(("i32", "i32") + ("int",) * 7), _svdf_prepare),  # OpDataSvdf
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": Kernel(_init_struct(OP_DATA_LSTM), _lstm_prepare),
 }
 
 # CMSIS-NN replaces these kernels; everything else is the reference kernel.
@@ -532,4 +592,7 @@ CMSIS_NN: dict[str, Kernel] = {
     "SOFTMAX": Kernel(_init_struct((SOFTMAX_PARAMS, "i32", "i32")), _softmax_prepare),
     "TRANSPOSE_CONV": Kernel(_init_struct((CONV_PARAMS, "int", "int", "int", "ptr", "ptr")), _tconv_prepare),
     "BATCH_MATMUL": Kernel(_init_struct((OP_DATA_BATCH_MATMUL, ("i32",) * 4, "int")), _batch_matmul_prepare),
+    # CmsisNnOpDataSvdf (KERNELS_OPTIMIZED_FOR_SPEED: no scratch_weight_tensor_index) + kernel_sums
+    "SVDF": Kernel(_init_struct(("i32", "i32") + ("int",) * 7 + ("ptr",)), _svdf_prepare),
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": Kernel(_init_struct((OP_DATA_LSTM, CMSIS_LSTM_PARAMS)), _lstm_prepare),
 }

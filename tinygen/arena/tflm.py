@@ -46,6 +46,11 @@ TYPE_SIZES: dict[str, int] = {
 }
 
 
+# The largest arena the search tries (1 GiB): far beyond any microcontroller; a model that needs
+# more is refused (UnsupportedByModel), never searched forever.
+MAX_ARENA_BYTES = 1 << 30
+
+
 class ArenaTooSmall(Exception):
     """TFLM would fail (or corrupt live data) at this arena size. Carries where."""
 
@@ -449,24 +454,32 @@ def smallest_arena(model: ModelInfo, kernels: str = "reference", abi: Abi = A.CO
             return None
 
     # Upper bound: everything the replay allocates at a huge size, plus the planner's needs.
-    big = simulate(model, 1 << 30, kernels, abi, resource_variables, dsp)
+    try:
+        big = simulate(model, MAX_ARENA_BYTES, kernels, abi, resource_variables, dsp)
+    except ArenaTooSmall as exc:
+        raise UnsupportedByModel(f"the model needs an arena of more than {MAX_ARENA_BYTES >> 20} MiB "
+                                 f"(fails in {exc.phase})") from exc
     hi = big.used + PLANNER_BYTES_PER_BUFFER * big.planned_buffers + 64 * 1024
-    while ok(hi) is None:
-        hi *= 2
+    found = ok(hi)
+    while found is None:
+        if hi >= MAX_ARENA_BYTES:
+            raise UnsupportedByModel(f"the model needs an arena of more than {MAX_ARENA_BYTES >> 20} MiB")
+        hi = min(hi * 2, MAX_ARENA_BYTES)
+        found = ok(hi)
     lo = 0
     while hi - lo > 1:
         mid = (lo + hi) // 2
-        if ok(mid) is None:
+        at_mid = ok(mid)
+        if at_mid is None:
             lo = mid
         else:
-            hi = mid
+            hi, found = mid, at_mid
     # Alignment makes success not quite monotonic byte by byte: look a little lower too.
-    best = hi
+    best, result = hi, found
     for n in range(hi - 1, max(hi - 48, 0), -1):
-        if ok(n) is not None:
-            best = n
-    result = ok(best)
-    assert result is not None
+        lower = ok(n)
+        if lower is not None:
+            best, result = n, lower
     try:
         simulate(model, best - 1, kernels, abi, resource_variables, dsp)
     except ArenaTooSmall as exc:

@@ -15,7 +15,7 @@ from ..boards import Board, get_board
 from ..config import Settings, load_settings
 from ..errors import BuildError
 from ..platform.tflm import install_shared_library
-from ..project import TFLM_LIB_NAME, Project, generate_project
+from ..project import TFLM_LIB_NAME, AppFiles, IncrementalDecider, Project, generate_project
 from ..report import Reporter, silent
 from .pio import failure_summary, preflight, run_pio
 from .size import FirmwareTooBig, MemoryReport, memory_report
@@ -80,13 +80,15 @@ def build_project(
     board: Board | str, model_path: str | Path, out_dir: str | Path | None = None, app: str = "hello",
     runtime: str = "aot", name: str | None = None, labels_path: Path | None = None,
     tflm_dir: Path | None = None, arena_size: int | None = None, reporter: Reporter | None = None,
-    verbose: bool = False, packages_dir: Path | None = None,
+    verbose: bool = False, app_files: AppFiles | None = None,
+    incremental: IncrementalDecider | None = None, packages_dir: Path | None = None,
 ) -> BuildResult:
-    """Generate the project for `board` and build it."""
+    """Generate the project for `board` and build it (`app_files`: see project.render_project)."""
     reporter = reporter or silent()
     board = get_board(board) if isinstance(board, str) else board
     out = Path(out_dir) if out_dir is not None else default_build_dir(board, model_path, app, runtime)
     project = generate_project(board, model_path, out, app=app, runtime=runtime, name=name,
                                labels_path=labels_path, tflm_dir=tflm_dir, arena_size=arena_size,
-                               reporter=reporter, packages_dir=packages_dir)
+                               reporter=reporter, app_files=app_files, incremental=incremental,
+                               packages_dir=packages_dir)
     return pio_build(project, reporter, verbose=verbose)

@@ -47,6 +47,7 @@ def pio_environment(settings: Settings) -> dict[str, str]:
         "PLATFORMIO_SETTING_CHECK_PRUNE_SYSTEM_THRESHOLD": "0",
         "PLATFORMIO_DISABLE_COLOR": "true",
         "PYTHONUNBUFFERED": "1",
+        "TINYGEN_ARM_PREFIX": settings.arm_prefix,  # read by the QEMU platform's builder (platform/qemu)
     })
     return env
 
@@ -67,7 +68,7 @@ def preflight(board: Board, project_dir: Path, settings: Settings, uses_remote_l
     With a packages folder, its platform and tools are installed first (never the registry)."""
     core = settings.pio_core_dir
     if board.emulated:
-        prefix = os.environ.get("TINYGEN_ARM_PREFIX", "arm-none-eabi-")
+        prefix = settings.arm_prefix
         if shutil.which(prefix + "gcc") is None:
             raise ToolMissingError(f"{prefix}gcc not found on PATH (needed to build for {board.name})",
                                    hint="install it: apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi "

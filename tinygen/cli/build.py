@@ -12,14 +12,8 @@ from ..build import build_project, pio_build
 from ..build.flash import find_project
 from ..errors import TinygenError, UsageError
 from ..project import load_project
-from .common import (
-    emit_json,
-    emit_json_error,
-    handle_errors,
-    json_option,
-    make_reporter,
-)
-from .generate import project_options
+from .common import emit_json, emit_json_error, handle_errors, json_option, make_reporter
+from .generate import app_files_for, incremental_for, project_options
 
 
 @click.command("build")
@@ -29,8 +23,9 @@ from .generate import project_options
 @click.option("-v", "--verbose", is_flag=True, help="Show PlatformIO's output as it runs.")
 @json_option
 @handle_errors
-def command(board: str, model: Path | None, app: str, runtime: str, name: str | None, labels_path: Path | None,
-            tflm_dir: Path | None, arena_size: int | None, packages_dir: Path | None, out_dir: Path | None,
+def command(board: str, model: Path | None, app: str, benchmark: str | None, runtime: str, name: str | None,
+            labels_path: Path | None, tflm_dir: Path | None, arena_size: int | None, packages_dir: Path | None,
+            incremental: bool | None, out_dir: Path | None,
             verbose: bool, as_json: bool) -> None:
     """Build firmware for a board and report flash/RAM use against its limits.
 
@@ -46,7 +41,8 @@ def command(board: str, model: Path | None, app: str, runtime: str, name: str | 
         else:
             result = build_project(board, model, out_dir, app=app, runtime=runtime, name=name,
                                    labels_path=labels_path, tflm_dir=tflm_dir, arena_size=arena_size,
-                                   reporter=reporter, verbose=verbose, packages_dir=packages_dir)
+                                   reporter=reporter, verbose=verbose, packages_dir=packages_dir,
+                                   app_files=app_files_for(app, benchmark), incremental=incremental_for(app, incremental))
     except TinygenError as exc:
         if as_json:
             emit_json_error("build", exc)

@@ -79,6 +79,8 @@ def print_result(result: KwsRunResult) -> None:
     echo(f"  cost per second of audio (steady state): frontend {c['frontend'] / 1e6:.2f} M + classifier "
          f"{c['classifier'] / 1e6:.2f} M {result.cost_unit} = {load}"
          + (" (assuming ~1 instruction per cycle)" if result.cost_unit == "instructions" else ""))
+    if result.incremental:
+        echo(f"  classifier: {result.incremental}")
     problems = result.failures()
     if problems:
         echo("FAIL: " + "; ".join(problems))

@@ -6,6 +6,9 @@ from typing import Any
 
 import click
 
+from ..arena import compute_arena
+from ..codegen.aot import sizes as aot_sizes
+from ..errors import ModelError
 from ..model import ModelInfo, TensorInfo, classify_quantization, load_model
 from ..model.cost import model_macs, op_macs
 from ..model.ops import resolver_method
@@ -30,30 +33,28 @@ def _tensor_dict(t: TensorInfo) -> dict[str, Any]:
 def describe(model: ModelInfo) -> dict[str, Any]:
     """Everything `inspect` reports, as plain data."""
     quant = classify_quantization(model)
-    arena: dict[str, Any] | None = None
+    # A model the arena model or the AOT runtime cannot handle (an op they lack) is still worth
+    # inspecting: say why that figure is unavailable. Anything else is a bug and propagates.
+    arena: dict[str, Any]
     try:
-        from ..arena import compute_arena
-
         arena = {k: compute_arena(model, kernels=k).to_json() for k in ("reference", "cmsis-nn")}
-    except ImportError:
-        arena = None
-    except Exception as exc:  # arena modelling must not hide the rest of the report
-        arena = {"error": str(exc)}
+    except ModelError as exc:
+        arena = {"error": exc.message}
     aot: dict[str, Any]
     try:
-        from ..codegen.aot import sizes as aot_sizes
-
         aot = aot_sizes(model).to_json()
-    except Exception as exc:  # e.g. an op the AOT runtime lacks: say so, keep the report
-        aot = {"error": str(exc)}
+    except ModelError as exc:
+        aot = {"error": exc.message}
     return {
         "path": str(model.path),
         "sha256": model.sha256,
         "file_bytes": len(model.data),
         "constant_bytes": model.constant_bytes,
         "quantization": quant.kind,
-        "full_int8": quant.ok,
+        "full_int8": quant.kind == "full-int8",
         "quantization_reason": quant.reason,
+        "deployable": quant.deployable,
+        "runtimes": list(quant.runtimes),
         "inputs": [_tensor_dict(t) for t in model.inputs],
         "outputs": [_tensor_dict(t) for t in model.outputs],
         "ops": [
@@ -101,8 +102,8 @@ def _print_human(d: dict[str, Any], show_tensors: bool) -> None:
     echo = click.echo
     echo(f"model      {d['path']}")
     echo(f"sha256     {d['sha256'][:16]}…  {d['file_bytes']} B file, {d['constant_bytes']} B constants (flash)")
-    status = "yes" if d["full_int8"] else f"NO ({d['quantization']}: {d['quantization_reason']})"
-    echo(f"full-int8  {status}")
+    runs = ", ".join(d["runtimes"]) if d["deployable"] else "refused by tinygen"
+    echo(f"quant      {d['quantization']}: {d['quantization_reason']}  [{runs}]")
     for t in d["inputs"]:
         echo(f"input      {_fmt_tensor(t)}")
     for t in d["outputs"]:

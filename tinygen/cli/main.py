@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from .. import __version__
-from . import arena, boards, build, convert, demo, features, flash, generate, inspect, quantize, run, verify
+from . import arena, boards, build, convert, demo, features, flash, generate, inspect, profile, quantize, run, verify
 
 COMMANDS: list[click.Command] = [
     inspect.command,
@@ -20,6 +20,7 @@ COMMANDS: list[click.Command] = [
     run.command,
     verify.command,
     demo.command,
+    profile.command,
 ]
 
 

@@ -8,6 +8,9 @@ import click
 
 from ..errors import DeviceError, VerifyMismatch
 from ..link import LinkConfig
+from ..mlperf.benchmarks import NAMES as BENCHMARK_NAMES
+from ..mlperf.client import ClientConfig
+from ..mlperf.verify import MlperfOptions
 from ..verify.report import result_dict, write_reports
 from ..verify.run import VerifyOptions, verify_model
 from .common import emit_json, handle_errors, json_option, make_reporter
@@ -42,21 +45,29 @@ from .common import emit_json, handle_errors, json_option, make_reporter
               help="Write the JSON report here.")
 @click.option("--junit", "junit_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write a JUnit XML report here (one testcase per input).")
-@click.option("--app", type=click.Choice(["hil", "kws"]), default="hil", show_default=True,
-              help="Firmware app: hil (tensors in, tensors out) or kws (audio streamed, see --audio).")
+@click.option("--app", type=click.Choice(["hil", "kws", "mlperf"]), default="hil", show_default=True,
+              help="Firmware app: hil (tensors in, tensors out), kws (audio streamed, see --audio) or mlperf "
+                   "(the MLPerf Tiny benchmark protocol, docs/mlperf.md).")
 @click.option("--audio", "audio", multiple=True, type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="--app kws: WAV files (16 kHz mono), streamed back to back as one stream (repeatable).")
 @click.option("--labels", default=None, help="--app kws: class labels, comma-separated or a file (one per line).")
 @click.option("--manifest", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
               help="--app kws: microWakeWord manifest (.json): threshold, averaging window, feature step.")
 @click.option("--threshold", type=float, default=None, help="--app kws: detection threshold in (0, 1].")
+@click.option("--benchmark", type=click.Choice(BENCHMARK_NAMES), default=None,
+              help="--app mlperf: kws01, vww01, ic01 or ad01 (default: from the model's input).")
+@click.option("--iterations", type=click.IntRange(min=1), default=10, show_default=True,
+              help="--app mlperf: inferences in the final timed run (infer N W).")
+@click.option("--warmups", type=click.IntRange(min=0), default=1, show_default=True,
+              help="--app mlperf: warm-up inferences before the timed run.")
 @json_option
 @handle_errors
 def command(board: str, model: Path, port: str | None, inputs: tuple[str, ...], random_n: int, seed: int,
             runtime: str, tflm_dir: Path | None, arena_size: int | None, elf: Path | None, tolerance: int,
             timeout: float, invoke_timeout: float, retries: int, measure_link: bool, report_path: Path | None,
             junit_path: Path | None, app: str, audio: tuple[Path, ...], labels: str | None,
-            manifest: Path | None, threshold: float | None, as_json: bool) -> None:
+            manifest: Path | None, threshold: float | None, benchmark: str | None, iterations: int, warmups: int,
+            as_json: bool) -> None:
     """Check that the device computes exactly what the reference computes.
 
     Streams every input to the HIL firmware, runs the PyPI tflite-micro interpreter on the same
@@ -67,8 +78,20 @@ def command(board: str, model: Path, port: str | None, inputs: tuple[str, ...], 
     With --app kws the firmware is the keyword-spotting app: the --audio clips are streamed to it and
     features (every frame), scores (every inference) and detections are checked against the host
     pipeline (docs/kws.md).
+
+    With --app mlperf the firmware is the MLPerf Tiny app: each input is sent with db load/db and run
+    with `infer 1 0`, then one timed `infer N W`; every m-results line must equal the host reference's
+    text (docs/mlperf.md). --inputs takes the runner's dataset directories (y_labels.csv) or .bin files.
     """
     reporter = make_reporter()
+    if app == "mlperf":
+        _verify_mlperf(MlperfOptions(board=board, model=model, benchmark=benchmark, inputs=inputs, random=random_n,
+                                     seed=seed, runtime=runtime, tflm_dir=tflm_dir, elf=elf, port=port,
+                                     iterations=iterations, warmups=warmups,
+                                     client=ClientConfig(line_timeout=max(timeout, 5.0),
+                                                         infer_timeout=max(invoke_timeout, 30.0))),
+                       as_json, report_path, junit_path)
+        return
     if app == "kws":
         _verify_kws(board, model, port, list(audio), runtime, tflm_dir, elf, labels, manifest, threshold,
                     LinkConfig(timeout=timeout, invoke_timeout=invoke_timeout, retries=retries), as_json,
@@ -136,3 +159,32 @@ def _verify_kws(board: str, model: Path, port: str | None, audio: list[Path], ru
     else:
         print_result(result)
     verdict(result)
+
+
+def _verify_mlperf(opts: MlperfOptions, as_json: bool, report_path: Path | None, junit_path: Path | None) -> None:
+    from ..mlperf.verify import run_mlperf, write_reports
+
+    result = run_mlperf(opts, make_reporter())
+    write_reports(result, report_path, junit_path)
+    doc = result.as_dict()
+    if as_json:
+        emit_json("verify-mlperf", doc)
+    else:
+        click.echo(f"{Path(result.model).name} as {result.benchmark} on {result.board} ({result.runtime}): "
+                   f"{len(result.cases)}/{result.planned} inputs, "
+                   f"{sum(c.ok for c in result.cases)} results equal to the reference")
+        perf = result.performance
+        if perf:
+            click.echo(f"  timed run: infer {perf['iterations']} {perf['warmups']}: {perf['us_per_inference']:.1f} "
+                       f"us/inference ({perf['inferences_per_second']:.2f} inferences/s, the device's m-lap-us), "
+                       f"results {'equal' if perf['ok'] else 'DIFFER'}")
+        for c in result.cases:
+            if not c.ok:
+                click.echo(f"  {c.name}: device {list(c.device)} != reference {list(c.reference)}")
+    if result.error is not None:
+        raise DeviceError(f"device failed after {len(result.cases)} of {result.planned} inputs: {result.error}",
+                          hint="pass --report out.json to see exactly which inputs ran" if not report_path
+                          else "the report lists exactly which inputs ran")
+    if not result.ok:
+        raise VerifyMismatch(f"{result.mismatches} mlperf results differ from the reference",
+                             hint="--json shows the device's and the reference's text for every input")

@@ -10,6 +10,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..config import load_settings
 from ..errors import BuildError, ToolMissingError
 
 WARNINGS = ("-Wall", "-Wextra", "-Werror")
@@ -23,7 +24,7 @@ class CompileResult:
 
 def compiler(cc: str | None = None) -> str:
     """The C compiler to use: `cc` argument, $CC, then cc/gcc/clang on PATH."""
-    for cand in ([cc] if cc else []) + [os.environ.get("CC", "")] + ["cc", "gcc", "clang"]:
+    for cand in ([cc] if cc else []) + [load_settings().cc or ""] + ["cc", "gcc", "clang"]:
         if cand and shutil.which(cand):
             return cand
     raise ToolMissingError("no C compiler found (tried $CC, cc, gcc, clang)",
@@ -31,9 +32,7 @@ def compiler(cc: str | None = None) -> str:
 
 
 def cache_dir() -> Path:
-    base = os.environ.get("TINYGEN_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "tinygen")
-    return Path(base) / "hostrun"
+    return load_settings().cache_dir / "hostrun"
 
 
 def compile_sources(files: dict[str, str], cc: str | None = None, opt: str = "-O2",

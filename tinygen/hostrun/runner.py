@@ -7,7 +7,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -57,6 +57,13 @@ class HostModel:
 
     def close(self) -> None:
         self._lib = None  # type: ignore[assignment]
+
+    def symbol(self, name: str) -> Callable[[], int]:
+        """A uint32_t function of the library without arguments (e.g. NAME_incremental_hits)."""
+        fn = self._lib[name]
+        fn.restype = ctypes.c_uint32
+        fn.argtypes = []
+        return fn
 
     def reset(self) -> None:
         self._lib[f"{self.name}_reset"]()

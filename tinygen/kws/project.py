@@ -1,9 +1,9 @@
 """The kws firmware project: tinygen's PlatformIO project for the classifier with `--app kws`, plus the
 kws app's generated files (kws_config.h, the AOT frontend) and the serial link library.
 
-`tinygen.project.render_project` calls `kws_app_files` for app "kws" (so `tinygen generate/build
---app kws` work, with the model's defaults or a microWakeWord manifest next to it); the functions
-below render with an explicit KwsConfig (labels, manifest, threshold from `verify`/`demo`).
+`tinygen generate/build --app kws` pass `kws_app_files` to `tinygen.project.render_project` (the
+model's defaults, or a microWakeWord manifest next to it); the functions below render with an
+explicit KwsConfig (labels, manifest, threshold from `verify`/`demo`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..boards import Board, get_board
+from ..boards import Board, get_board, has_pdm_microphone
 from ..codegen.output import write_files
 from ..errors import UsageError
 from ..model import ModelInfo, check_deployable, load_model
@@ -20,18 +20,18 @@ from ..report import Reporter, silent
 from ..resources import firmware_dir
 from .config import KwsConfig, config_for_model
 from .firmware import config_header, kws_sources
+from .incremental import decide_for_kws
 
 APP = "kws"
 CONFIG_FILE = "src/model/kws_config.h"
 _LINK_HEADERS = ("tg_link.h", "tg_hil.h")
 # Platforms whose Arduino core ships the PDM library (ArduinoCore-mbed: Nano 33 BLE Sense). The
 # STM32duino core of disco_f746ng has none (its microphones need the ST BSP): serial audio only there.
-PDM_LIBRARY_PLATFORMS = ("nordicnrf52",)
 
 
 def has_microphone(board: Board) -> bool:
     """True when the kws firmware captures from the board's microphone (kws_mic_arduino.cpp)."""
-    return board.microphone == "pdm" and board.pio_framework == "arduino" and board.pio_platform in PDM_LIBRARY_PLATFORMS
+    return has_pdm_microphone(board)
 
 
 def default_config(model: ModelInfo, labels: list[str] | None) -> KwsConfig:
@@ -60,8 +60,11 @@ def kws_project_files(board: Board, model: ModelInfo, config: KwsConfig, runtime
     """Every file of the kws project for `config` (nothing written): (files, tflm tree, C name)."""
     from ..project import MANIFEST, render_project
 
-    files, tree, cname = render_project(board, model, APP, runtime, None, list(config.labels), tflm_dir)
-    files[CONFIG_FILE] = config_header(config, model, has_microphone(board))
+    def app_files(board: Board, model: ModelInfo, labels: list[str] | None) -> dict[str, str | bytes]:
+        return kws_app_files(board, model, labels, config)
+
+    files, tree, cname = render_project(board, model, APP, runtime, None, list(config.labels), tflm_dir,
+                                        app_files=app_files, incremental=decide_for_kws)
     manifest = json.loads(files[MANIFEST])
     manifest["kws"] = {"labels": list(config.labels), "stride_samples": config.stride_samples,
                        "threshold": config.threshold, "average_window": config.average_window,

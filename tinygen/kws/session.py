@@ -4,7 +4,6 @@ on-device cost per second of audio. Used by `tinygen verify --app kws` and `tiny
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..boards import Board, get_board
+from ..config import load_settings
 from ..errors import BoardError, UsageError
 from ..link import LinkConfig
 from ..model import load_model
@@ -70,6 +70,7 @@ class KwsRunResult:
     target: tuple[str, int] | None = None  # (board name, clock Hz)
     stride_samples: int = 320
     new_frames_per_inference: int = 1
+    incremental: str = ""  # what the firmware's classifier reuses between windows (tinygen/kws/incremental.py)
 
     @property
     def bit_exact(self) -> bool:
@@ -128,6 +129,7 @@ class KwsRunResult:
                      "assumption": "qemu-m4 counts instructions (-icount shift=0); real-time load assumes about "
                                    "1 instruction per cycle on a Cortex-M4 at the board's clock"
                                    if self.cost_unit == "instructions" else "cycles measured with DWT->CYCCNT"},
+            "incremental": self.incremental,
             "wall_seconds": round(self.wall_seconds, 1),
         }
 
@@ -178,7 +180,7 @@ def _first_mismatch(a: list[np.ndarray], b: list[np.ndarray]) -> tuple[int, int 
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("TINYGEN_CACHE_DIR", Path.home() / ".cache" / "tinygen")) / "kws"
+    return load_settings().cache_dir / "kws"
 
 
 def build_firmware(board: Board, model: Path, config: KwsConfig, runtime: str, reporter: Reporter,
@@ -186,9 +188,25 @@ def build_firmware(board: Board, model: Path, config: KwsConfig, runtime: str, r
     """Build (incrementally, in a per-board/model/runtime cache dir) and return the ELF."""
     from .project import build_kws_firmware
 
+    out = project_dir(board, model, config, runtime)
+    elf = Path(build_kws_firmware(board, model, out, config, runtime, tflm_dir, reporter).elf)
+    if runtime == "aot":
+        reporter.info(incremental_summary(out))
+    return elf
+
+
+def project_dir(board: Board, model: Path, config: KwsConfig, runtime: str) -> Path:
+    """Where `build_firmware` keeps the project (per board, runtime, model and stride)."""
     sha = load_model(model).sha256[:12]
-    out = cache_dir() / f"{board.name}-{runtime}-{sha}-s{config.stride_samples}"
-    return Path(build_kws_firmware(board, model, out, config, runtime, tflm_dir, reporter).elf)
+    return cache_dir() / f"{board.name}-{runtime}-{sha}-s{config.stride_samples}"
+
+
+def incremental_summary(project: Path) -> str:
+    """What the kws project's manifest says about incremental inference (tinygen/kws/incremental.py)."""
+    from ..project import read_manifest
+
+    doc = (read_manifest(project) or {}).get("incremental")
+    return str(doc["summary"]) if isinstance(doc, dict) else "incremental inference off"
 
 
 def run_kws(board: str | Board, model: Path, audio_paths: list[Path], config: KwsConfig, reporter: Reporter,
@@ -202,8 +220,10 @@ def run_kws(board: str | Board, model: Path, audio_paths: list[Path], config: Kw
     audio, clips = read_clips(audio_paths)
     reporter.step(f"host reference: {len(audio) / SAMPLE_RATE:.1f} s of audio ({', '.join(c.name for c in clips)})")
     ref = reference_trace(config, model, audio)
+    incremental = ""
     if board.emulated and elf is None:
         elf = build_firmware(board, model, config, runtime, reporter, tflm_dir)
+        incremental = incremental_summary(project_dir(board, model, config, runtime)) if runtime == "aot" else "no (TFLM runtime)"
     link = link or LinkConfig(baudrate=board.serial_baud)
     with open_device(board, elf=elf, port=port, config=link) as conn:
         info = conn.device.info
@@ -220,7 +240,9 @@ def run_kws(board: str | Board, model: Path, audio_paths: list[Path], config: Kw
 
         dev = kws.stream(audio, progress)
         unit = info.cost_unit if info else "cycles"
-    return _result(board, model, runtime, clips, config, ref, dev, unit, audio, time.monotonic() - t0, expect_words)
+    result = _result(board, model, runtime, clips, config, ref, dev, unit, audio, time.monotonic() - t0, expect_words)
+    result.incremental = incremental
+    return result
 
 
 def _check_device_config(kws: KwsDevice, config: KwsConfig, model: Path) -> None:

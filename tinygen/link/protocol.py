@@ -144,6 +144,7 @@ class Link:
         p.deadline = max(p.deadline, time.monotonic() + p.timeout)
         attempts = 1 + self.config.retries
         name = Cmd(p.cmd).name if p.cmd in Cmd._value2member_map_ else f"0x{p.cmd:02x}"
+        started = time.monotonic()
         for attempt in range(attempts):
             if attempt:
                 self.counters.resends += 1
@@ -173,8 +174,10 @@ class Link:
                 if nak:
                     break  # our request may have been the damaged one: resend now, not at the deadline
         printed = self._deframer.printed_text()
-        raise LinkTimeout(f"no reply to {name} from {self.transport.name} within {p.timeout:g} s "
-                          f"({attempts} attempts)" + (f"; it printed: {printed!r}" if printed else ""),
+        waited = time.monotonic() - started
+        raise LinkTimeout(f"no reply to {name} from {self.transport.name} in {waited:.0f} s "
+                          f"({attempts} attempts of {p.timeout:g} s each)"
+                          + (f"; it printed: {printed!r}" if printed else ""),
                           hint="the device hangs or runs other firmware; check --port/--baud, or rebuild with --app hil")
 
     def wait_boot(self, timeout: float | None = None) -> Frame | None:

@@ -1,8 +1,15 @@
-"""Read a .tflite file into a `ModelInfo`, refusing anything that is not a TFLite flatbuffer."""
+"""Read a .tflite file into a `ModelInfo`, refusing anything that is not a valid TFLite flatbuffer.
+
+Only regular files of at most MAX_MODEL_BYTES are read. The whole flatbuffer is validated
+(model/validate.py) before a `ModelInfo` is built, so every later stage may rely on it.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import os
+import stat
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -10,21 +17,38 @@ import numpy as np
 from ..errors import ModelError
 from .info import ModelInfo, OperatorInfo, Quantization, SubgraphInfo, TensorInfo
 from .schema import builtin_name, fb, type_name
+from .validate import validate
 
 _FILE_IDENTIFIER = b"TFL3"
+MAX_MODEL_BYTES = 128 << 20  # 128 MiB; microcontroller models are kilobytes to a few megabytes
+# What the schema's generated reader raises on damaged bytes (offsets past the end, bad lengths, ...).
+_READER_ERRORS = (struct.error, IndexError, ValueError, TypeError, OverflowError, AttributeError,
+                  UnicodeDecodeError, MemoryError, RecursionError)
 
 
 def load_model(path: str | Path) -> ModelInfo:
     """Parse `path`. Raises `ModelError` with a one-line reason for anything unusable."""
     path = Path(path)
-    if not path.exists():
-        raise ModelError(f"{path}: no such file")
-    if path.is_dir():
-        raise ModelError(f"{path}: is a directory, expected a .tflite file")
     try:
-        data = path.read_bytes()
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise ModelError(f"{path}: no such file") from None
     except OSError as exc:
         raise ModelError(f"{path}: cannot read ({exc.strerror})") from exc
+    if stat.S_ISDIR(info.st_mode):
+        raise ModelError(f"{path}: is a directory, expected a .tflite file")
+    if not stat.S_ISREG(info.st_mode):
+        raise ModelError(f"{path}: not a regular file (a device, pipe or socket), expected a .tflite file")
+    if info.st_size > MAX_MODEL_BYTES:
+        raise ModelError(f"{path}: {info.st_size:,} bytes, more than the {MAX_MODEL_BYTES >> 20} MiB tinygen reads",
+                         hint="microcontroller models are kilobytes to a few megabytes: is this the right file?")
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MAX_MODEL_BYTES + 1)  # a file that grows while read is still bounded
+    except OSError as exc:
+        raise ModelError(f"{path}: cannot read ({exc.strerror})") from exc
+    if len(data) > MAX_MODEL_BYTES:
+        raise ModelError(f"{path}: more than the {MAX_MODEL_BYTES >> 20} MiB tinygen reads")
     return parse_model(data, path)
 
 
@@ -35,16 +59,19 @@ def parse_model(data: bytes, path: Path = Path("<memory>")) -> ModelInfo:
             f"{path}: not a TensorFlow Lite model (missing the 'TFL3' flatbuffer identifier)",
             hint="convert it with the TFLite converter, or `tinygen quantize`",
         )
+    if len(data) > MAX_MODEL_BYTES:
+        raise ModelError(f"{path}: more than the {MAX_MODEL_BYTES >> 20} MiB tinygen reads")
     try:
         raw = fb.ModelT.InitFromPackedBuf(bytearray(data), 0)
-        subgraphs = tuple(_subgraph(raw, i, sg) for i, sg in enumerate(raw.subgraphs or []))
-        _check_buffers(raw, len(data))
-    except ModelError:
-        raise
-    except Exception as exc:  # the generated reader fails in many ways on damaged input
+    except _READER_ERRORS as exc:
         raise ModelError(
             f"{path}: corrupt or truncated .tflite file ({type(exc).__name__} while parsing)"
         ) from exc
+    try:
+        validate(raw, len(data))
+    except ModelError as exc:
+        raise ModelError(f"{path}: {exc.message}", hint=exc.hint) from exc
+    subgraphs = tuple(_subgraph(raw, i, sg) for i, sg in enumerate(raw.subgraphs or []))
     if not subgraphs:
         raise ModelError(f"{path}: model has no subgraphs")
     desc = raw.description.decode(errors="replace") if isinstance(raw.description, bytes) else str(raw.description or "")
@@ -56,12 +83,6 @@ def parse_model(data: bytes, path: Path = Path("<memory>")) -> ModelInfo:
         subgraphs=subgraphs,
         raw=raw,
     )
-
-
-def _check_buffers(raw: object, size: int) -> None:
-    for i, buf in enumerate(raw.buffers or []):  # type: ignore[attr-defined]
-        if buf.offset and (buf.offset + buf.size > size):
-            raise ModelError(f"buffer {i} points past the end of the file: truncated .tflite file")
 
 
 def _op_name(raw: object, opcode_index: int) -> tuple[str, bool, int]:
@@ -119,10 +140,6 @@ def _subgraph(raw: object, index: int, sg: object) -> SubgraphInfo:
                 custom_options=bytes(np.asarray(op.customOptions, dtype=np.uint8)) if op.customOptions is not None else b"",
             )
         )
-    for op in ops:
-        for ti in op.inputs + op.outputs:
-            if ti >= len(tensors):
-                raise ModelError(f"operator {op.index} ({op.op}) references tensor {ti} that does not exist: corrupt file")
     name = sg.name.decode(errors="replace") if isinstance(sg.name, bytes) else str(sg.name or "")  # type: ignore[attr-defined]
     return SubgraphInfo(
         index=index,

@@ -4,16 +4,16 @@ directory per board, runtime and model hash, so repeated `verify` runs rebuild n
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from ..build import build_project
+from ..config import load_settings
 from ..model import load_model
 from ..report import Reporter
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("TINYGEN_CACHE_DIR", Path.home() / ".cache" / "tinygen")) / "hil"
+    return load_settings().cache_dir / "hil"
 
 
 def build_hil_firmware(board_name: str, model: Path, runtime: str, reporter: Reporter,

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from ..boards import get_board
 from ..emulator import EmulatorConfig
-from ..errors import UsageError
+from ..errors import ModelError, UsageError
 from ..link import LinkConfig
-from ..model import load_model
+from ..model import ModelInfo, check_deployable, load_model
 from ..reference import Reference
 from ..report import Reporter, silent
 from .firmware import build_hil_firmware
@@ -52,6 +52,7 @@ def verify_model(opts: VerifyOptions, reporter: Reporter | None = None) -> tuple
     reporter = reporter or silent()
     board = get_board(opts.board)
     info = load_model(opts.model)
+    check_deployable(info)  # refuse what convert refuses, before TFLM's interpreter sees the model
     reference = Reference.from_file(opts.model)
     streaming = info.op_counts.get("VAR_HANDLE", 0) > 0
     cases = make_cases(opts, reference, streaming)
@@ -77,11 +78,15 @@ def verify_model(opts: VerifyOptions, reporter: Reporter | None = None) -> tuple
     return result, [c.name for c in cases]
 
 
-def _recommended_arena(model: object) -> dict[str, int] | None:
+def _recommended_arena(model: ModelInfo) -> dict[str, int] | None:
     """What `tinygen arena` says for this model (reference and CMSIS-NN kernels), to compare with the
-    arena the TFLM firmware reserved."""
+    arena the TFLM firmware reserved; None when the arena model does not cover the model (the run
+    itself never depends on it: the firmware was built with --arena-size then)."""
     try:
         from ..arena import compute_arena
     except ImportError:
         return None
-    return {k: compute_arena(model, kernels=k).total for k in ("reference", "cmsis-nn")}  # type: ignore[arg-type]
+    try:
+        return {k: compute_arena(model, kernels=k).total for k in ("reference", "cmsis-nn")}
+    except ModelError:  # includes UnsupportedOpError: an op without a kernel model
+        return None

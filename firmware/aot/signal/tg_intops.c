@@ -1,4 +1,5 @@
 /* Plain integer CAST and broadcast elementwise ops (see tg_intops.h). */
+#include "tg_aot_opt.h" /* first: the kernels' optimisation level */
 #include "tg_intops.h"
 
 #include <string.h>

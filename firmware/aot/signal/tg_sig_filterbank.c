@@ -1,5 +1,6 @@
 /* Filterbank kernels: SignalFilterBank, SignalFilterBankSquareRoot,
  * SignalFilterBankSpectralSubtraction. */
+#include "tg_aot_opt.h" /* first: the kernels' optimisation level */
 #include "tg_signal.h"
 
 void tg_sig_filter_bank(const tg_filter_bank_cfg *cfg, const uint32_t *in, uint64_t *out) {

@@ -1,4 +1,5 @@
 /* SignalFilterBankLog and SignalPCAN: fixed-point natural log and PCAN gain control. */
+#include "tg_aot_opt.h" /* first: the kernels' optimisation level */
 #include "tg_signal.h"
 
 /* Correction from the linear interpolation of log2(1 + f) over 128 segments, in 1/65536:

@@ -5,6 +5,7 @@
  * nothing overflows), then split into the N + 1 bins of the real spectrum. Every intermediate is
  * rounded to Q15 and wrapped to int16 exactly where the interpreter does it.
  */
+#include "tg_aot_opt.h" /* first: the kernels' optimisation level */
 #include "tg_signal.h"
 
 /* Cortex-M4/M7/M33 DSP path: complex values as packed halfword pairs. SMUSD/SMUADX give the exact

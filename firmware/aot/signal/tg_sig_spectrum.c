@@ -1,4 +1,5 @@
 /* Time-domain and spectrum kernels: SignalWindow, SignalFftAutoScale, SignalEnergy. */
+#include "tg_aot_opt.h" /* first: the kernels' optimisation level */
 #include "tg_signal.h"
 
 uint32_t tg_sig_msb32(uint32_t x) {

@@ -9,13 +9,21 @@ from __future__ import annotations
 
 from ...model import ModelInfo
 from .generator import AotModel, build
+from .incremental import Plan
 from .sizes import AotSizes, sizes
 
 __all__ = ["AotModel", "AotSizes", "build", "generate", "sizes"]
 
 
-def generate(model: ModelInfo, name: str, labels: list[str] | None = None) -> dict[str, str]:
-    """All files of the AOT C directory for `model`, keyed by file name."""
+def generate(model: ModelInfo, name: str, labels: list[str] | None = None,
+             incremental: Plan | None = None) -> dict[str, str]:
+    """All files of the AOT C directory for `model`, keyed by file name; with an `incremental`
+    plan (incremental.analyse) NAME_run() reuses rows earlier windows computed."""
     from .emit import all_files
 
-    return all_files(build(model, name), labels)
+    m = build(model, name)
+    if incremental is not None:
+        from .incremental import apply
+
+        m = apply(m, incremental)
+    return all_files(m, labels)

@@ -42,6 +42,7 @@ class StateBuffer:
     nbytes: int
     init: bytes | None
     on_reset: bool = True  # False: only init() restores it (CALL_ONCE's "has run" flag)
+    fill: int = 0  # the byte every element is reset to when `init` is None
 
 
 @dataclass
@@ -59,6 +60,10 @@ class ModelState:
     headers: set[str] = field(default_factory=set)
     # READ_VARIABLE outputs that are read straight from the variable's storage: (sg, tensor) -> key
     read_alias: dict[tuple[int, int], str] = field(default_factory=dict)
+    # variable tensors (is_variable: SVDF/LSTM state) -> their persistent state buffer
+    variable_tensors: dict[tuple[int, int], str] = field(default_factory=dict)
+    # whole-model decisions a lowering computes once (e.g. which layers get widened weights)
+    plans: dict[str, Any] = field(default_factory=dict)
     counter: int = 0
 
     def unique(self, hint: str) -> str:
@@ -74,6 +79,16 @@ class OpContext:
         self.subgraph = subgraph
         self.op = op
         self._state = state
+
+    def plan(self, key: str, compute: Any) -> Any:
+        """A whole-model decision, computed once per generation by `compute(ctx)`."""
+        if key not in self._state.plans:
+            self._state.plans[key] = compute(self)
+        return self._state.plans[key]
+
+    def other(self, subgraph: SubgraphInfo, op: OperatorInfo) -> OpContext:
+        """A context for another operator of the model (to look at it, not to lower it)."""
+        return OpContext(self.model, subgraph, op, self._state)
 
     # --- the model ---
     @property
@@ -117,7 +132,7 @@ class OpContext:
     def error(self, what: str) -> UnsupportedOpError:
         return UnsupportedOpError(
             f"AOT runtime: {self.op.op} (subgraph {self.subgraph.index}, operator {self.op.index}): {what}",
-            hint="use `--runtime tflm` for this model",
+            hint="TFLite Micro may run it: use `--runtime tflm` with convert, generate, build or verify",
         )
 
     # --- pointers (placeholders until the memory plan exists) ---
@@ -126,6 +141,8 @@ class OpContext:
         ctype = ctype or C_TYPES.get(tensor.dtype, "uint8_t")
         if tensor.is_constant:
             return self.const_tensor(tensor, ctype)
+        if tensor.is_variable:
+            return f"(({ctype} *){self.variable_tensor(tensor)})"
         key = self._state.read_alias.get((self.subgraph.index, tensor.index))
         if key is not None:
             return f"(({ctype} *){self._state.variables[key].cname})"
@@ -202,13 +219,26 @@ class OpContext:
 
     # --- persistent state ---
     def state(self, nbytes: int, init: bytes | None = None, hint: str = "state",
-              on_reset: bool = True) -> str:
+              on_reset: bool = True, fill: int = 0) -> str:
         """Name of a persistent, 8-byte aligned `uint8_t[]` kept between invokes. init() and (when
-        `on_reset`) reset() set it to `init`, or zeros."""
+        `on_reset`) reset() set it to `init`, or every byte to `fill`."""
         cname = self._state.unique(hint)
         if init is not None and len(init) != nbytes:
             raise ValueError("state init must have nbytes bytes")
-        self._state.states.append(StateBuffer(cname, int(nbytes), init, on_reset))
+        self._state.states.append(StateBuffer(cname, int(nbytes), init, on_reset, fill & 0xFF))
+        return cname
+
+    def variable_tensor(self, tensor: TensorInfo) -> str:
+        """Name of the persistent buffer of a variable tensor (an SVDF or LSTM state), shared by
+        every op that uses it. init() and reset() fill it the way TFLM's ResetVariableTensors
+        does: an int8 tensor's zero point in every byte, zeros otherwise."""
+        key = (self.subgraph.index, tensor.index)
+        cname = self._state.variable_tensors.get(key)
+        if cname is None:
+            q = tensor.quantization
+            fill = q.zero_point[0] & 0xFF if tensor.dtype == "int8" and q is not None else 0
+            cname = self.state(tensor.nbytes, hint=tensor.name[-24:] or "variable", fill=fill)
+            self._state.variable_tensors[key] = cname
         return cname
 
     def call_subgraph(self, index: int) -> str:

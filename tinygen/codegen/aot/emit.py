@@ -58,6 +58,11 @@ def model_header(m: AotModel, labels: list[str] | None) -> str:
         f"void {name}_run(void);",
         "/* Copy `in` to input 0, run, copy output 0 to `out` (either may be NULL). Returns 0. */",
         f"int {name}_invoke(const void *in, void *out);",
+        *([f"/* {name}_run() reuses rows earlier windows computed (incremental inference); this runs the",
+           "   whole model on the window as if it had never seen another one. */",
+           f"void {name}_run_full(void);",
+           "/* Invokes since reset that reused earlier windows' rows. */",
+           f"uint32_t {name}_incremental_hits(void);"] if m.run_body else []),
         f"void *{name}_input(uint32_t index);",
         f"void *{name}_output(uint32_t index);",
     ]
@@ -73,6 +78,7 @@ def model_source(m: AotModel, labels: list[str] | None) -> str:
     st = m.state
     out = [
         banner(__version__, m.model.path.name, m.model.sha256).rstrip(),
+        '#include "tg_aot_opt.h" /* first: the optimisation level of the code below */',
         f'#include "{name}_model.h"',
         "",
         "#include <string.h>",
@@ -107,14 +113,19 @@ def model_source(m: AotModel, labels: list[str] | None) -> str:
         out += ["", f"/* Subgraph {sg.index}: A is the arena base. */",
                 f"static void {name}_subgraph{sg.index}(uint8_t *A) {{", "  (void)A;"]
         out += ["  " + block for block in sg.body]
-        out += ["}"]
+        out += [f"  TG_AOT_PROFILE_OP({sg.index}, -1);", "}"]
     reset_body = [f"  memset({v.cname}, {v.fill}, {v.nbytes});" for v in st.variables.values() if v.nbytes]
     state_init: list[str] = []
     for s in st.states:
         stmt = (f"  memcpy({s.cname}, {s.cname}_init, {s.nbytes});" if s.init is not None
-                else f"  memset({s.cname}_storage, 0, sizeof {s.cname}_storage);")
+                else f"  memset({s.cname}_storage, {s.fill}, sizeof {s.cname}_storage);")
         (reset_body if s.on_reset else state_init).append(stmt)
+    reset_body += list(m.extra_reset)
+    out += list(m.extra_source)
     in_offs, out_offs = m.io_offsets
+    run = (["", f"void {name}_run(void) {{", *m.run_body, "}", "",
+            f"void {name}_run_full(void) {{ {name}_subgraph0((uint8_t *){name}_arena); }}"] if m.run_body
+           else ["", f"void {name}_run(void) {{ {name}_subgraph0((uint8_t *){name}_arena); }}"])
     out += [
         "",
         f"static uint8_t *const {name}_inputs[{max(1, len(in_offs))}] = {{"
@@ -131,8 +142,7 @@ def model_source(m: AotModel, labels: list[str] | None) -> str:
         f"  {name}_reset();",
         "  return 0;",
         "}",
-        "",
-        f"void {name}_run(void) {{ {name}_subgraph0((uint8_t *){name}_arena); }}",
+        *run,
         "",
         f"void *{name}_input(uint32_t index) {{",
         f"  return index < {up}_INPUT_COUNT ? (void *){name}_inputs[index] : (void *)0;",

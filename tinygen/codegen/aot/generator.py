@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ...arena.kernels import REFERENCE
+from ...arena.signal_kernels import SIGNAL
 from ...errors import UnsupportedOpError
 from ...model import ModelInfo, OperatorInfo, SubgraphInfo
 from ...model.ops import resolver_method
 from .context import ModelState, OpContext, Variable, resolve_placeholders
 from .ops import find
 from .planner import SubgraphPlan, plan_subgraph
+from .quant import UnsupportedActivation
 
 # Kernel files every generated model compiles (the fixed-point helpers).
 BASE_SOURCES = ("tg_aot_fixedpoint.c",)
@@ -38,17 +41,29 @@ class AotModel:
     persistent_bytes: int       # resource variables + kernel state (outside the arena)
     const_bytes: int            # weights, tables, parameter blocks (flash)
     io_offsets: tuple[tuple[int, ...], tuple[int, ...]]  # main subgraph input/output offsets
+    # incremental inference (incremental.py): definitions, reset statements, NAME_run() body
+    extra_source: tuple[str, ...] = ()
+    extra_reset: tuple[str, ...] = ()
+    run_body: tuple[str, ...] = ()
 
     @property
     def ram_bytes(self) -> int:
         return self.arena_bytes + self.persistent_bytes
 
 
+# `tinygen run` and `features` only run the AOT runtime: name the commands that take --runtime.
+TFLM_HINT = "TFLite Micro has it: use `--runtime tflm` with convert, generate, build or verify"
+
+
 def _unsupported(op: OperatorInfo, detail: str = "") -> UnsupportedOpError:
     runtimes = ["tflm"] if resolver_method(op.op) else []
     where = f"runtimes that have it: {', '.join(runtimes)}" if runtimes else "no tinygen runtime has it"
     msg = f"op {op.op} is not supported by the AOT runtime{detail} ({where})"
-    hint = "use `--runtime tflm`" if runtimes else "replace the op in the model"
+    if not runtimes:
+        return UnsupportedOpError(msg, hint="replace the op in the model")
+    # the TFLM path needs an arena size: computed if tinygen models the op's kernel, else by hand
+    hint = (TFLM_HINT if op.op in REFERENCE or op.op in SIGNAL
+            else f"{TFLM_HINT}, with --arena-size BYTES (tinygen has no arena model for {op.op})")
     return UnsupportedOpError(msg, hint=hint)
 
 
@@ -129,7 +144,10 @@ def _lower_subgraph(model: ModelInfo, sg: SubgraphInfo, state: ModelState, sourc
             aliases[op.index] = (op.outputs[0], op.inputs[0])
             blocks.append(f"{head} /* shares its input's bytes */")
             continue
-        low = reg.lower(ctx)
+        try:
+            low = reg.lower(ctx)
+        except UnsupportedActivation as exc:
+            raise ctx.error(str(exc)) from exc
         sources.update(low.sources)
         state.headers.update(low.headers)
         pairs = reg.inplace(ctx) if callable(reg.inplace) else reg.inplace

@@ -35,7 +35,8 @@ class SubgraphPlan:
 
 
 def _planned(t: TensorInfo) -> bool:
-    return not t.is_constant and t.dtype != "resource" and t.nbytes > 0
+    # variable tensors (SVDF/LSTM state) are persistent state buffers outside the arena
+    return not t.is_constant and not t.is_variable and t.dtype != "resource" and t.nbytes > 0
 
 
 def _align_of(t: TensorInfo) -> int:

@@ -41,6 +41,10 @@ def quantize_value(scale: float, zero_point: int, f: float) -> int:
     return int(zero_point) + round_away(float(F32(f) / F32(scale)))
 
 
+class UnsupportedActivation(ValueError):
+    """A fused activation the quantized kernels do not have (the generator names the op)."""
+
+
 def activation_range(activation: int, scale: float, zero_point: int, qmin: int = -128, qmax: int = 127) -> tuple[int, int]:
     """CalculateActivationRangeQuantized for a fused activation (schema ActivationFunctionType)."""
     if activation == 1:  # RELU
@@ -51,7 +55,8 @@ def activation_range(activation: int, scale: float, zero_point: int, qmin: int =
         return max(qmin, quantize_value(scale, zero_point, -1.0)), min(qmax, quantize_value(scale, zero_point, 1.0))
     if activation == 0:
         return qmin, qmax
-    raise ValueError(f"fused activation {activation} not supported on integer tensors")
+    raise UnsupportedActivation(f"fused activation {activation} (of the schema's ActivationFunctionType) is not "
+                                "supported on quantized tensors; NONE, RELU, RELU_N1_TO_1 and RELU6 are")
 
 
 def wrap_i32(x: int) -> int:

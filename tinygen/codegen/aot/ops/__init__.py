@@ -15,8 +15,8 @@ integer ADD live in different modules). Lowerings run before memory planning: `c
 `ctx.out(i)` and `ctx.scratch(n)` return placeholders that the generator replaces with arena
 addresses once every tensor has an offset. See docs/aot.md for the whole contract.
 
-Modules listed in `_MODULES` are imported on first use; a missing optional module (being written
-by someone else) is skipped, so the registry never breaks the import of tinygen.
+Modules listed in `_MODULES` are imported on first use (every one must exist: a missing module is
+an installation bug, not an op the runtime lacks).
 """
 
 from __future__ import annotations
@@ -61,11 +61,8 @@ class Registration:
 
 
 _REGISTRY: dict[str, list[Registration]] = {}
-_MODULES = (
-    "nn", "activation", "elementwise", "data", "variables", "reduce",
-    # written in parallel by other engineers; optional until they land
-    "integer", "signal",
-)
+_MODULES = ("nn", "activation", "elementwise", "data", "variables", "reduce", "integer", "signal", "sequence",
+            "int16")
 _loaded = False
 
 
@@ -91,13 +88,9 @@ def _load() -> None:
     global _loaded
     if _loaded:
         return
-    _loaded = True
     for mod in _MODULES:
-        try:
-            importlib.import_module(f"{__name__}.{mod}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__name__}.{mod}":
-                raise
+        importlib.import_module(f"{__name__}.{mod}")
+    _loaded = True
 
 
 def find(ctx: OpContext) -> Registration | None:

@@ -19,12 +19,29 @@ def _radius(int_bits: int, left_shift: int, total_bits: int = 31) -> int:
     return math.floor(((1 << int_bits) - 1) * float(1 << (total_bits - int_bits)) / float(1 << left_shift))
 
 
+def _int8_to_int16(ctx: OpContext) -> bool:
+    t = ctx.input(0)
+    return t is not None and t.dtype == "int8" and ctx.output(0).dtype == "int16"
+
+
 @register("SOFTMAX", when=_int8_io)
 def softmax(ctx: OpContext) -> Lowered:
+    return _softmax(ctx, -128, 1.0 / 256, "tg_softmax_s8")
+
+
+@register("SOFTMAX", when=_int8_to_int16)
+def softmax_s8_s16(ctx: OpContext) -> Lowered:
+    """int8 in, int16 out (scale 1/65536, zero point -32768): the same fixed-point exp."""
+    return _softmax(ctx, -32768, 1.0 / 65536, "tg_softmax_s8_s16")
+
+
+def _softmax(ctx: OpContext, out_zp: int, out_scale: float, kernel: str) -> Lowered:
     out_q = ctx.output(0).quantization
     in_q = ctx.arg(0).quantization
-    if in_q is None or out_q is None or out_q.zero_point[0] != -128 or out_q.scale[0] != 1.0 / 256:
-        raise ctx.error("int8 output must have scale 1/256 and zero point -128")
+    # CalculateSoftmaxParams: TF_LITE_ENSURE_NEAR(scale, target, 0.001 * target)
+    if (in_q is None or out_q is None or out_q.zero_point[0] != out_zp
+            or abs(out_q.scale[0] - out_scale) > 0.001 * out_scale):
+        raise ctx.error(f"{ctx.output(0).dtype} output must have scale {out_scale} and zero point {out_zp}")
     beta = f32(ctx.options.beta) if ctx.options else 1.0
     real = min(beta * f32(in_q.scale[0]) * float(1 << (31 - 5)), float((1 << 31) - 1))
     mult, shift = quantize_multiplier(real)
@@ -34,7 +51,7 @@ def softmax(ctx: OpContext) -> Lowered:
         "rows": ctx.arg(0).num_elements // depth, "depth": depth,
         "beta_mult": mult, "beta_left_shift": shift, "diff_min": -_radius(5, shift),
     }, "softmax")
-    return Lowered(f"tg_softmax_s8(&{params}, {ctx.inp(0)}, {ctx.out(0)});", ("tg_aot_softmax.c",))
+    return Lowered(f"{kernel}(&{params}, {ctx.inp(0)}, {ctx.out(0)});", ("tg_aot_softmax.c",))
 
 
 @register("LOGISTIC", when=_int8_io, inplace=((0, 0),))

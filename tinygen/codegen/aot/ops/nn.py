@@ -121,6 +121,85 @@ def interleave_quads(w: np.ndarray) -> np.ndarray:
     return np.concatenate(parts).astype(np.int8) if parts else w.reshape(-1)
 
 
+def widen_quads(w: np.ndarray) -> np.ndarray:
+    """[n, k] int8 weights as tg_mm_wide_s8 reads them (tg_aot_wide.c), int32 words: per four
+    channels and four k, each channel's (w0 | w2 << 16) and (w1 | w3 << 16); then the quad's k % 4
+    tail, one word per weight, [tail][channel]; the last n % 4 channels: word pairs, then tail words."""
+    n, k = w.shape
+    k4 = k - k % 4
+    w32 = w.astype(np.int32)
+
+    def pairs(rows: np.ndarray) -> np.ndarray:   # [m, k4] -> [k4/4, m, 2] words
+        g = rows[:, :k4].reshape(rows.shape[0], -1, 4)
+        even = (g[..., 0] & 0xFFFF) | (g[..., 2] << 16)
+        odd = (g[..., 1] & 0xFFFF) | (g[..., 3] << 16)
+        return np.stack([even, odd], axis=-1).transpose(1, 0, 2)
+
+    parts = []
+    for c in range(0, n - n % 4, 4):
+        q = w32[c: c + 4]
+        parts += [pairs(q).reshape(-1), q[:, k4:].T.reshape(-1)]
+    for c in range(n - n % 4, n):
+        parts += [pairs(w32[c: c + 1]).reshape(-1), w32[c, k4:]]
+    return np.concatenate(parts).astype(np.int64).astype(np.uint32).view(np.int32) if parts else w32.reshape(-1)
+
+
+# Widened weights cost one more flash byte per weight; they are given to the layers that reuse each
+# weight most (rows of the matrix product), at least WIDE_MIN_ROWS times, within a budget of
+# max(WIDE_BUDGET_MIN bytes, a quarter of all weight bytes).
+WIDE_MIN_ROWS = 8
+WIDE_BUDGET_MIN = 32 * 1024
+
+
+def _matmul_shape(ctx: OpContext) -> tuple[int, int, int] | None:
+    """(rows, n, k) of the matrix product an int8 CONV_2D / FULLY_CONNECTED / one-channel depthwise
+    lowers to, or None when it does not go through tg_conv_s8 / tg_fc_s8's product."""
+    wt, xt = ctx.input(1), ctx.input(0)
+    if not _int8(ctx) or wt is None or xt is None or not wt.is_constant:
+        return None
+    w = wt.shape
+    out = ctx.output(0).shape
+    if ctx.op.op == "FULLY_CONNECTED":
+        return ctx.output(0).num_elements // w[0], w[0], w[-1]
+    if ctx.op.op == "CONV_2D" and w[3] == xt.shape[3]:
+        return out[0] * out[1] * out[2], w[0], w[1] * w[2] * w[3]
+    if ctx.op.op == "DEPTHWISE_CONV_2D" and xt.shape[3] == 1 and not _dw_inplace(ctx):
+        return out[0] * out[1] * out[2], w[3], w[1] * w[2]
+    return None
+
+
+def _wide_plan(ctx: OpContext) -> frozenset[tuple[int, int]]:
+    shapes = []
+    for sg in ctx.model.subgraphs:
+        for op in sg.operators:
+            if op.op in ("CONV_2D", "FULLY_CONNECTED", "DEPTHWISE_CONV_2D"):
+                shape = _matmul_shape(ctx.other(sg, op))
+                if shape is not None:
+                    shapes.append(((sg.index, op.index), shape))
+    budget = max(WIDE_BUDGET_MIN, sum(n * k for _, (_, n, k) in shapes) // 4)
+    chosen, spent = set(), 0
+    for key, (rows, n, k) in sorted(shapes, key=lambda s: -s[1][0]):
+        if rows >= WIDE_MIN_ROWS and spent + n * k <= budget:
+            chosen.add(key)
+            spent += n * k
+    return frozenset(chosen)
+
+
+def widened(ctx: OpContext) -> bool:
+    """Whether this layer's weights are stored widened (tg_mm_wide_s8)."""
+    return (ctx.subgraph.index, ctx.op.index) in ctx.plan("wide_weights", _wide_plan)
+
+
+def widen_dw(w: np.ndarray) -> np.ndarray:
+    """[taps, oc] depthwise weights (oc % 4 == 0) as tg_dwconv_s8's wide path reads them, int32
+    words: per four channels and tap, (w_c0 | w_c2 << 16) and (w_c1 | w_c3 << 16)."""
+    taps, oc = w.shape
+    g = w.astype(np.int32).reshape(taps, oc // 4, 4).transpose(1, 0, 2)   # [group, tap, 4]
+    even = (g[..., 0] & 0xFFFF) | (g[..., 2] << 16)
+    odd = (g[..., 1] & 0xFFFF) | (g[..., 3] << 16)
+    return np.stack([even, odd], axis=-1).reshape(-1).astype(np.int64).astype(np.uint32).view(np.int32)
+
+
 def group_channels(w: np.ndarray) -> np.ndarray:
     """[taps, oc] depthwise weights as tg_dwconv_s8 reads them: [oc/4][tap][4], then [tap][rest]."""
     taps, oc = w.shape
@@ -187,6 +266,7 @@ def _lower_conv(ctx: OpContext, w: np.ndarray, inplace_ok: bool) -> Lowered:
         "bias_folded": ctx.const_array(folded_v, "int32_t", "biasf") if grouped else "NULL",
         "rq": _rq(ctx, mults, shifts, folded_v, out_zp[0], act),
         "in_zero_point": in_zp,
+        "wide": int(wide := widened(ctx) and not grouped),
     }, "conv")
     if grouped:
         scratch = "NULL"
@@ -194,10 +274,14 @@ def _lower_conv(ctx: OpContext, w: np.ndarray, inplace_ok: bool) -> Lowered:
         scratch = f"(int8_t *){ctx.scratch(2 * ic)}" if inplace_ok else "NULL"
     else:
         scratch = f"(int8_t *){ctx.scratch(2 * kh * kw * ic)}"
-    weights = (ctx.const_array(w.reshape(-1), "int8_t", "w") if grouped
-               else ctx.const_array(interleave_pairs(w.reshape(oc, -1)), "int8_t", "w"))
+    if wide:
+        weights = f"(const int8_t *){ctx.const_array(widen_quads(w.reshape(oc, -1)), 'int32_t', 'w')}"
+    elif grouped:
+        weights = ctx.const_array(w.reshape(-1), "int8_t", "w")
+    else:
+        weights = ctx.const_array(interleave_pairs(w.reshape(oc, -1)), "int8_t", "w")
     return Lowered(f"tg_conv_s8(&{params}, {ctx.inp(0)}, {weights}, {ctx.out(0)}, {scratch});",
-                   ("tg_aot_conv.c", "tg_aot_dot.c", "tg_aot_matmul.c"))
+                   ("tg_aot_conv.c", "tg_aot_dot.c", "tg_aot_matmul.c", "tg_aot_wide.c"))
 
 
 def dw_cache_rows(ctx: OpContext) -> int:
@@ -260,11 +344,19 @@ def depthwise_conv_2d(ctx: OpContext) -> Lowered:
         "rq_fast": all_fast(shifts),
         "in_zero_point": in_zp,
         "cache_rows": (cache := dw_cache_rows(ctx)),
+        "wide": int(wide := oc == ic and oc % 4 == 0),
     }, "dwconv")
-    # tap offsets, a zero-point row, the in-place row cache
-    scratch = ctx.scratch(4 * kh * kw + ic + cache * iw * ic)
+    # tap offsets, a zero-point row, the in-place row cache (+ padding to a word, the wide path's
+    # row tap offsets)
+    extra = (-(ic + cache * iw * ic)) % 4 + 4 * kh * kw if wide else 0
+    scratch = ctx.scratch(4 * kh * kw + ic + cache * iw * ic + extra)
     grouped = oc == ic or (oc // ic) % 4 == 0  # the layouts tg_dwconv_s8 reads four channels at a time
-    weights = ctx.const_array(group_channels(w.reshape(kh * kw, oc)), "int8_t", "w") if grouped else ctx.inp(1)
+    if wide:
+        weights = f"(const int8_t *){ctx.const_array(widen_dw(w.reshape(kh * kw, oc)), 'int32_t', 'w')}"
+    elif grouped:
+        weights = ctx.const_array(group_channels(w.reshape(kh * kw, oc)), "int8_t", "w")
+    else:
+        weights = ctx.inp(1)
     return Lowered(
         f"tg_dwconv_s8(&{params}, {ctx.inp(0)}, {weights}, {ctx.out(0)}, (int32_t *){scratch});",
         ("tg_aot_dwconv.c",))
@@ -292,11 +384,15 @@ def fully_connected(ctx: OpContext) -> Lowered:
     params = ctx.struct("tg_fc_params", {
         "batches": batches, "in_depth": in_depth, "out_depth": out_depth,
         "rq": _rq(ctx, mults, shifts, folded, out_zp[0], act),
+        "wide": int(wide := widened(ctx)),
     }, "fc")
-    order = interleave_quads if batches == 1 else interleave_pairs
-    weights = ctx.const_array(order(w.reshape(out_depth, -1)), "int8_t", "w")
+    if wide:
+        weights = f"(const int8_t *){ctx.const_array(widen_quads(w.reshape(out_depth, -1)), 'int32_t', 'w')}"
+    else:
+        order = interleave_quads if batches == 1 else interleave_pairs
+        weights = ctx.const_array(order(w.reshape(out_depth, -1)), "int8_t", "w")
     return Lowered(f"tg_fc_s8(&{params}, {ctx.inp(0)}, {weights}, {ctx.out(0)});",
-                   ("tg_aot_fc.c", "tg_aot_dot.c", "tg_aot_matmul.c"))
+                   ("tg_aot_fc.c", "tg_aot_dot.c", "tg_aot_matmul.c", "tg_aot_wide.c"))
 
 
 def _pool(ctx: OpContext, kernel: str) -> Lowered:

@@ -6,10 +6,16 @@ MEMORY regions, so an image that does not fit fails at link time, as on hardware
 """
 
 import os
+import sys
 
 from SCons.Script import AlwaysBuild, Builder, Default, DefaultEnvironment  # type: ignore
 
 env = DefaultEnvironment()
+# PlatformIO keeps SCons' signature database in build_cache_dir when one is set, one file for every
+# project; its paths are relative (.pio/build/qemu-m4/src/model/...), so another project's record of
+# the same path made a stale object look up to date (a changed kernel was not recompiled). One
+# database per project; the object cache itself stays shared (it is keyed by content).
+env.SConsignFile(os.path.join("$BUILD_DIR", ".sconsign%d%d" % (sys.version_info[0], sys.version_info[1])))
 board = env.BoardConfig()
 prefix = os.environ.get("TINYGEN_ARM_PREFIX", "arm-none-eabi-")
 cpu = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"]

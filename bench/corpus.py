@@ -1,0 +1,314 @@
+"""Every public model in a folder through tinygen: intake verdict, arena, host and QEMU checks, cost.
+
+The corpus is every int8 / int16x8 `.tflite` of tensorflow/tflite-micro (examples, models,
+integration_tests), mlcommons/tiny (benchmark/training/**/trained_models) and
+esphome/micro-wake-word-models, extracted outside the repository (docs/models.md says how). Per
+model, in this order (later stages only for models intake accepts):
+
+- intake: `classify_quantization` verdict and reason, and what `check_deployable` says (the
+  refusal message convert/verify print, with its exit code);
+- ops and MACs;
+- arena: `compute_arena` for reference and CMSIS-NN kernels, next to the measured minimum from
+  tests/data/arena_truth.json (matched by sha256) or, with --measure-arena, measured now with
+  bench/arena_search.py (needs TINYGEN_TFLM_DIR with the Cortex-M4F libraries);
+- run: `tinygen run --compare` (the AOT C on the host vs TFLM's interpreter, bit for bit);
+- verify: `tinygen verify --board qemu-m4 --random N` on the aot and tflm runtimes;
+- bench: AOT RAM/flash/instructions vs TFLM (bench/run.py's measurement) on QEMU.
+
+    python bench/corpus.py [FOLDER] [--stages intake,arena,run,verify,bench] [--match TEXT]
+        [--measure-arena [--record tests/data/arena_truth.json]] [--runs 5] [--json OUT.json] [--markdown OUT.md]
+
+FOLDER defaults to $TINYGEN_MODEL_CORPUS. Progress goes to stderr; the markdown table to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH_DIR = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(BENCH_DIR))
+
+from tinygen.errors import TinygenError  # noqa: E402
+from tinygen.model import check_deployable, classify_quantization, load_model  # noqa: E402
+from tinygen.model.cost import model_macs  # noqa: E402
+
+STAGES = ("intake", "arena", "run", "verify", "bench")
+KERNELS = ("reference", "cmsis-nn")
+SHARED_MODELS = ROOT.parent / "shared" / "models"
+TRUTH = ROOT / "tests" / "data" / "arena_truth.json"
+
+
+def corpus_models(folder: Path, match: str = "") -> list[Path]:
+    return sorted(p for p in folder.rglob("*.tflite") if match in str(p.relative_to(folder)))
+
+
+def truth_by_sha(truth: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """arena_truth.json entries (zoo `models`, `corpus_models`, `synthetic_models`) keyed by the
+    model's sha256: stored in the entry, or hashed from ../shared/models for the zoo."""
+    out: dict[str, dict[str, Any]] = {}
+    for section in ("models", "corpus_models", "synthetic_models"):
+        for key, entry in truth.get(section, {}).items():
+            sha = entry.get("sha256")
+            if sha is None and (SHARED_MODELS / key).is_file():
+                sha = hashlib.sha256((SHARED_MODELS / key).read_bytes()).hexdigest()
+            if sha:
+                out[sha] = entry
+    return out
+
+
+def intake(path: Path) -> tuple[Any, dict[str, Any]]:
+    model = load_model(path)
+    q = classify_quantization(model)
+    row: dict[str, Any] = {
+        "sha256": model.sha256, "bytes": len(model.data), "verdict": q.kind, "reason": q.reason,
+        "ops": model.op_counts, "macs": model_macs(model), "accepted": True,
+    }
+    try:
+        check_deployable(model)
+    except TinygenError as exc:
+        row.update(accepted=False, refusal=str(exc), exit_code=exc.exit_code)
+    return model, row
+
+
+def arena(model: Any, truth: dict[str, dict[str, Any]], measure: bool, rel: str = "",
+          record: Path | None = None) -> dict[str, Any]:
+    from tinygen.arena import compute_arena
+
+    out: dict[str, Any] = {}
+    measured = truth.get(model.sha256, {})
+    if measure:
+        fresh = measure_arena(model)
+        measured = {**measured, **fresh}
+        if fresh and record is not None:
+            record_truth(record, rel, model.sha256, fresh)
+    for k in KERNELS:
+        cell: dict[str, Any] = {}
+        try:
+            cell["computed"] = compute_arena(model, kernels=k).total
+        except TinygenError as exc:
+            cell["error"] = str(exc)
+        m = measured.get(k)
+        if isinstance(m, dict) and "min_arena" in m:
+            cell["measured"] = m["min_arena"]
+        if "computed" in cell and "measured" in cell:
+            cell["delta"] = cell["computed"] - cell["measured"]
+        out[k] = cell
+    return out
+
+
+def measure_arena(model: Any) -> dict[str, Any]:
+    import arena_search  # bench/arena_search.py
+
+    tflm_dir = os.environ.get("TINYGEN_TFLM_DIR")
+    if not tflm_dir:
+        return {}
+    res: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="tinygen-corpus-arena-") as tmp:
+        for k in KERNELS:
+            if arena_search.tflm_lib(Path(tflm_dir), k, Path(tmp)) is None:
+                continue
+            elf = arena_search.build(model, Path(tflm_dir), k, Path(tmp), arena_search.resource_slots(model))
+            res[k] = arena_search.search(elf, 60.0)
+    return res
+
+
+def record_truth(truth_path: Path, rel: str, sha256: str, measured: dict[str, Any]) -> None:
+    """Merge measured minimums ({kernels: arena_search entry}) into arena_truth.json's
+    `corpus_models` section under the model's corpus-relative path, with its sha256."""
+    truth = json.loads(truth_path.read_text()) if truth_path.is_file() else {}
+    section = truth.setdefault("corpus_models", {})
+    entry = section.setdefault(rel, {"sha256": sha256})
+    entry["sha256"] = sha256
+    entry.update({k: v for k, v in measured.items() if k in KERNELS})
+    truth["corpus_models"] = dict(sorted(section.items()))
+    truth_path.write_text(json.dumps(truth, indent=1) + "\n")
+
+
+def host_compare(model: Any, runs: int) -> dict[str, Any]:
+    from tinygen.hostrun.check import check_random
+
+    try:
+        r = check_random(model, runs=runs)
+    except TinygenError as exc:
+        return {"ok": False, "error": str(exc)}
+    return {"ok": r.ok, "runs": r.runs, "mismatched_runs": r.mismatched_runs, "max_abs_diff": r.max_abs_diff}
+
+
+def verify(path: Path, runtime: str, runs: int) -> dict[str, Any]:
+    cmd = [sys.executable, "-m", "tinygen.cli.main", "verify", "--board", "qemu-m4", "--model", str(path),
+           "--random", str(runs), "--runtime", runtime, "--json"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=3600, check=False)
+    row: dict[str, Any] = {"exit_code": proc.returncode, "ok": proc.returncode == 0}
+    try:
+        doc = json.loads(proc.stdout) if proc.stdout.strip() else {}
+    except json.JSONDecodeError:
+        doc = {}
+    if doc:
+        row["summary"] = {k: doc[k] for k in ("planned", "completed", "mismatches", "error") if k in doc}
+    if proc.returncode != 0:
+        lines = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
+        row["error"] = lines[-2:] if lines else []
+    return row
+
+
+def bench(model: Any, runs: int, work: Path, base: int) -> dict[str, Any]:
+    """AOT vs TFLM on QEMU, as bench/run.py measures it (same inputs, outputs compared)."""
+    import numpy as np
+    from run import build_tflm, flash
+
+    from tinygen.codegen import aot
+    from tinygen.hostrun import qemu
+    from tinygen.hostrun.check import random_input
+
+    rng = np.random.default_rng(0)
+    records = [[random_input(t, rng) for t in model.inputs] for _ in range(runs)]
+    sizes = aot.sizes(model)
+    w = work / model.sha256[:16]
+    elf = qemu.build_elf(aot.generate(model, "m"), w / "aot")
+    outs, counts = qemu.run_elf(elf, model, records)
+    row: dict[str, Any] = {"aot": {"ram": sizes.ram, "flash": flash(elf) - base,
+                                   "instructions": int(np.median(counts))}}
+    tflm_dir = os.environ.get("TINYGEN_TFLM_DIR")
+    for k in KERNELS if tflm_dir else ():
+        telf = build_tflm(model, Path(tflm_dir), k, w / k)
+        if telf is None:
+            continue
+        touts, tcounts = qemu.run_elf(telf, model, records)
+        row[k] = {"flash": flash(telf) - base, "instructions": int(np.median(tcounts)),
+                  "outputs_equal_aot": all(np.array_equal(a[0], b[0]) for a, b in zip(outs, touts))}
+    return row
+
+
+def run_model(path: Path, folder: Path, stages: set[str], truth: dict[str, dict[str, Any]], runs: int,
+              measure: bool, work: Path, base: int | None, record: Path | None = None) -> dict[str, Any]:
+    rel = str(path.relative_to(folder))
+    try:
+        model, row = intake(path)
+    except TinygenError as exc:
+        return {"model": rel, "verdict": "unreadable", "accepted": False, "refusal": str(exc)}
+    row = {"model": rel, **row}
+    if not row["accepted"]:
+        return row
+    if "arena" in stages:
+        row["arena"] = arena(model, truth, measure, rel, record)
+    if "run" in stages:
+        row["run"] = host_compare(model, runs)
+    if "verify" in stages:
+        row["verify"] = {rt: verify(path, rt, runs) for rt in ("aot", "tflm")}
+    if "bench" in stages and base is not None and row.get("run", {}).get("ok", True):
+        try:
+            row["bench"] = bench(model, 3, work, base)
+        except (TinygenError, subprocess.CalledProcessError) as exc:
+            row["bench"] = {"error": str(exc)}
+    return row
+
+
+# ---- the table -------------------------------------------------------------------------------------
+
+def _ops(ops: dict[str, int]) -> str:
+    return ", ".join(f"{k}" + (f" x{v}" if v > 1 else "") for k, v in ops.items())
+
+
+def _arena_cell(a: dict[str, Any] | None) -> str:
+    if not a:
+        return "-"
+    if "error" in a:
+        return "no model"
+    c, m = a.get("computed"), a.get("measured")
+    if m is None:
+        return f"{c:,} / ?"
+    return f"{c:,} / {m:,}" + ("" if c == m else f" ({c - m:+d})")
+
+
+def _check_cell(r: dict[str, Any] | None) -> str:
+    if r is None:
+        return "-"
+    if r.get("ok"):
+        return "bit-exact"
+    if "error" in r:
+        err = r["error"]
+        return "fails: " + (" ".join(err) if isinstance(err, list) else str(err))[:90]
+    return f"{r.get('mismatched_runs', '?')}/{r.get('runs', '?')} differ"
+
+
+def _bench_cell(b: dict[str, Any] | None, key: str) -> str:
+    if not b or "aot" not in b:
+        return "-"
+    ref = b.get("reference", {})
+    a = b["aot"][key]
+    t = ref.get(key)
+    return f"{a:,} / {t:,}" if t else f"{a:,} / -"
+
+
+def markdown(rows: list[dict[str, Any]]) -> str:
+    head = ("| model | verdict | ops | arena ref: computed / measured | arena CMSIS-NN: computed / measured "
+            "| run --compare | verify aot | verify tflm | AOT RAM | flash AOT / TFLM | instructions AOT / TFLM |")
+    lines = [head, "|" + "---|" * 11]
+    for r in rows:
+        verdict = r["verdict"] if r.get("accepted") else f"refused ({r.get('refusal') or r.get('reason', '')})"
+        a, v, b = r.get("arena", {}), r.get("verify", {}), r.get("bench", {})
+        cells = [r["model"], verdict, _ops(r.get("ops", {})), _arena_cell(a.get("reference")),
+                 _arena_cell(a.get("cmsis-nn")), _check_cell(r.get("run")), _check_cell(v.get("aot")),
+                 _check_cell(v.get("tflm")), f"{b['aot']['ram']:,}" if "aot" in b else "-",
+                 _bench_cell(b, "flash"), _bench_cell(b, "instructions")]
+        lines.append("| " + " | ".join(c.replace("|", "/") for c in cells) + " |")
+    return "\n".join(lines)
+
+
+def run_corpus(folder: Path, stages: set[str], match: str = "", runs: int = 5, measure: bool = False,
+               log: Any = sys.stderr, record: Path | None = None) -> list[dict[str, Any]]:
+    truth = truth_by_sha(json.loads(TRUTH.read_text())) if TRUTH.is_file() else {}
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="tinygen-corpus-") as tmp:
+        work = Path(tmp)
+        base = None
+        if "bench" in stages:
+            from run import baseline_flash
+
+            base = baseline_flash(work)
+        for path in corpus_models(folder, match):
+            print(f"corpus {path.relative_to(folder)}", file=log, flush=True)
+            rows.append(run_model(path, folder, stages, truth, runs, measure, work, base, record))
+    return rows
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("folder", nargs="?", type=Path, default=os.environ.get("TINYGEN_MODEL_CORPUS"))
+    ap.add_argument("--stages", default="intake,arena,run", help=f"comma-separated, from {','.join(STAGES)}")
+    ap.add_argument("--match", default="", help="only models whose relative path contains this")
+    ap.add_argument("--runs", type=int, default=5, help="random inputs per check")
+    ap.add_argument("--measure-arena", action="store_true", help="measure arenas now (bench/arena_search.py)")
+    ap.add_argument("--record", type=Path, default=None,
+                    help="with --measure-arena: merge the measurements into this arena_truth.json (corpus_models)")
+    ap.add_argument("--json", type=Path)
+    ap.add_argument("--markdown", type=Path)
+    args = ap.parse_args()
+    if args.folder is None or not Path(args.folder).is_dir():
+        ap.error("give a corpus folder or set TINYGEN_MODEL_CORPUS")
+    stages = set(args.stages.split(","))
+    unknown = stages - set(STAGES)
+    if unknown:
+        ap.error(f"unknown stage(s): {', '.join(sorted(unknown))}")
+    rows = run_corpus(Path(args.folder), stages, args.match, args.runs, args.measure_arena, record=args.record)
+    if args.json:
+        args.json.write_text(json.dumps({"schema": "tinygen.corpus", "schema_version": 1, "rows": rows}, indent=1))
+    table = markdown(rows)
+    if args.markdown:
+        args.markdown.write_text(table + "\n")
+    print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,224 @@
+/* tinygen AOT runtime: the int8 matrix product with weights widened to int16 at generation time.
+ *
+ * out[r][c] = requantize(a[r] . w[c] + bias_folded[c]). tinygen stores the weights of the layers
+ * where it pays (many rows per weight byte, see tinygen/codegen/aot/ops/nn.py `widen_quads`) as
+ * sign-extended int16 pairs in the order SMLAD consumes them: per four channels and four k, each
+ * channel's words (w0 | w2 << 16) and (w1 | w3 << 16), matching SXTB16 of the input word and of
+ * the input word rotated by 8. Per four k one input word feeds four channels: one load and two
+ * SXTB16 for the input, two double-word loads for the weights, eight SMLADs. The accumulators start
+ * at the folded bias (int32 sums wrap identically in any order), so nothing is added afterwards.
+ * After the quads: the k % 4 tail of a quad as one word per weight, [tail][4 channels]; the last
+ * n % 4 channels on their own (k / 4 word pairs, then k % 4 words each).
+ */
+#include "tg_aot_opt.h" /* first: the kernels' optimisation level */
+#include "tg_aot.h"
+#include "tg_aot_simd.h"
+
+#if TG_AOT_DSP
+/* Two weight words and wp += 2 in one LDRD (GCC does not pair the loads itself). */
+#define TG_LD2(wp, e, o) __asm__("ldrd %0, %1, [%2], #8" : "=r"(e), "=r"(o), "+r"(wp))
+
+/* Four k of one input word against four channels; wp advances by 8 words. */
+#define TG_WIDE_STEP(x, wp, s0, s1, s2, s3)                                    \
+  do {                                                                         \
+    const int32_t xe_ = tg_sxtb16_even(x), xo_ = tg_sxtb16_odd(x);             \
+    int32_t e_, o_;                                                            \
+    TG_LD2(wp, e_, o_);                                                        \
+    s0 = __smlad(xe_, e_, s0);                                                 \
+    s0 = __smlad(xo_, o_, s0);                                                 \
+    TG_LD2(wp, e_, o_);                                                        \
+    s1 = __smlad(xe_, e_, s1);                                                 \
+    s1 = __smlad(xo_, o_, s1);                                                 \
+    TG_LD2(wp, e_, o_);                                                        \
+    s2 = __smlad(xe_, e_, s2);                                                 \
+    s2 = __smlad(xo_, o_, s2);                                                 \
+    TG_LD2(wp, e_, o_);                                                        \
+    s3 = __smlad(xe_, e_, s3);                                                 \
+    s3 = __smlad(xo_, o_, s3);                                                 \
+  } while (0)
+#else
+/* Portable: the same sums from the same layout (halfword h of word i). */
+#define TG_LO(v) ((int32_t)(int16_t)((uint32_t)(v) & 0xFFFFu))
+#define TG_HI(v) ((int32_t)(v) >> 16)
+#define TG_PAIR(xp, e, o) \
+  (xp[0] * TG_LO(e) + xp[2] * TG_HI(e) + xp[1] * TG_LO(o) + xp[3] * TG_HI(o))
+#define TG_WIDE_STEP(xp, wp, s0, s1, s2, s3)                                   \
+  do {                                                                         \
+    s0 += TG_PAIR(xp, (wp)[0], (wp)[1]);                                       \
+    s1 += TG_PAIR(xp, (wp)[2], (wp)[3]);                                       \
+    s2 += TG_PAIR(xp, (wp)[4], (wp)[5]);                                       \
+    s3 += TG_PAIR(xp, (wp)[6], (wp)[7]);                                       \
+    wp += 8;                                                                   \
+  } while (0)
+#endif
+
+#if defined(__GNUC__)
+#define TG_INLINE static inline __attribute__((always_inline))
+#else
+#define TG_INLINE static inline
+#endif
+
+/* The output range as locals: stores to `out` may alias anything, so nothing is re-read per
+ * output. sat8: the range is the whole int8 range (one SSAT). */
+typedef struct {
+  int32_t off, lo, hi;
+} range_local;
+
+TG_INLINE int8_t finish(const tg_rq_ch *ch, int32_t acc, const range_local *r, const int fast, const int sat8) {
+  const int32_t v = (fast ? tg_rq_fast(ch, acc) : tg_rq_apply(ch, acc)) + r->off;
+#if TG_AOT_DSP
+  if (sat8) return (int8_t)__ssat(v, 8);
+#else
+  (void)sat8;
+#endif
+  return (int8_t)tg_clamp(v, r->lo, r->hi);
+}
+
+/* One row against four channels: the accumulators come in holding the bias. */
+TG_INLINE const int32_t *quad(const int8_t *a, const int32_t *wp, int32_t k, int32_t *acc) {
+  int32_t s0 = acc[0], s1 = acc[1], s2 = acc[2], s3 = acc[3], j;
+#if TG_AOT_DSP && defined(__GNUC__) && defined(__OPTIMIZE__)
+  /* The eight-k loop as one asm block: an LDM of three weight words is one instruction (the
+   * compiler does not merge the loads itself), and the loop stays in registers. Twelve registers
+   * (nine operands, three fixed): the most GCC can always give an inlined asm here. */
+  if ((j = k >> 3) > 0) {
+    int32_t x_, xo_;
+    __asm__ volatile(
+        "1:\n\t"
+        "ldr %[x], [%[a]], #4\n\t"
+        "ldmia %[wp]!, {r4, r5, r6}\n\t"
+        "sxtb16 %[xo], %[x], ror #8\n\t"
+        "sxtb16 %[x], %[x]\n\t"
+        "smlad %[s0], %[x], r4, %[s0]\n\t"
+        "smlad %[s0], %[xo], r5, %[s0]\n\t"
+        "smlad %[s1], %[x], r6, %[s1]\n\t"
+        "ldmia %[wp]!, {r4, r5, r6}\n\t"
+        "smlad %[s1], %[xo], r4, %[s1]\n\t"
+        "smlad %[s2], %[x], r5, %[s2]\n\t"
+        "smlad %[s2], %[xo], r6, %[s2]\n\t"
+        "ldmia %[wp]!, {r4, r5}\n\t"
+        "smlad %[s3], %[x], r4, %[s3]\n\t"
+        "smlad %[s3], %[xo], r5, %[s3]\n\t"
+        "ldr %[x], [%[a]], #4\n\t"
+        "ldmia %[wp]!, {r4, r5, r6}\n\t"
+        "sxtb16 %[xo], %[x], ror #8\n\t"
+        "sxtb16 %[x], %[x]\n\t"
+        "smlad %[s0], %[x], r4, %[s0]\n\t"
+        "smlad %[s0], %[xo], r5, %[s0]\n\t"
+        "smlad %[s1], %[x], r6, %[s1]\n\t"
+        "ldmia %[wp]!, {r4, r5, r6}\n\t"
+        "smlad %[s1], %[xo], r4, %[s1]\n\t"
+        "smlad %[s2], %[x], r5, %[s2]\n\t"
+        "smlad %[s2], %[xo], r6, %[s2]\n\t"
+        "ldmia %[wp]!, {r4, r5}\n\t"
+        "smlad %[s3], %[x], r4, %[s3]\n\t"
+        "smlad %[s3], %[xo], r5, %[s3]\n\t"
+        "subs %[n], %[n], #1\n\t"
+        "bne 1b"
+        : [s0] "+r"(s0), [s1] "+r"(s1), [s2] "+r"(s2), [s3] "+r"(s3), [a] "+r"(a), [wp] "+r"(wp),
+          [n] "+r"(j), [x] "=&r"(x_), [xo] "=&r"(xo_)
+        :
+        : "r4", "r5", "r6", "cc", "memory");
+  }
+#else
+  for (j = k >> 3; j > 0; --j) {
+#if TG_AOT_DSP
+    const uint32_t x0 = tg_load_u32(a), x1 = tg_load_u32(a + 4);
+    TG_WIDE_STEP(x0, wp, s0, s1, s2, s3);
+    TG_WIDE_STEP(x1, wp, s0, s1, s2, s3);
+#else
+    TG_WIDE_STEP(a, wp, s0, s1, s2, s3);
+    TG_WIDE_STEP((a + 4), wp, s0, s1, s2, s3);
+#endif
+    a += 8;
+  }
+#endif
+  if (k & 4) {
+#if TG_AOT_DSP
+    const uint32_t x0 = tg_load_u32(a);
+    TG_WIDE_STEP(x0, wp, s0, s1, s2, s3);
+#else
+    TG_WIDE_STEP(a, wp, s0, s1, s2, s3);
+#endif
+    a += 4;
+  }
+  for (j = 0; j < (k & 3); ++j, wp += 4) {
+    const int32_t x = a[j];
+    s0 += x * wp[0];
+    s1 += x * wp[1];
+    s2 += x * wp[2];
+    s3 += x * wp[3];
+  }
+  acc[0] = s0;
+  acc[1] = s1;
+  acc[2] = s2;
+  acc[3] = s3;
+  return wp;
+}
+
+/* One row against one channel (the n % 4 last ones). */
+TG_INLINE const int32_t *single(const int8_t *a, const int32_t *wp, int32_t k, int32_t *acc) {
+  int32_t s = *acc, j;
+  for (j = k >> 2; j > 0; --j) {
+#if TG_AOT_DSP
+    const uint32_t x = tg_load_u32(a);
+    int32_t e, o;
+    TG_LD2(wp, e, o);
+    s = __smlad(tg_sxtb16_even(x), e, s);
+    s = __smlad(tg_sxtb16_odd(x), o, s);
+#else
+    s += TG_PAIR(a, wp[0], wp[1]);
+    wp += 2;
+#endif
+    a += 4;
+  }
+  for (j = 0; j < (k & 3); ++j) s += a[j] * wp[j];
+  *acc = s;
+  return wp + (k & 3);
+}
+
+/* The whole product for one requantization kind (fast: every channel takes tg_rq_fast); the
+ * constant arguments let the compiler drop what the layer does not use. */
+TG_INLINE void product(const int8_t *a, int32_t rows, int32_t a_stride, const int32_t *w, int32_t n, int32_t k,
+                       const tg_requant_ch *q, int8_t *out, int32_t out_stride, const int fast, const int per_channel,
+                       const int sat8) {
+  const tg_rq_ch *const ch = q->ch;
+  const int32_t *const bias = q->bias;
+  range_local rl;
+  int32_t r, c, acc[4];
+  rl.off = q->out_offset;
+  rl.lo = q->act_min;
+  rl.hi = q->act_max;
+  for (r = 0; r < rows; ++r, a += a_stride, out += out_stride) {
+    const int32_t *wp = w;
+    for (c = 0; c + 4 <= n; c += 4) {
+      const tg_rq_ch *cq = per_channel ? ch + c : ch;
+      acc[0] = bias[c];
+      acc[1] = bias[c + 1];
+      acc[2] = bias[c + 2];
+      acc[3] = bias[c + 3];
+      wp = quad(a, wp, k, acc);
+      out[c] = finish(cq, acc[0], &rl, fast, sat8);
+      out[c + 1] = finish(per_channel ? cq + 1 : cq, acc[1], &rl, fast, sat8);
+      out[c + 2] = finish(per_channel ? cq + 2 : cq, acc[2], &rl, fast, sat8);
+      out[c + 3] = finish(per_channel ? cq + 3 : cq, acc[3], &rl, fast, sat8);
+    }
+    for (; c < n; ++c) {
+      acc[0] = bias[c];
+      wp = single(a, wp, k, acc);
+      out[c] = finish(per_channel ? ch + c : ch, acc[0], &rl, fast, sat8);
+    }
+  }
+}
+
+void tg_mm_wide_s8(const int8_t *a, int32_t rows, int32_t a_stride, const int32_t *w, int32_t n, int32_t k,
+                   const tg_requant_ch *q, int8_t *out, int32_t out_stride) {
+  const int sat8 = q->act_min == -128 && q->act_max == 127;
+  if (q->fast && q->per_channel && sat8) {
+    product(a, rows, a_stride, w, n, k, q, out, out_stride, 1, 1, 1);
+  } else if (q->fast && sat8) {
+    product(a, rows, a_stride, w, n, k, q, out, out_stride, 1, 0, 1);
+  } else {
+    product(a, rows, a_stride, w, n, k, q, out, out_stride, q->fast, q->per_channel, 0);
+  }
+}

@@ -1,0 +1,1 @@
+"""Fuzzing harness: mutated zoo models through inspect, arena, convert and run --compare."""

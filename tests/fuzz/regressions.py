@@ -1,0 +1,250 @@
+"""The regression models of tests/data/fuzz/: each one a mutant of a zoo model that once crashed,
+hung or misled tinygen (found by the fuzzer or listed in issue 14), rebuilt deterministically.
+
+    python -m tests.fuzz.regressions [--zoo ../shared/models]   # rewrites tests/data/fuzz/
+
+Each entry: file name, source model, what was changed, and what tinygen must answer now (exit code
+of `tinygen inspect`, a fragment of its error line). tests/test_fuzz.py runs every file through
+inspect, arena, convert and checks the answer. The zoo models are Apache-2.0 (see the zoo's README);
+the mutants keep their bytes apart from the change described.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import struct
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import flatbuffers
+
+from tinygen.model.schema import fb
+
+DATA = Path(__file__).resolve().parent.parent / "data" / "fuzz"
+HELLO = "hello_world/hello_world_int8.tflite"
+SPEECH = "micro_speech/micro_speech_quantized.tflite"
+FRONTEND = "micro_speech/audio_preprocessor_int8.tflite"
+NABU = "micro_wake_word/okay_nabu.tflite"
+
+
+def _pack(m: Any) -> bytes:
+    b = flatbuffers.Builder(0)
+    b.Finish(m.Pack(b), file_identifier=b"TFL3")
+    return bytes(b.Output())
+
+
+def _tensor(m: Any, i: int) -> Any:
+    return m.subgraphs[0].tensors[i]
+
+
+def _op(m: Any, i: int, sg: int = 0) -> Any:
+    return m.subgraphs[sg].operators[i]
+
+
+def _set(obj: Any, **values: Any) -> None:
+    for k, v in values.items():
+        setattr(obj, k, v)
+
+
+def _huge_shape(m: Any) -> None:
+    _tensor(m, 7).shape = [1, 2147483647, 1, 48]
+
+
+def _zero_scale(m: Any) -> None:
+    _tensor(m, 7).quantization.scale = [0.0]
+
+
+def _nan_scale(m: Any) -> None:
+    _tensor(m, 4).quantization.scale = [float("nan")]
+
+
+def _scale_count(m: Any) -> None:
+    _tensor(m, 4).quantization.scale = [0.1, 0.2, 0.3]
+    _tensor(m, 4).quantization.zeroPoint = [0, 0, 0]
+
+
+def _input_index(m: Any) -> None:
+    _op(m, 1).inputs = [7, 4, 99]
+
+
+def _subgraph_output(m: Any) -> None:
+    m.subgraphs[0].outputs = [42]
+
+
+def _opcode_index(m: Any) -> None:
+    _op(m, 0).opcodeIndex = 9
+
+
+def _buffer_index(m: Any) -> None:
+    _tensor(m, 4).buffer = 4000
+
+
+def _short_buffer(m: Any) -> None:
+    m.buffers[5].data = m.buffers[5].data[:100]
+
+
+def _shape_vs_buffer(m: Any) -> None:
+    _tensor(m, 4).shape = [16, 17]
+
+
+def _other_options(m: Any) -> None:
+    _op(m, 0).builtinOptionsType = fb.BuiltinOptions.Conv2DOptions
+    _op(m, 0).builtinOptions = fb.Conv2DOptionsT()
+
+
+def _empty_dim(m: Any) -> None:  # the unsigned `< 0` loop bound `run --compare` failed to compile
+    _tensor(m, 9).shape = [1, 0]
+
+
+def _zero_outputs(m: Any) -> None:
+    _op(m, 2).outputs = []
+
+
+def _nan_beta(m: Any) -> None:
+    softmax = next(op for op in m.subgraphs[0].operators if op.builtinOptionsType == fb.BuiltinOptions.SoftmaxOptions)
+    softmax.builtinOptions.beta = float("nan")
+
+
+def _fused_sign_bit(m: Any) -> None:
+    fc = next(op for op in m.subgraphs[0].operators if op.builtinOptionsType == fb.BuiltinOptions.FullyConnectedOptions)
+    fc.builtinOptions.fusedActivationFunction = fb.ActivationFunctionType.SIGN_BIT
+
+
+_CONVS = (fb.BuiltinOptions.Conv2DOptions, fb.BuiltinOptions.DepthwiseConv2DOptions)
+
+
+def _rank_5_conv(m: Any) -> None:
+    conv = next(op for op in m.subgraphs[0].operators if op.builtinOptionsType in _CONVS)
+    t = m.subgraphs[0].tensors[conv.outputs[0]]
+    t.shape = [1] + list(t.shape)
+
+
+def _zero_stride(m: Any) -> None:
+    conv = next(op for op in m.subgraphs[0].operators if op.builtinOptionsType in _CONVS)
+    conv.builtinOptions.strideW = 0
+
+
+def _custom_options_bytes(m: Any) -> None:
+    _op(m, 0).customOptions = [0xFF, 0xFE, 0x80, 0xC3, 0x28, 0x01, 0x02]
+
+
+def _custom_name_bytes(m: Any) -> None:
+    m.operatorCodes[_op(m, 0).opcodeIndex].customCode = b"Signal\xff\xfeWindow"
+
+
+def _metadata_name(m: Any) -> None:
+    m.metadata = [fb.MetadataT()]
+    m.metadata[0].name = b"\xf2\x28\xa1min_runtime"
+    m.metadata[0].buffer = 0
+
+
+def _recursive_call(m: Any) -> None:
+    call = next(op for sg in m.subgraphs for op in sg.operators
+                if op.builtinOptionsType == fb.BuiltinOptions.CallOnceOptions)
+    call.builtinOptions.initSubgraphIndex = 0
+
+
+def _variable_weights(m: Any) -> None:
+    _tensor(m, 7).isVariable = True
+
+
+def _var_handle_name(m: Any) -> None:
+    handle = next(op for sg in m.subgraphs for op in sg.operators
+                  if op.builtinOptionsType == fb.BuiltinOptions.VarHandleOptions)
+    handle.builtinOptions.sharedName = b"str\xafeam"
+
+
+def _read_before_write(m: Any) -> None:
+    _op(m, 1).inputs = [8, 4, 3]  # the output of operator 2
+
+
+def _constant_output(m: Any) -> None:
+    m.subgraphs[0].outputs = [6]
+
+
+def _truncated(data: bytes) -> bytes:
+    return data[: len(data) // 3]
+
+
+def _length_field(data: bytes) -> bytes:  # the tensors vector of the subgraph claims 2^31-1 entries
+    m = fb.Model.GetRootAs(data, 0)
+    sg = m.Subgraphs(0)
+    o = sg._tab.Offset(4)
+    start = sg._tab.Vector(o) - 4
+    return data[:start] + struct.pack("<I", 2**31 - 1) + data[start + 4:]
+
+
+Structural = Callable[[Any], None]
+# name -> (source model, change, expected exit of inspect, fragment of its message)
+CASES: dict[str, tuple[str, Structural | Callable[[bytes], bytes], str, int, str]] = {
+    "huge_shape": (HELLO, _huge_shape, "tensor 7 shape [1, 2147483647, 1, 48] (hung inspect)", 3, "more than the 64 MiB"),
+    "zero_scale": (HELLO, _zero_scale, "quantization scale 0 (ZeroDivisionError in codegen)", 3, "finite and positive"),
+    "nan_scale": (HELLO, _nan_scale, "quantization scale NaN", 3, "finite and positive"),
+    "scale_count": (HELLO, _scale_count, "3 per-channel scales on a [16,16] tensor's axis 0", 3, "per-channel scales"),
+    "input_index": (HELLO, _input_index, "operator input tensor 99 of 10 (IndexError in model/cost.py)", 3,
+                    "input tensor 99 does not exist"),
+    "subgraph_output": (HELLO, _subgraph_output, "subgraph output tensor 42 (IndexError in model/info.py)", 3,
+                        "output tensor 42 does not exist"),
+    "opcode_index": (HELLO, _opcode_index, "operator code index 9 of 1", 3, "operator code 9"),
+    "buffer_index": (HELLO, _buffer_index, "tensor buffer 4000 of 11", 3, "refers to buffer 4000"),
+    "short_buffer": (HELLO, _short_buffer, "a [16,16] int8 weight buffer cut to 100 bytes (reshape ValueError)", 3,
+                     "holds 100"),
+    "shape_vs_buffer": (HELLO, _shape_vs_buffer, "a weight's shape [16,17] for 256 bytes", 3, "needs 272 bytes"),
+    "other_options": (HELLO, _other_options, "FULLY_CONNECTED carrying Conv2DOptions (AttributeError in cost.py)", 3,
+                      "expected FullyConnectedOptions"),
+    "empty_dim": (HELLO, _empty_dim, "output shape [1, 0] (run --compare failed its host compile)", 3,
+                  "empty dimension"),
+    "zero_outputs": (SPEECH, _zero_outputs, "SOFTMAX with no outputs (IndexError in codegen/aot/context.py)", 3,
+                     "has 0 outputs"),
+    "nan_beta": (SPEECH, _nan_beta, "SOFTMAX beta NaN (ValueError in codegen/aot/quant.py)", 3, "finite number"),
+    "fused_sign_bit": (SPEECH, _fused_sign_bit, "FULLY_CONNECTED with fused SIGN_BIT (ValueError in AOT codegen; "
+                       "inspect reports AOT unavailable, convert --runtime aot exits 3)", 0, ""),
+    "rank_5_conv": (SPEECH, _rank_5_conv, "a convolution output of rank 5 (ValueError in codegen/aot/ops/nn.py)", 3,
+                    "needs rank 4"),
+    "zero_stride": (SPEECH, _zero_stride, "a convolution with stride_w 0 (ZeroDivisionError)", 3, "strideW = 0"),
+    "custom_options_bytes": (FRONTEND, _custom_options_bytes, "SignalWindow custom options not a flexbuffer", 3,
+                             "custom options"),
+    "custom_name_bytes": (FRONTEND, _custom_name_bytes, "custom op name not UTF-8 (UnicodeDecodeError)", 3, "not UTF-8"),
+    "metadata_name": (HELLO, _metadata_name, "metadata name not UTF-8 (UnicodeDecodeError in arena/tflm.py)", 3,
+                      "not UTF-8"),
+    "recursive_call": (NABU, _recursive_call, "CALL_ONCE calling its own subgraph (RecursionError in arena)", 3,
+                       "recursive subgraph calls"),
+    "variable_weights": (SPEECH, _variable_weights, "constant weights marked variable (run --compare: AOT != TFLM, "
+                         "'a tinygen bug')", 3, "variable tensor with constant data"),
+    "var_handle_name": (NABU, _var_handle_name, "VAR_HANDLE shared_name not UTF-8 (UnicodeDecodeError in arena)", 3,
+                        "not UTF-8"),
+    "read_before_write": (HELLO, _read_before_write, "an operator reading a later operator's output", 3,
+                          "before any operator writes it"),
+    "constant_output": (HELLO, _constant_output, "a weight as the model's output (KeyError in the AOT generator)",
+                        3, "written by no operator"),
+    "truncated": (SPEECH, _truncated, "the first third of the file", 3, "corrupt or truncated"),
+    "length_field": (HELLO, _length_field, "the tensors vector's length set to 2^31-1", 3, "corrupt or truncated"),
+}
+
+
+def build(zoo: Path, name: str) -> bytes:
+    source, change, *_ = CASES[name]
+    data = (zoo / source).read_bytes()
+    if change in (_truncated, _length_field):
+        return change(data)  # type: ignore[call-arg,arg-type,return-value]
+    m = fb.ModelT.InitFromPackedBuf(bytearray(data), 0)
+    change(m)  # type: ignore[call-arg,arg-type]
+    return _pack(m)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="rewrite tests/data/fuzz/ from the model zoo")
+    parser.add_argument("--zoo", type=Path, default=DATA.parents[2].parent / "shared" / "models")
+    zoo = parser.parse_args().zoo
+    DATA.mkdir(parents=True, exist_ok=True)
+    manifest = {}
+    for name, (source, _, what, code, fragment) in CASES.items():
+        (DATA / f"{name}.tflite").write_bytes(build(zoo, name))
+        manifest[name] = {"source": source, "change": what, "inspect_exit": code, "message": fragment}
+    (DATA / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()

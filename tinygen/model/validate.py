@@ -1,0 +1,414 @@
+"""Intake validation: the whole flatbuffer checked before any stage uses it.
+
+`validate(raw, size)` runs on the schema's object tree (`ModelT`) right after the bytes are unpacked
+and before `ModelInfo` is built, so every later stage may rely on a structurally valid model:
+
+- every index (operator code, tensor, buffer, subgraph in options) points at something that exists;
+- every tensor has a known type, a shape of at most MAX_RANK positive dimensions, and at most
+  MAX_TENSOR_BYTES of data (Python integers: no overflow, no multi-gigabyte allocation later);
+- a constant tensor's buffer holds exactly the bytes its shape and type need, inside the file;
+- quantization arrays agree in length (per channel: the quantized dimension's size), scales are
+  finite and positive, zero points fit the tensor type;
+- each builtin operator carries its own options type (absent options get the schema's defaults,
+  as TFLM's parser does), with strides, dilations and filter sizes of at least 1 and enum fields
+  inside their enum;
+- the ops TFLM's kernels check (SIGNATURES) have the inputs, outputs and ranks those kernels need;
+- operators read only tensors that exist by the time they run, write no constant and no tensor
+  another operator writes, and every subgraph output is written (dataflow in execution order);
+- subgraph calls (CALL_ONCE, WHILE, IF, ...) never recurse;
+- custom operator names and metadata names are UTF-8, and Signal ops' custom options are a
+  flexbuffer map of plain values.
+
+A model it cannot accept raises `ModelError` (exit 3) naming the tensor or operator. Whether the
+model is full-int8 and which ops a runtime has are later verdicts (model/checks.py), not checked here.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ..errors import ModelError
+from .info import DTYPE_SIZES
+from .schema import builtin_name, fb, type_name
+
+MAX_RANK = 8
+MAX_TENSOR_BYTES = 1 << 26  # 64 MiB: more than any microcontroller's RAM or flash
+MAX_TOTAL_TENSOR_BYTES = 1 << 28  # all tensors of the model together
+# Integer ranges of the quantized types' zero points.
+_ZP_RANGE = {"int8": (-128, 127), "uint8": (0, 255), "int16": (-32768, 32767), "int4": (-8, 7)}
+# Ops whose options table is not named after the op.
+_OPTIONS_BY_OP = {
+    "AVERAGE_POOL_2D": "Pool2DOptions", "MAX_POOL_2D": "Pool2DOptions", "L2_POOL_2D": "Pool2DOptions",
+    "L2_NORMALIZATION": "L2NormOptions", "MAXIMUM": "MaximumMinimumOptions",
+    "MINIMUM": "MaximumMinimumOptions", "MEAN": "ReducerOptions", "SUM": "ReducerOptions",
+    "REDUCE_PROD": "ReducerOptions", "REDUCE_MAX": "ReducerOptions", "REDUCE_MIN": "ReducerOptions",
+    "REDUCE_ANY": "ReducerOptions", "REDUCE_ALL": "ReducerOptions",
+    "UNIDIRECTIONAL_SEQUENCE_RNN": "SequenceRNNOptions", "RANDOM_STANDARD_NORMAL": "RandomOptions",
+    "RANDOM_UNIFORM": "RandomOptions", "MULTINOMIAL": "RandomOptions",
+}
+_OPTIONS_NAMES = {v: k for k, v in vars(fb.BuiltinOptions).items() if not k.startswith("_")}
+_OPTIONS_CODES = {k: v for k, v in vars(fb.BuiltinOptions).items() if not k.startswith("_")}
+_BUILTIN_CODES = {v for k, v in vars(fb.BuiltinOperator).items() if not k.startswith("_")}
+_TYPE_CODES = {v for k, v in vars(fb.TensorType).items() if not k.startswith("_")}
+# Option fields that must be at least 1, and enum-valued fields with their enum.
+_AT_LEAST_ONE = ("strideW", "strideH", "strideD", "dilationWFactor", "dilationHFactor", "dilationDFactor",
+                 "filterWidth", "filterHeight")
+_ENUMS = {"padding": fb.Padding, "fusedActivationFunction": fb.ActivationFunctionType}
+# Custom ops whose options tinygen reads (a flexbuffer map).
+_FLEXBUFFER_OPS_PREFIX = "Signal"
+_MANY = 1 << 16
+# Arity and ranks TFLM's kernels require (their Prepare checks them): op -> (inputs min, max,
+# outputs min, max, {"i1": rank of input 1, "o0": rank of output 0, ...}). Inputs below the minimum
+# are required (not -1). Ops not listed are only checked structurally.
+_UNARY = (1, 1, 1, 1, {})
+_BINARY = (2, 2, 1, 1, {})
+SIGNATURES: dict[str, tuple[int, int, int, int, dict[str, int]]] = {
+    "CONV_2D": (2, 3, 1, 1, {"i0": 4, "i1": 4, "o0": 4}),
+    "DEPTHWISE_CONV_2D": (2, 3, 1, 1, {"i0": 4, "i1": 4, "o0": 4}),
+    "TRANSPOSE_CONV": (3, 4, 1, 1, {"i0": 1, "i1": 4, "i2": 4, "o0": 4}),
+    "FULLY_CONNECTED": (2, 3, 1, 1, {"i1": 2}),
+    "AVERAGE_POOL_2D": (1, 1, 1, 1, {"i0": 4, "o0": 4}),
+    "MAX_POOL_2D": (1, 1, 1, 1, {"i0": 4, "o0": 4}),
+    "L2_POOL_2D": (1, 1, 1, 1, {"i0": 4, "o0": 4}),
+    "DEPTH_TO_SPACE": (1, 1, 1, 1, {"i0": 4, "o0": 4}),
+    "SPACE_TO_DEPTH": (1, 1, 1, 1, {"i0": 4, "o0": 4}),
+    "RESIZE_NEAREST_NEIGHBOR": (2, 2, 1, 1, {"i0": 4, "i1": 1, "o0": 4}),
+    "RESIZE_BILINEAR": (2, 2, 1, 1, {"i0": 4, "i1": 1, "o0": 4}),
+    "ADD": _BINARY, "SUB": _BINARY, "MUL": _BINARY, "DIV": _BINARY, "SQUARED_DIFFERENCE": _BINARY,
+    "MAXIMUM": _BINARY, "MINIMUM": _BINARY, "EXPAND_DIMS": _BINARY, "TRANSPOSE": _BINARY,
+    "GATHER": _BINARY, "MEAN": _BINARY, "SUM": _BINARY, "REDUCE_MAX": _BINARY, "REDUCE_MIN": _BINARY,
+    "REDUCE_PROD": _BINARY, "ARG_MAX": _BINARY, "ARG_MIN": _BINARY, "BATCH_MATMUL": _BINARY,
+    "PAD": _BINARY, "PADV2": (3, 3, 1, 1, {}), "SLICE": (3, 3, 1, 1, {}), "STRIDED_SLICE": (4, 4, 1, 1, {}),
+    "SOFTMAX": _UNARY, "LOGISTIC": _UNARY, "TANH": _UNARY, "RELU": _UNARY, "RELU6": _UNARY,
+    "HARD_SWISH": _UNARY, "LEAKY_RELU": _UNARY, "EXP": _UNARY, "QUANTIZE": _UNARY, "DEQUANTIZE": _UNARY,
+    "CAST": _UNARY, "SQUEEZE": _UNARY, "ELU": _UNARY, "NEG": _UNARY, "ABS": _UNARY,
+    "RESHAPE": (1, 2, 1, 1, {}),
+    "CONCATENATION": (1, _MANY, 1, 1, {}), "PACK": (1, _MANY, 1, 1, {}), "UNPACK": (1, 1, 1, _MANY, {}),
+    "SPLIT": (2, 2, 1, _MANY, {}), "SPLIT_V": (3, 3, 1, _MANY, {}),
+    "VAR_HANDLE": (0, 0, 1, 1, {}), "READ_VARIABLE": (1, 1, 1, 1, {}), "ASSIGN_VARIABLE": (2, 2, 0, 0, {}),
+    "CALL_ONCE": (0, 0, 0, 0, {}),
+}
+
+
+def _enum_values(enum: type) -> set[int]:
+    return {v for k, v in vars(enum).items() if not k.startswith("_") and isinstance(v, int)}
+
+
+_ENUM_VALUES = {field: _enum_values(enum) for field, enum in _ENUMS.items()}
+
+
+def _camel(op: str) -> str:
+    return "".join(part.capitalize() for part in op.split("_")) + "Options"
+
+
+def expected_options(op: str) -> str | None:
+    """The BuiltinOptions table a builtin op carries ('Conv2DOptions'), or None when it has none."""
+    if op in _OPTIONS_BY_OP:
+        return _OPTIONS_BY_OP[op]
+    wanted = _camel(op).lower()
+    return next((name for name in _OPTIONS_CODES if name.lower() == wanted), None)
+
+
+def _len(vector: Any) -> int:
+    return 0 if vector is None else len(vector)
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else str(value or "")
+
+
+def validate(raw: Any, size: int) -> None:
+    """Check the unpacked model (`fb.ModelT`) of a `size`-byte file; raise ModelError on the first problem.
+
+    Fills absent builtin options with the schema's defaults (as TFLM's parser does)."""
+    codes = raw.operatorCodes or []
+    names = [_operator_code(i, code) for i, code in enumerate(codes)]
+    buffers = raw.buffers or []
+    for i, buf in enumerate(buffers):
+        if buf.offset and (buf.offset < 0 or buf.size < 0 or buf.offset + buf.size > size):
+            raise ModelError(f"buffer {i} points past the end of the file: truncated .tflite file")
+    for i, meta in enumerate(raw.metadata or []):
+        if isinstance(meta.name, bytes):
+            try:
+                meta.name.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise ModelError(f"metadata entry {i}: its name is not UTF-8 text: damaged file") from exc
+        if not 0 <= int(meta.buffer) < max(len(buffers), 1):
+            raise ModelError(f"metadata entry {i} '{_text(meta.name)}' refers to buffer {int(meta.buffer)}, "
+                             f"but the file has {len(buffers)}: damaged file")
+    subgraphs = raw.subgraphs or []
+    total = 0
+    for si, sg in enumerate(subgraphs):
+        total += _subgraph(raw, si, sg, names, len(subgraphs))
+        if total > MAX_TOTAL_TENSOR_BYTES:
+            raise ModelError(f"the model's tensors need more than {MAX_TOTAL_TENSOR_BYTES >> 20} MiB: "
+                             "too large for a microcontroller, or a damaged file")
+    _no_recursion(subgraphs)
+
+
+def _calls(sg: Any) -> list[int]:
+    """Subgraphs the operators of `sg` run (their *SubgraphIndex options)."""
+    return [int(v) for op in (sg.operators or []) if op.builtinOptions is not None
+            for k, v in vars(op.builtinOptions).items() if k.endswith("SubgraphIndex")]
+
+
+def _no_recursion(subgraphs: list[Any]) -> None:
+    calls = [_calls(sg) for sg in subgraphs]
+    state = [0] * len(subgraphs)  # 0 unvisited, 1 on the path, 2 done
+    for root in range(len(subgraphs)):
+        stack = [(root, 0)]
+        while stack:
+            node, i = stack.pop()
+            if i == 0:
+                if state[node] == 2:
+                    continue
+                state[node] = 1
+            if i < len(calls[node]):
+                stack.append((node, i + 1))
+                callee = calls[node][i]
+                if state[callee] == 1:
+                    raise ModelError(f"subgraph {node} calls subgraph {callee}, which is running already: "
+                                     "recursive subgraph calls never end")
+                if state[callee] == 0:
+                    stack.append((callee, 0))
+            else:
+                state[node] = 2
+
+
+def _operator_code(index: int, code: Any) -> tuple[str, bool]:
+    builtin = max(int(code.builtinCode), int(code.deprecatedBuiltinCode))
+    if builtin not in _BUILTIN_CODES:
+        raise ModelError(f"operator code {index} has unknown builtin operator {builtin}: damaged file, "
+                         "or an op newer than the TFLite schema tinygen reads")
+    if builtin != fb.BuiltinOperator.CUSTOM:
+        return builtin_name(builtin), False
+    custom = code.customCode
+    try:
+        name = custom.decode("utf-8") if isinstance(custom, bytes) else str(custom or "")
+    except UnicodeDecodeError as exc:
+        raise ModelError(f"operator code {index}: the custom op name is not UTF-8 text: damaged file") from exc
+    if not name or not name.isprintable():
+        raise ModelError(f"operator code {index}: custom op name {name!r} is empty or not printable")
+    return name, True
+
+
+def _subgraph(raw: Any, si: int, sg: Any, names: list[tuple[str, bool]], n_subgraphs: int) -> int:
+    tensors = sg.tensors or []
+    n = len(tensors)
+    where = f"subgraph {si}" + (f" '{_text(sg.name)}'" if sg.name else "")
+    total = 0
+    for ti, t in enumerate(tensors):
+        total += _tensor(raw, ti, t, where)
+    for kind in ("inputs", "outputs"):
+        for i in getattr(sg, kind) if getattr(sg, kind) is not None else []:
+            if not 0 <= int(i) < n:
+                raise ModelError(f"{where}: {kind[:-1]} tensor {int(i)} does not exist ({n} tensors): damaged file")
+    for oi, op in enumerate(sg.operators or []):
+        _operator(raw, where, oi, op, names, n, n_subgraphs, tensors)
+    _dataflow(raw, si, where, sg, names)
+    return total
+
+
+def _dataflow(raw: Any, si: int, where: str, sg: Any, names: list[tuple[str, bool]]) -> None:
+    """Operators run in order: each reads tensors that exist by then, writes tensors nobody else
+    writes and that are not constants; the subgraph's outputs are written by it (or are inputs)."""
+    tensors = sg.tensors or []
+    constant = {i for i, t in enumerate(tensors) if (raw.buffers and _buffer_size(raw, int(t.buffer)))}
+    inputs = {int(i) for i in (sg.inputs if sg.inputs is not None else [])}
+    ready = set(inputs) | constant | {i for i, t in enumerate(tensors) if t.isVariable}
+    writer: dict[int, int] = {}
+    for oi, op in enumerate(sg.operators or []):
+        label = f"{where}: operator {oi} ({names[int(op.opcodeIndex)][0]})"
+        for i in (int(i) for i in (op.inputs if op.inputs is not None else [])):
+            if i >= 0 and i not in ready:
+                raise ModelError(f"{label} reads tensor {i} before any operator writes it: damaged file")
+        for i in (int(i) for i in (op.outputs if op.outputs is not None else [])):
+            if i in constant:
+                raise ModelError(f"{label} writes tensor {i}, a constant: damaged file")
+            if i in writer or i in inputs:
+                first = f"operator {writer[i]}" if i in writer else "the subgraph's input"
+                raise ModelError(f"{label} writes tensor {i}, which {first} writes already: damaged file")
+            writer[i] = oi
+            ready.add(i)
+    for i in (int(i) for i in (sg.outputs if sg.outputs is not None else [])):
+        if i not in writer and i not in inputs:
+            raise ModelError(f"{where}: output tensor {i} is written by no operator: damaged file")
+        if si == 0 and type_name(tensors[i].type) in ("resource", "variant", "string"):
+            raise ModelError(f"{where}: output tensor {i} is a {type_name(tensors[i].type)} handle, not data")
+
+
+def _tensor(raw: Any, ti: int, t: Any, where: str) -> int:
+    label = f"{where}: tensor {ti} '{_text(t.name)}'"
+    if int(t.type) not in _TYPE_CODES:
+        raise ModelError(f"{label} has unknown type code {int(t.type)}: damaged file")
+    dtype = type_name(t.type)
+    shape = [int(d) for d in (t.shape if t.shape is not None else [])]
+    if len(shape) > MAX_RANK:
+        raise ModelError(f"{label} has {len(shape)} dimensions (at most {MAX_RANK}): damaged file")
+    if any(d < 0 for d in shape):
+        raise ModelError(f"{label} has a negative dimension in its shape {shape}",
+                         hint="dynamic shapes are not supported on microcontrollers: give the model fixed shapes")
+    if 0 in shape:
+        raise ModelError(f"{label} has an empty dimension in its shape {shape}: tinygen cannot place empty tensors")
+    elements = math.prod(shape)
+    nbytes = elements * max(DTYPE_SIZES.get(dtype, 4), 1)
+    if nbytes > MAX_TENSOR_BYTES:
+        raise ModelError(f"{label} has shape {shape}: {nbytes:,} bytes, more than the {MAX_TENSOR_BYTES >> 20} MiB "
+                         "tinygen accepts for one tensor (no microcontroller has that much memory)")
+    buffers = raw.buffers or []
+    if not 0 <= int(t.buffer) < max(len(buffers), 1):
+        raise ModelError(f"{label} refers to buffer {int(t.buffer)}, but the file has {len(buffers)}: damaged file")
+    if t.sparsity is not None:
+        raise ModelError(f"{label} is a sparse tensor, which TFLite Micro does not support",
+                         hint="convert the model without sparsity")
+    held = _buffer_size(raw, int(t.buffer)) if buffers else 0
+    if held and t.isVariable:
+        raise ModelError(f"{label} is a variable tensor with constant data (TFLM would reset it, the data "
+                         "says otherwise): damaged file")
+    if held and dtype in DTYPE_SIZES and DTYPE_SIZES[dtype] > 0:
+        need = (elements + 1) // 2 if dtype == "int4" else nbytes
+        if held != need and not (dtype == "int4" and held == nbytes):
+            raise ModelError(f"{label} ({dtype}{shape}) needs {need} bytes of data, its buffer "
+                             f"{int(t.buffer)} holds {held}: damaged file")
+    _quantization(label, dtype, shape, t.quantization)
+    return nbytes
+
+
+def _buffer_size(raw: Any, index: int) -> int:
+    buf = raw.buffers[index]
+    if buf.data is not None and len(buf.data) > 0:
+        return len(buf.data)
+    return int(buf.size) if buf.offset else 0
+
+
+def _quantization(label: str, dtype: str, shape: list[int], q: Any) -> None:
+    if q is None:
+        return
+    scale = list(q.scale) if q.scale is not None else []
+    zero = list(q.zeroPoint) if q.zeroPoint is not None else []
+    if not scale:
+        if zero:
+            raise ModelError(f"{label}: {len(zero)} zero point(s) but no scale: damaged file")
+        return
+    if zero and len(zero) != len(scale):
+        raise ModelError(f"{label}: {len(scale)} quantization scale(s) but {len(zero)} zero point(s): damaged file")
+    bad = next((s for s in scale if not (math.isfinite(float(s)) and float(s) > 0)), None)
+    if bad is not None:
+        raise ModelError(f"{label}: quantization scale {float(bad)!r} (scales must be finite and positive): "
+                         "damaged file")
+    if dtype in _ZP_RANGE:
+        lo, hi = _ZP_RANGE[dtype]
+        out = next((int(z) for z in zero if not lo <= int(z) <= hi), None)
+        if out is not None:
+            raise ModelError(f"{label}: zero point {out} is outside the {dtype} range [{lo}, {hi}]: damaged file")
+    if len(scale) > 1:
+        axis = int(q.quantizedDimension)
+        if not 0 <= axis < len(shape):
+            raise ModelError(f"{label}: per-channel quantized dimension {axis} is not a dimension of shape {shape}")
+        if shape[axis] != len(scale):
+            raise ModelError(f"{label}: {len(scale)} per-channel scales for dimension {axis} of size "
+                             f"{shape[axis]}: damaged file")
+
+
+def _operator(raw: Any, where: str, oi: int, op: Any, names: list[tuple[str, bool]], n_tensors: int,
+              n_subgraphs: int, tensors: list[Any]) -> None:
+    code = int(op.opcodeIndex)
+    if not 0 <= code < len(names):
+        raise ModelError(f"{where}: operator {oi} uses operator code {code}, but the file has {len(names)}: "
+                         "damaged file")
+    name, custom = names[code]
+    label = f"{where}: operator {oi} ({name})"
+    for kind, optional in (("inputs", True), ("outputs", False), ("intermediates", False)):
+        for i in getattr(op, kind) if getattr(op, kind) is not None else []:
+            i = int(i)
+            if not (0 <= i < n_tensors or (optional and i == -1)):
+                raise ModelError(f"{label}: {kind[:-1]} tensor {i} does not exist ({n_tensors} tensors): damaged file")
+    if custom:
+        _custom_options(label, name, op)
+        return
+    _builtin_options(label, name, op, n_subgraphs)
+    if name in SIGNATURES:
+        _signature(label, name, op, tensors)
+
+
+def _signature(label: str, name: str, op: Any, tensors: list[Any]) -> None:
+    in_min, in_max, out_min, out_max, ranks = SIGNATURES[name]
+    inputs = [int(i) for i in (op.inputs if op.inputs is not None else [])]
+    outputs = [int(i) for i in (op.outputs if op.outputs is not None else [])]
+    if not in_min <= len(inputs) <= in_max:
+        want = f"{in_min}" if in_min == in_max else f"{in_min} to {in_max}" if in_max < _MANY else f"at least {in_min}"
+        raise ModelError(f"{label} has {len(inputs)} inputs, {name} takes {want}: damaged file")
+    if not out_min <= len(outputs) <= out_max:
+        want = f"{out_min}" if out_min == out_max else f"at least {out_min}"
+        raise ModelError(f"{label} has {len(outputs)} outputs, {name} gives {want}: damaged file")
+    missing = next((k for k in range(in_min) if inputs[k] < 0), None)
+    if missing is not None:
+        raise ModelError(f"{label}: required input {missing} is omitted (-1): damaged file")
+    for slot, rank in ranks.items():
+        index = (inputs if slot[0] == "i" else outputs)[int(slot[1:])] if int(slot[1:]) < len(
+            inputs if slot[0] == "i" else outputs) else -1
+        if index < 0:
+            continue
+        shape = tensors[index].shape if tensors[index].shape is not None else []
+        if len(shape) != rank:
+            kind = "input" if slot[0] == "i" else "output"
+            raise ModelError(f"{label}: {kind} {slot[1:]} (tensor {index}) has rank {len(shape)}, "
+                             f"{name} needs rank {rank}")
+
+
+def _custom_options(label: str, name: str, op: Any) -> None:
+    if not name.startswith(_FLEXBUFFER_OPS_PREFIX) or op.customOptions is None or len(op.customOptions) == 0:
+        return
+    from flatbuffers import flexbuffers
+
+    data = bytes(bytearray(int(b) & 0xFF for b in op.customOptions))
+    try:
+        value = flexbuffers.Loads(data)
+    except (IndexError, ValueError, TypeError, KeyError, UnicodeDecodeError, OverflowError, RecursionError,
+            MemoryError, AttributeError) as exc:  # the flexbuffers reader fails in many ways on damaged bytes
+        raise ModelError(f"{label}: its custom options are not a readable flexbuffer "
+                         f"({type(exc).__name__}): damaged file") from exc
+    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+        raise ModelError(f"{label}: its custom options are not a flexbuffer map: damaged file")
+    for key, v in value.items():
+        if not isinstance(v, (bool, int, float, str, bytes, list)):
+            raise ModelError(f"{label}: custom option '{key}' has an unexpected type: damaged file")
+        if isinstance(v, int) and not isinstance(v, bool) and not -(2**31) <= v < 2**32:
+            raise ModelError(f"{label}: custom option '{key}' = {v} is out of range: damaged file")
+
+
+def _builtin_options(label: str, name: str, op: Any, n_subgraphs: int) -> None:
+    expected = expected_options(name)
+    got = int(op.builtinOptionsType)
+    if expected is None:
+        if got != 0 and op.builtinOptions is not None:
+            raise ModelError(f"{label} carries {_OPTIONS_NAMES.get(got, got)}, but this op takes no options: "
+                             "damaged file")
+        op.builtinOptionsType, op.builtinOptions = 0, None
+        return
+    if got == 0 or op.builtinOptions is None:  # absent: the schema's defaults, as TFLM's parser uses
+        op.builtinOptionsType = _OPTIONS_CODES[expected]
+        op.builtinOptions = getattr(fb, f"{expected}T")()
+    elif got != _OPTIONS_CODES[expected]:
+        raise ModelError(f"{label} carries {_OPTIONS_NAMES.get(got, got)}, expected {expected}: damaged file")
+    options = op.builtinOptions
+    for field in _AT_LEAST_ONE:
+        value = getattr(options, field, None)
+        if value is not None and int(value) < 1:
+            raise ModelError(f"{label}: option {field} = {int(value)} (must be at least 1)")
+    for field, values in _ENUM_VALUES.items():
+        value = getattr(options, field, None)
+        if value is not None and int(value) not in values:
+            raise ModelError(f"{label}: option {field} = {int(value)} is not a valid value: damaged file")
+    for field, value in vars(options).items():
+        if isinstance(value, bytes):
+            try:
+                value.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise ModelError(f"{label}: option {field} is not UTF-8 text: damaged file") from exc
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ModelError(f"{label}: option {field} = {value} (must be a finite number): damaged file")
+        if field.endswith("SubgraphIndex") and not 0 <= int(value) < n_subgraphs:
+            raise ModelError(f"{label}: option {field} = {int(value)}, but the model has {n_subgraphs} "
+                             "subgraph(s): damaged file")
