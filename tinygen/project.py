@@ -210,13 +210,13 @@ def render_project(
         ctx, board_name_c=c_string(board.name), app_c=c_string(app), runtime_c=c_string(runtime))
 
     if runtime == "aot":
-        library = _copy_tree(fw / "aot", "src/aot")
-        files.update(library)
+        aot_library = _copy_tree(fw / "aot", "src/aot")
+        files.update(aot_library)
         # The generator also emits the kernels it uses (a self-contained directory for `convert`);
         # in a project the full library in src/aot/ provides them, so drop the copies.
-        shared = {Path(p).name for p in library} | {Path(p).name for p in files if p.startswith("include/")}
-        for path in [p for p in files if p.startswith("src/model/") and Path(p).name in shared]:
-            del files[path]
+        shared = {Path(p).name for p in aot_library} | {Path(p).name for p in files if p.startswith("include/")}
+        for copy in [p for p in files if p.startswith("src/model/") and Path(p).name in shared]:
+            del files[copy]
         build_flags += ["-Isrc/aot", "-Isrc/aot/signal"]
     else:
         files["src/runtime/tg_runtime_tflm.cc"] = (fw / "tflm" / "tg_runtime_tflm.cc").read_bytes()
