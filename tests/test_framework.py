@@ -29,7 +29,7 @@ from tinygen.build import build_project
 from tinygen.build.pio import pio_environment
 from tinygen.config import load_settings
 from tinygen.errors import BuildError
-from tinygen.kws.project import has_microphone
+from tinygen.kws.project import has_microphone, kws_app_files
 from tinygen.report import silent
 
 PACKAGES = os.environ.get("TINYGEN_PIO_PACKAGES")
@@ -76,7 +76,7 @@ def test_project_builds_against_the_framework(board_name: str, app: str, runtime
     model = models_dir / MODELS[app]
     try:
         result = build_project(board, model, out, app=app, runtime=runtime, reporter=silent(),
-                               packages_dir=Path(str(PACKAGES)))
+                               packages_dir=Path(str(PACKAGES)), app_files=kws_app_files if app == "kws" else None)
     except BuildError as exc:
         log = (out / ".pio" / "tinygen-build.log").read_text(errors="replace")
         if not (board.pio_platform in ("nordicnrf52", "raspberrypi") and _mbed_lib_missing(log)):

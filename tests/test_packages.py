@@ -17,6 +17,7 @@ from tinygen.boards import get_board
 from tinygen.build.packages import install_local_packages, installed_from
 from tinygen.build.pio import pio_environment
 from tinygen.config import load_settings
+from tinygen.kws.project import kws_app_files
 from tinygen.errors import ToolMissingError, UsageError
 from tinygen.model import load_model
 from tinygen.platform import QEMU_PLATFORM_DIR

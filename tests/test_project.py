@@ -149,7 +149,10 @@ def test_tflm_sources_compile_for_cortex_m4_with_werror(tmp_path: Path, models_d
 
     tree = find_tflm_tree(Path(tflm_dir))
     project = generate_project("nano33", models_dir / KWS, tmp_path / "p", runtime="tflm", arena_size=8192)
-    sources = [project.path / "src/runtime/tg_runtime_tflm.cc", project.path / "src/model/micro_speech_quantized_model_data.cc"]
+    # real boards: the TFLM glue is its own C++17 library (lib/tinygen-tflm-runtime), -Werror too
+    glue = project.path / "lib/tinygen-tflm-runtime"
+    assert "-Werror" in json.loads((glue / "library.json").read_text())["build"]["flags"]
+    sources = [glue / "src/tg_runtime_tflm.cc", project.path / "src/model/micro_speech_quantized_model_data.cc"]
     cmd = [ARM_GXX, "-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16", "-std=c++17", "-Os",
            "-fno-rtti", "-fno-exceptions", "-Wall", "-Wextra", "-Werror", "-DTF_LITE_STATIC_MEMORY",
            f"-I{project.path / 'include'}", f"-I{project.path / 'src/model'}", "-c"]

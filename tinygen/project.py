@@ -6,7 +6,7 @@
     OUT/src/board/                firmware/boards/<family>/   start-up and tg_board.h for the board
     OUT/src/app/                  firmware/apps/<app>/
     OUT/src/model/                the model as C (AOT runtime, or TFLM array + op resolver + arena)
-    OUT/src/aot/ | src/runtime/   AOT kernels | TFLM glue
+    OUT/src/aot/ | src/runtime/   AOT kernels | TFLM glue (real boards with a local TFLM tree: lib/tinygen-tflm-runtime/, C++17)
     OUT/tflm/library.json         a local TFLM tree as a PlatformIO library (--tflm-dir); `pio_build`
                                   installs it in a shared lib_extra_dirs so TFLM objects are cached
     OUT/ld/                       linker script with the board's limits (QEMU)
@@ -64,9 +64,9 @@ _SIGNAL_OP_PREFIX = "Signal"
 # platforms whose boards the pinned Arduino export builds for (its src/peripherals/ is Nano 33 BLE code)
 ARDUINO_EXPORT_PLATFORMS = ("nordicnrf52",)
 PDM_LIBRARY = "PDM"  # ArduinoCore-mbed's microphone library (libraries/PDM)
-# C++ standard for TFLM sources (SCons sends -std=gnu++XX to CXXFLAGS only, C keeps its own)
+# C++ standard for TFLM and tinygen's TFLM glue on real boards (SCons sends it to CXXFLAGS only)
 TFLM_CXX_STD = "-std=gnu++17"
-OLDER_CXX_STDS = ["-std=gnu++11", "-std=gnu++14"]
+TFLM_GLUE_LIBRARY = "tinygen-tflm-runtime"
 # firmware/ libraries an app needs besides its own directory (kws adds its own in tinygen/kws)
 _APP_LIBRARIES: dict[str, tuple[str, ...]] = {"hil": ("link",), "profile": ("link", "profile")}
 # Files an app generates from the model besides the model sources, rendered by a later stage of the
@@ -201,7 +201,6 @@ def render_project(
     build_flags = ["-Isrc/model"] + (["-DTG_PROFILE"] if app == "profile" else [])
     lib_deps: list[str] = []
     lib_extra_dirs: list[str] = []
-    build_unflags: list[str] = []
     platform_packages = [f"{p.name}@{p.uri}" for p in packages.platform_tools(board.pio_platform)] if packages else []
     if app_files is not None:  # e.g. kws: AOT frontend, kws_config.h, link library (tinygen/kws/project.py)
         files.update(app_files(board, model, labels))
@@ -212,11 +211,11 @@ def render_project(
         ctx, board_name_c=c_string(board.name), app_c=c_string(app), runtime_c=c_string(runtime))
 
     if runtime == "aot":
-        kernels = _copy_tree(fw / "aot", "src/aot")
-        files.update(kernels)
+        aot_library = _copy_tree(fw / "aot", "src/aot")
+        files.update(aot_library)
         # The generator also emits the kernels it uses (a self-contained directory for `convert`);
         # in a project the full library in src/aot/ provides them, so drop the copies.
-        shared = {Path(p).name for p in kernels} | {Path(p).name for p in files if p.startswith("include/")}
+        shared = {Path(p).name for p in aot_library} | {Path(p).name for p in files if p.startswith("include/")}
         for copy in [p for p in files if p.startswith("src/model/") and Path(p).name in shared]:
             del files[copy]
         build_flags += ["-Isrc/aot", "-Isrc/aot/signal"]
@@ -229,17 +228,28 @@ def render_project(
             resource_variables=resource_variable_count(model))
         signal = any(op.startswith(_SIGNAL_OP_PREFIX) for op in model.op_counts)
         if tree is not None:
-            files["src/runtime/tg_debug_log.cc"] = (fw / "tflm" / "tg_debug_log.cc").read_bytes()
             methods = {resolver_method(op) for op in model.op_counts} - {None}
-            lib_text = json.dumps(tree.library_manifest(signal, sorted(m for m in methods if m)), indent=2) + "\n"
+            manifest = tree.library_manifest(signal, sorted(m for m in methods if m),
+                                             cxx_std=None if board.emulated else TFLM_CXX_STD)
+            lib_text = json.dumps(manifest, indent=2) + "\n"
             files[TFLM_PROJECT_MANIFEST] = lib_text
             lib_extra_dirs = [str(shared_library_root(lib_text, load_settings().build_cache_dir))]
             # -isystem: TFLM's headers are not warning-free under -Wextra, our sources must be
             build_flags += [f"-D{d}" for d in TFLM_DEFINES] + [f"-isystem {d}" for d in tree.include_dirs]
-            if not board.emulated:  # TFLM needs C++17; ArduinoCore-mbed compiles C++ as gnu++14
-                build_flags.append(TFLM_CXX_STD)
-                build_unflags += OLDER_CXX_STDS
             lib_deps.append(TFLM_LIBRARY_NAME)
+            if board.emulated:
+                files["src/runtime/tg_debug_log.cc"] = (fw / "tflm" / "tg_debug_log.cc").read_bytes()
+            else:
+                # TFLM's headers need C++17, ArduinoCore-mbed breaks under it (its abs() macro vs
+                # <chrono>): tinygen's TFLM glue is a library of its own, C++17 and -Werror.
+                del files["src/runtime/tg_runtime_tflm.cc"]
+                for fname in ("tg_runtime_tflm.cc", "tg_debug_log.cc"):
+                    files[f"lib/{TFLM_GLUE_LIBRARY}/src/{fname}"] = (fw / "tflm" / fname).read_bytes()
+                files[f"lib/{TFLM_GLUE_LIBRARY}/library.json"] = json.dumps({
+                    "name": TFLM_GLUE_LIBRARY, "version": __version__,
+                    "description": "tinygen's TFLM runtime glue (tg_runtime.h on MicroInterpreter)",
+                    "build": {"flags": [TFLM_CXX_STD, "-Wall", "-Wextra", "-Werror"]}}, indent=2) + "\n"
+                lib_deps.append(TFLM_GLUE_LIBRARY)
         else:
             if signal:
                 raise UsageError(f"{model.path.name} uses TFLM Signal ops, which the pinned Arduino export of "
@@ -256,7 +266,7 @@ def render_project(
     files["platformio.ini"] = env.get_template("platformio.ini.j2").render(
         ctx, platform=qemu_platform_uri() if board.emulated else board.pio_platform, ldscript=ldscript,
         upload_protocol=None, build_flags=build_flags, lib_deps=lib_deps, lib_extra_dirs=lib_extra_dirs,
-        platform_packages=platform_packages, build_unflags=build_unflags,
+        platform_packages=platform_packages,
         build_cache_dir=load_settings().build_cache_dir,
         lib_ldf_mode="chain+" if tree is None and runtime == "tflm" else None)
     manifest = {"schema": "tinygen.project", "schema_version": 1, "tinygen": __version__, "board": board.name,

@@ -85,9 +85,10 @@ class TflmTree:
                      "TFLM's Makefile download its dependencies once",
             )
 
-    def library_manifest(self, signal: bool = False,
-                         resolver_methods: Iterable[str] | None = None) -> dict[str, object]:
-        """library.json content: the tree is compiled in place (srcDir outside the project)."""
+    def library_manifest(self, signal: bool = False, resolver_methods: Iterable[str] | None = None,
+                         cxx_std: str | None = None) -> dict[str, object]:
+        """library.json content: the tree is compiled in place (srcDir outside the project).
+        `cxx_std` (e.g. -std=gnu++17) for frameworks whose own C++ standard is older."""
         if signal:
             self.check_signal_ready()
         return {
@@ -98,7 +99,7 @@ class TflmTree:
                 "srcDir": str(self.root),
                 "includeDir": str(self.root),
                 "srcFilter": ["-<*>"] + [f"+<{s}>" for s in self.sources(signal, resolver_methods)],
-                "flags": ["-Wno-unused-parameter", "-Wno-missing-field-initializers"],
+                "flags": ["-Wno-unused-parameter", "-Wno-missing-field-initializers"] + ([cxx_std] if cxx_std else []),
                 "libArchive": True,
             },
         }
