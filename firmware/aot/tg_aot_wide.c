@@ -11,6 +11,8 @@
  * n % 4 channels on their own (k / 4 word pairs, then k % 4 words each).
  */
 #include "tg_aot_opt.h" /* first: the kernels' optimisation level */
+#include <string.h>
+
 #include "tg_aot.h"
 #include "tg_aot_simd.h"
 
@@ -74,53 +76,68 @@ TG_INLINE int8_t finish(const tg_rq_ch *ch, int32_t acc, const range_local *r, c
   return (int8_t)tg_clamp(v, r->lo, r->hi);
 }
 
-/* One row against four channels: the accumulators come in holding the bias. */
-TG_INLINE const int32_t *quad(const int8_t *a, const int32_t *wp, int32_t k, int32_t *acc) {
-  int32_t s0 = acc[0], s1 = acc[1], s2 = acc[2], s3 = acc[3], j;
 #if TG_AOT_DSP && defined(__GNUC__) && defined(__OPTIMIZE__)
-  /* The eight-k loop as one asm block: an LDM of three weight words is one instruction (the
-   * compiler does not merge the loads itself), and the loop stays in registers. Twelve registers
-   * (nine operands, three fixed): the most GCC can always give an inlined asm here. */
-  if ((j = k >> 3) > 0) {
-    int32_t x_, xo_;
+#define TG_WIDE_ASM 1
+/* One row (k = 8 * n8) against nq channel quads, accumulating into acc[4 * nq] (which holds the
+ * bias): the k loop is one asm block in a function of its own, a clean register context where its
+ * nine operands and four fixed registers always fit. Per four k: one LDR, two SXTB16, two LDMs of
+ * four weight words, eight SMLADs. */
+static __attribute__((noinline)) void quads_asm(const int8_t *row, const int32_t *wp, int32_t nq, int32_t n8,
+                                                int32_t *acc) {
+  for (; nq > 0; --nq, acc += 4) {
+    const int8_t *a = row;
+    int32_t s0 = acc[0], s1 = acc[1], s2 = acc[2], s3 = acc[3], n = n8, x_, xo_;
     __asm__ volatile(
         "1:\n\t"
         "ldr %[x], [%[a]], #4\n\t"
-        "ldmia %[wp]!, {r4, r5, r6}\n\t"
+        "ldmia %[wp]!, {r4, r5, r6, r8}\n\t"
         "sxtb16 %[xo], %[x], ror #8\n\t"
         "sxtb16 %[x], %[x]\n\t"
         "smlad %[s0], %[x], r4, %[s0]\n\t"
         "smlad %[s0], %[xo], r5, %[s0]\n\t"
         "smlad %[s1], %[x], r6, %[s1]\n\t"
-        "ldmia %[wp]!, {r4, r5, r6}\n\t"
-        "smlad %[s1], %[xo], r4, %[s1]\n\t"
-        "smlad %[s2], %[x], r5, %[s2]\n\t"
-        "smlad %[s2], %[xo], r6, %[s2]\n\t"
-        "ldmia %[wp]!, {r4, r5}\n\t"
-        "smlad %[s3], %[x], r4, %[s3]\n\t"
-        "smlad %[s3], %[xo], r5, %[s3]\n\t"
+        "smlad %[s1], %[xo], r8, %[s1]\n\t"
+        "ldmia %[wp]!, {r4, r5, r6, r8}\n\t"
+        "smlad %[s2], %[x], r4, %[s2]\n\t"
+        "smlad %[s2], %[xo], r5, %[s2]\n\t"
+        "smlad %[s3], %[x], r6, %[s3]\n\t"
+        "smlad %[s3], %[xo], r8, %[s3]\n\t"
         "ldr %[x], [%[a]], #4\n\t"
-        "ldmia %[wp]!, {r4, r5, r6}\n\t"
+        "ldmia %[wp]!, {r4, r5, r6, r8}\n\t"
         "sxtb16 %[xo], %[x], ror #8\n\t"
         "sxtb16 %[x], %[x]\n\t"
         "smlad %[s0], %[x], r4, %[s0]\n\t"
         "smlad %[s0], %[xo], r5, %[s0]\n\t"
         "smlad %[s1], %[x], r6, %[s1]\n\t"
-        "ldmia %[wp]!, {r4, r5, r6}\n\t"
-        "smlad %[s1], %[xo], r4, %[s1]\n\t"
-        "smlad %[s2], %[x], r5, %[s2]\n\t"
-        "smlad %[s2], %[xo], r6, %[s2]\n\t"
-        "ldmia %[wp]!, {r4, r5}\n\t"
-        "smlad %[s3], %[x], r4, %[s3]\n\t"
-        "smlad %[s3], %[xo], r5, %[s3]\n\t"
+        "smlad %[s1], %[xo], r8, %[s1]\n\t"
+        "ldmia %[wp]!, {r4, r5, r6, r8}\n\t"
+        "smlad %[s2], %[x], r4, %[s2]\n\t"
+        "smlad %[s2], %[xo], r5, %[s2]\n\t"
+        "smlad %[s3], %[x], r6, %[s3]\n\t"
+        "smlad %[s3], %[xo], r8, %[s3]\n\t"
         "subs %[n], %[n], #1\n\t"
         "bne 1b"
-        : [s0] "+r"(s0), [s1] "+r"(s1), [s2] "+r"(s2), [s3] "+r"(s3), [a] "+r"(a), [wp] "+r"(wp),
-          [n] "+r"(j), [x] "=&r"(x_), [xo] "=&r"(xo_)
+        : [s0] "+r"(s0), [s1] "+r"(s1), [s2] "+r"(s2), [s3] "+r"(s3), [a] "+r"(a), [wp] "+r"(wp), [n] "+r"(n),
+          [x] "=&r"(x_), [xo] "=&r"(xo_)
         :
-        : "r4", "r5", "r6", "cc", "memory");
+        : "r4", "r5", "r6", "r8", "cc", "memory");
+    acc[0] = s0;
+    acc[1] = s1;
+    acc[2] = s2;
+    acc[3] = s3;
   }
+}
 #else
+#define TG_WIDE_ASM 0
+#endif
+
+/* One row against four channels: the accumulators come in holding the bias. */
+TG_INLINE const int32_t *quad(const int8_t *a, const int32_t *wp, int32_t k, int32_t *acc) {
+  int32_t s0, s1, s2, s3, j;
+  s0 = acc[0];
+  s1 = acc[1];
+  s2 = acc[2];
+  s3 = acc[3];
   for (j = k >> 3; j > 0; --j) {
 #if TG_AOT_DSP
     const uint32_t x0 = tg_load_u32(a), x1 = tg_load_u32(a + 4);
@@ -132,7 +149,6 @@ TG_INLINE const int32_t *quad(const int8_t *a, const int32_t *wp, int32_t k, int
 #endif
     a += 8;
   }
-#endif
   if (k & 4) {
 #if TG_AOT_DSP
     const uint32_t x0 = tg_load_u32(a);
@@ -186,12 +202,26 @@ TG_INLINE void product(const int8_t *a, int32_t rows, int32_t a_stride, const in
   const int32_t *const bias = q->bias;
   range_local rl;
   int32_t r, c, acc[4];
-  rl.off = q->out_offset;
+  rl.off = sat8 ? 0 : q->out_offset;  /* sat8 variants: the offset is folded (see tg_mm_wide_s8) */
   rl.lo = q->act_min;
   rl.hi = q->act_max;
   for (r = 0; r < rows; ++r, a += a_stride, out += out_stride) {
     const int32_t *wp = w;
-    for (c = 0; c + 4 <= n; c += 4) {
+    c = 0;
+#if TG_WIDE_ASM
+    if (k % 8 == 0) {
+      /* sums of up to 64 channels at a time by the asm loop, then their requantization */
+      int32_t buf[64], i, m;
+      for (; c + 4 <= n; c += m) {
+        m = n - c < 64 ? (n - c) & ~3 : 64;
+        memcpy(buf, bias + c, (size_t)m * sizeof(int32_t));
+        quads_asm(a, wp, m / 4, k / 8, buf);
+        wp += 2 * k * (m / 4);
+        for (i = 0; i < m; ++i) out[c + i] = finish(per_channel ? ch + c + i : ch, buf[i], &rl, fast, sat8);
+      }
+    }
+#endif
+    for (; c + 4 <= n; c += 4) {
       const tg_rq_ch *cq = per_channel ? ch + c : ch;
       acc[0] = bias[c];
       acc[1] = bias[c + 1];
@@ -213,7 +243,9 @@ TG_INLINE void product(const int8_t *a, int32_t rows, int32_t a_stride, const in
 
 void tg_mm_wide_s8(const int8_t *a, int32_t rows, int32_t a_stride, const int32_t *w, int32_t n, int32_t k,
                    const tg_requant_ch *q, int8_t *out, int32_t out_stride) {
-  const int sat8 = q->act_min == -128 && q->act_max == 127;
+  /* the common case: one-step requantization with the output zero point folded into its
+   * constants (out_offset 0) and the whole int8 range */
+  const int sat8 = q->act_min == -128 && q->act_max == 127 && q->out_offset == 0;
   if (q->fast && q->per_channel && sat8) {
     product(a, rows, a_stride, w, n, k, q, out, out_stride, 1, 1, 1);
   } else if (q->fast && sat8) {

@@ -46,20 +46,31 @@ def _per_channel(ctx: OpContext, channels: int) -> tuple[str, str]:
             ctx.const_array(np.array(shifts, np.int32), "int32_t", "shift"))
 
 
-def rq_table(ctx: OpContext, mults: list[int], shifts: list[int]) -> str:
+def rq_table(ctx: OpContext, mults: list[int], shifts: list[int], off: int = 0) -> str:
     """The tg_rq_ch table (see tg_aot.h): one-step requantization constants per channel (one row
-    when every channel has the same multiplier and shift)."""
+    when every channel has the same multiplier and shift). `off` (see `fold_offset`) is added to
+    every result by the table itself."""
     if len(set(zip(mults, shifts))) == 1:
         mults, shifts = mults[:1], shifts[:1]
-    rows = [_rq_row(m, sh) for m, sh in zip(mults, shifts)]
+    rows = [_rq_row(m, sh, off) for m, sh in zip(mults, shifts)]
     return ctx.struct_array("tg_rq_ch", rows, "rq", row_bytes=32)
 
 
-def _rq_row(m: int, sh: int) -> dict[str, int]:
+def _rq_row(m: int, sh: int, off: int = 0) -> dict[str, int]:
     e = -sh
     rnd = (1 << 30) + (1 << (30 + e)) if e >= 1 else 0
+    if off:
+        # ((y + off * 2^(32 + shr)) >> 32) >> shr == ((y >> 32) >> shr) + off, exactly
+        rnd += off << (32 + e - 1)
     return {"round": rnd, "round_neg": rnd - (1 << 31) if e >= 1 else 0, "mult": m, "shift": sh,
             "neg_below": -((1 << 30) // m) if m > 0 else -(2**31), "shr": e - 1 if e >= 1 else 0}
+
+
+def fold_offset(shifts: list[int], out_zp: int) -> int:
+    """The output zero point to fold into the rounding constants (0: none). Only when every channel
+    takes the one-step path and the constants stay far inside int64 (shr <= 20), so kernels add
+    nothing after the shift."""
+    return out_zp if all(sh < 0 and -sh - 1 <= 20 for sh in shifts) else 0
 
 
 def all_fast(shifts: list[int]) -> int:
@@ -84,11 +95,13 @@ def _folded(bias: np.ndarray, w: np.ndarray, in_offset: int) -> np.ndarray:
 
 def _rq(ctx: OpContext, mults: list[int], shifts: list[int], bias: np.ndarray, out_zp: int,
         act: tuple[int, int]) -> str:
-    """A nested tg_requant_ch initialiser: constants table, folded bias, output range."""
-    table = rq_table(ctx, mults, shifts)
+    """A nested tg_requant_ch initialiser: constants table (output zero point folded in when
+    possible), folded bias, output range."""
+    folded = fold_offset(shifts, out_zp)
+    table = rq_table(ctx, mults, shifts, folded)
     per_channel = int(len(set(zip(mults, shifts))) > 1)
     return (f"{{ .ch = {table}, .bias = {ctx.const_array(bias, 'int32_t', 'biasf')}, "
-            f".per_channel = {per_channel}, .out_offset = {out_zp}, .act_min = {act[0]}, "
+            f".per_channel = {per_channel}, .out_offset = {out_zp - folded}, .act_min = {act[0]}, "
             f".act_max = {act[1]}, .fast = {all_fast(shifts)} }}")
 
 
@@ -337,9 +350,9 @@ def depthwise_conv_2d(ctx: OpContext) -> Lowered:
         "dil_h": o.dilationHFactor, "dil_w": o.dilationWFactor,
         "pad_h": compute_padding(ih, kh, o.strideH, o.dilationHFactor, oh2, same),
         "pad_w": compute_padding(iw, kw, o.strideW, o.dilationWFactor, ow2, same),
-        "out_offset": out_zp[0], "act_min": act[0], "act_max": act[1],
-        "rq": rq_table(ctx, mults, shifts) if len(set(zip(mults, shifts))) > 1
-        else ctx.struct_array("tg_rq_ch", [_rq_row(mults[0], shifts[0])] * oc, "rq", row_bytes=32),
+        "out_offset": out_zp[0] - (fo := fold_offset(shifts, out_zp[0])), "act_min": act[0], "act_max": act[1],
+        "rq": rq_table(ctx, mults, shifts, fo) if len(set(zip(mults, shifts))) > 1
+        else ctx.struct_array("tg_rq_ch", [_rq_row(mults[0], shifts[0], fo)] * oc, "rq", row_bytes=32),
         "bias": ctx.const_array(folded, "int32_t", "biasf"),
         "rq_fast": all_fast(shifts),
         "in_zero_point": in_zp,
