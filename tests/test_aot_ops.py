@@ -258,12 +258,12 @@ def test_conv_variants(case: str) -> None:
     _check(conv_model(case))
 
 
-def fc_model(batches: int = 3) -> bytes:
+def fc_model(batches: int = 3, depth: int = 13) -> bytes:
     g = Graph()
-    x = g.t((batches, 13), scale=0.05, zp=6)
+    x = g.t((batches, depth), scale=0.05, zp=6)
     rng = np.random.default_rng(3)
     scales = rng.uniform(0.002, 0.02, 7).astype(np.float32)
-    w = g.t((7, 13), data=rng.integers(-127, 128, size=(7, 13)).astype(np.int8), scale=list(scales), zp=[0] * 7)
+    w = g.t((7, depth), data=rng.integers(-127, 128, size=(7, depth)).astype(np.int8), scale=list(scales), zp=[0] * 7)
     b = g.t((7,), INT32, data=rng.integers(-500, 500, size=7).astype(np.int32), scale=list(scales * 0.05), zp=[0] * 7)
     y = g.t((batches, 7), scale=0.1, zp=1)
     g.ops.append(Op(fb.BuiltinOperator.FULLY_CONNECTED, [x, w, b], [y], fb.BuiltinOptions.FullyConnectedOptions,
@@ -274,6 +274,16 @@ def fc_model(batches: int = 3) -> bytes:
 @pytest.mark.parametrize("batches", [1, 3, 9])   # 9 rows: widened weights (tg_mm_wide_s8)
 def test_per_channel_fully_connected_odd_sizes(batches: int) -> None:
     _check(fc_model(batches))
+
+
+def test_int8_weight_products_when_nothing_is_widened(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Layers outside the widening budget keep int8 weights: pair-interleaved, or quads for
+    k % 8 == 0 (tg_mm_q8_s8), with odd channel counts."""
+    from tinygen.codegen.aot.ops import nn
+
+    monkeypatch.setattr(nn, "WIDE_MIN_ROWS", 1 << 30)
+    for data in [fc_model(3, 24), fc_model(1, 32), conv_model("strided_same"), conv_model("dilated")]:
+        _check(data)
 
 
 def test_dequantize_to_float() -> None:

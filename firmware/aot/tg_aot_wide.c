@@ -254,3 +254,100 @@ void tg_mm_wide_s8(const int8_t *a, int32_t rows, int32_t a_stride, const int32_
     product(a, rows, a_stride, w, n, k, q, out, out_stride, q->fast, q->per_channel, 0);
   }
 }
+
+/* --- the same product with int8 weights (layers not widened), k % 8 == 0 ---
+ * Weights in quad-interleaved order (nn.py `interleave_quads`: per four channels, four bytes of
+ * each in turn; the last n % 4 channels plain). Per four k: one input load and two SXTB16, two
+ * double loads of weights, eight SXTB16 and eight SMLADs. */
+#if TG_WIDE_ASM
+static __attribute__((noinline)) void quads8_asm(const int8_t *row, const int8_t *wp, int32_t nq, int32_t n4,
+                                                 int32_t *acc) {
+  for (; nq > 0; --nq, acc += 4) {
+    const int8_t *a = row;
+    int32_t s0 = acc[0], s1 = acc[1], s2 = acc[2], s3 = acc[3], n = n4, x_, xo_;
+    __asm__ volatile(
+        "1:\n\t"
+        "ldr %[x], [%[a]], #4\n\t"
+        "ldmia %[wp]!, {r4, r5}\n\t"
+        "sxtb16 %[xo], %[x], ror #8\n\t"
+        "sxtb16 %[x], %[x]\n\t"
+        "sxtb16 r6, r4\n\t"
+        "sxtb16 r4, r4, ror #8\n\t"
+        "smlad %[s0], %[x], r6, %[s0]\n\t"
+        "smlad %[s0], %[xo], r4, %[s0]\n\t"
+        "sxtb16 r6, r5\n\t"
+        "sxtb16 r5, r5, ror #8\n\t"
+        "smlad %[s1], %[x], r6, %[s1]\n\t"
+        "smlad %[s1], %[xo], r5, %[s1]\n\t"
+        "ldmia %[wp]!, {r4, r5}\n\t"
+        "sxtb16 r6, r4\n\t"
+        "sxtb16 r4, r4, ror #8\n\t"
+        "smlad %[s2], %[x], r6, %[s2]\n\t"
+        "smlad %[s2], %[xo], r4, %[s2]\n\t"
+        "sxtb16 r6, r5\n\t"
+        "sxtb16 r5, r5, ror #8\n\t"
+        "smlad %[s3], %[x], r6, %[s3]\n\t"
+        "smlad %[s3], %[xo], r5, %[s3]\n\t"
+        "subs %[n], %[n], #1\n\t"
+        "bne 1b"
+        : [s0] "+r"(s0), [s1] "+r"(s1), [s2] "+r"(s2), [s3] "+r"(s3), [a] "+r"(a), [wp] "+r"(wp), [n] "+r"(n),
+          [x] "=&r"(x_), [xo] "=&r"(xo_)
+        :
+        : "r4", "r5", "r6", "cc", "memory");
+    acc[0] = s0;
+    acc[1] = s1;
+    acc[2] = s2;
+    acc[3] = s3;
+  }
+}
+#else
+static void quads8_asm(const int8_t *row, const int8_t *wp, int32_t nq, int32_t n4, int32_t *acc) {
+  int32_t j, i, c;
+  for (; nq > 0; --nq, acc += 4) {
+    const int8_t *a = row;
+    for (j = 0; j < n4; ++j, a += 4, wp += 16) {
+      for (c = 0; c < 4; ++c) {
+        for (i = 0; i < 4; ++i) acc[c] += a[i] * wp[4 * c + i];
+      }
+    }
+  }
+}
+#endif
+
+TG_INLINE void product8(const int8_t *a, int32_t rows, int32_t a_stride, const int8_t *w, int32_t n, int32_t k,
+                        const tg_requant_ch *q, int8_t *out, int32_t out_stride, const int fast, const int per_channel,
+                        const int sat8) {
+  const tg_rq_ch *const ch = q->ch;
+  const int32_t *const bias = q->bias;
+  range_local rl;
+  int32_t r, c, m, i, buf[64];
+  rl.off = sat8 ? 0 : q->out_offset;
+  rl.lo = q->act_min;
+  rl.hi = q->act_max;
+  for (r = 0; r < rows; ++r, a += a_stride, out += out_stride) {
+    const int8_t *wp = w;
+    for (c = 0; c + 4 <= n; c += m) {
+      m = n - c < 64 ? (n - c) & ~3 : 64;
+      memcpy(buf, bias + c, (size_t)m * sizeof(int32_t));
+      quads8_asm(a, wp, m / 4, k / 4, buf);
+      wp += k * m;
+      for (i = 0; i < m; ++i) out[c + i] = finish(per_channel ? ch + c + i : ch, buf[i], &rl, fast, sat8);
+    }
+    for (; c < n; ++c, wp += k) {
+      out[c] = finish(per_channel ? ch + c : ch, (int32_t)((uint32_t)bias[c] + (uint32_t)tg_dot_s8(a, wp, k)), &rl,
+                      fast, sat8);
+    }
+  }
+}
+
+void tg_mm_q8_s8(const int8_t *a, int32_t rows, int32_t a_stride, const int8_t *w, int32_t n, int32_t k,
+                 const tg_requant_ch *q, int8_t *out, int32_t out_stride) {
+  const int sat8 = q->act_min == -128 && q->act_max == 127 && q->out_offset == 0;
+  if (q->fast && q->per_channel && sat8) {
+    product8(a, rows, a_stride, w, n, k, q, out, out_stride, 1, 1, 1);
+  } else if (q->fast && sat8) {
+    product8(a, rows, a_stride, w, n, k, q, out, out_stride, 1, 0, 1);
+  } else {
+    product8(a, rows, a_stride, w, n, k, q, out, out_stride, q->fast, q->per_channel, 0);
+  }
+}

@@ -279,7 +279,7 @@ def _lower_conv(ctx: OpContext, w: np.ndarray, inplace_ok: bool) -> Lowered:
         "bias_folded": ctx.const_array(folded_v, "int32_t", "biasf") if grouped else "NULL",
         "rq": _rq(ctx, mults, shifts, folded_v, out_zp[0], act),
         "in_zero_point": in_zp,
-        "wide": int(wide := widened(ctx) and not grouped),
+        "wide": (wide := 1 if widened(ctx) and not grouped else 2 if not grouped and (kh * kw * ic) % 8 == 0 else 0),
     }, "conv")
     if grouped:
         scratch = "NULL"
@@ -287,8 +287,10 @@ def _lower_conv(ctx: OpContext, w: np.ndarray, inplace_ok: bool) -> Lowered:
         scratch = f"(int8_t *){ctx.scratch(2 * ic)}" if inplace_ok else "NULL"
     else:
         scratch = f"(int8_t *){ctx.scratch(2 * kh * kw * ic)}"
-    if wide:
+    if wide == 1:
         weights = f"(const int8_t *){ctx.const_array(widen_quads(w.reshape(oc, -1)), 'int32_t', 'w')}"
+    elif wide == 2:
+        weights = ctx.const_array(interleave_quads(w.reshape(oc, -1)), "int8_t", "w")
     elif grouped:
         weights = ctx.const_array(w.reshape(-1), "int8_t", "w")
     else:
@@ -397,9 +399,11 @@ def fully_connected(ctx: OpContext) -> Lowered:
     params = ctx.struct("tg_fc_params", {
         "batches": batches, "in_depth": in_depth, "out_depth": out_depth,
         "rq": _rq(ctx, mults, shifts, folded, out_zp[0], act),
-        "wide": int(wide := widened(ctx)),
+        "wide": (wide := 1 if widened(ctx) else 2 if in_depth % 8 == 0 else 0),
     }, "fc")
-    if wide:
+    if wide == 2:
+        weights = ctx.const_array(interleave_quads(w.reshape(out_depth, -1)), "int8_t", "w")
+    elif wide == 1:
         weights = f"(const int8_t *){ctx.const_array(widen_quads(w.reshape(out_depth, -1)), 'int32_t', 'w')}"
     else:
         order = interleave_quads if batches == 1 else interleave_pairs
