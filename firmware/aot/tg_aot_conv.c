@@ -93,14 +93,16 @@ void tg_conv_s8(const tg_conv_params *p, const int8_t *in, const int8_t *w, int8
     }
     return;
   }
+  /* patches padded to k_pad bytes meet zero weights: whatever the pad bytes hold adds nothing */
+  const int32_t kp = p->k_pad > 0 ? p->k_pad : k;
   for (n = 0; n < p->batches; ++n) {
     const int8_t *img = in + n * p->in_h * p->in_w * p->in_c;
     int8_t *o = out + n * pixels * p->out_c;
     for (i = 0; i < pixels; i += 2) {
       const int32_t rows = i + 1 < pixels ? 2 : 1;
       im2col(p, img, i / p->out_w, i % p->out_w, scratch);
-      if (rows == 2) im2col(p, img, (i + 1) / p->out_w, (i + 1) % p->out_w, scratch + k);
-      mm(p, scratch, rows, k, w, k, o + i * p->out_c);
+      if (rows == 2) im2col(p, img, (i + 1) / p->out_w, (i + 1) % p->out_w, scratch + kp);
+      mm(p, scratch, rows, kp, w, kp, o + i * p->out_c);
     }
   }
 }

@@ -209,8 +209,8 @@ TG_INLINE void product(const int8_t *a, int32_t rows, int32_t a_stride, const in
     const int32_t *wp = w;
     c = 0;
 #if TG_WIDE_ASM
-    if (k % 8 == 0) {
-      /* sums of up to 64 channels at a time by the asm loop, then their requantization */
+    if (k % 8 == 0 && k >= 32) {
+      /* long rows (k >= 32; shorter ones cost less in C): sums of up to 64 channels at a time by the asm loop, then their requantization */
       int32_t buf[64], i, m;
       for (; c + 4 <= n; c += m) {
         m = n - c < 64 ? (n - c) & ~3 : 64;
@@ -255,7 +255,7 @@ void tg_mm_wide_s8(const int8_t *a, int32_t rows, int32_t a_stride, const int32_
   }
 }
 
-/* --- the same product with int8 weights (layers not widened), k % 8 == 0 ---
+/* --- the same product with int8 weights (layers not widened), k % 8 == 0, k >= 32 ---
  * Weights in quad-interleaved order (nn.py `interleave_quads`: per four channels, four bytes of
  * each in turn; the last n % 4 channels plain). Per four k: one input load and two SXTB16, two
  * double loads of weights, eight SXTB16 and eight SMLADs. */

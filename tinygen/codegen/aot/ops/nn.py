@@ -175,10 +175,16 @@ def _matmul_shape(ctx: OpContext) -> tuple[int, int, int] | None:
     if ctx.op.op == "FULLY_CONNECTED":
         return ctx.output(0).num_elements // w[0], w[0], w[-1]
     if ctx.op.op == "CONV_2D" and w[3] == xt.shape[3]:
-        return out[0] * out[1] * out[2], w[0], w[1] * w[2] * w[3]
+        return out[0] * out[1] * out[2], w[0], _k_pad(ctx, w[1] * w[2] * w[3]) or w[1] * w[2] * w[3]
     if ctx.op.op == "DEPTHWISE_CONV_2D" and xt.shape[3] == 1 and not _dw_inplace(ctx):
         return out[0] * out[1] * out[2], w[3], w[1] * w[2]
     return None
+
+
+def _k_pad(ctx: OpContext, k: int) -> int:
+    """Patch length an im2col convolution pads k to (0: none): a multiple of 8 from 16 up, so the
+    product has no k % 8 tail (the pad bytes meet zero weights)."""
+    return (k + 7) // 8 * 8 if k % 8 and k >= 16 and not _pointwise(ctx) else 0
 
 
 def _wide_plan(ctx: OpContext) -> frozenset[tuple[int, int]]:
@@ -265,6 +271,7 @@ def _lower_conv(ctx: OpContext, w: np.ndarray, inplace_ok: bool) -> Lowered:
     bias = _bias(ctx, oc)
     folded_v = _folded(bias, w, -in_zp)
     grouped = fic != ic
+    kp = (0 if grouped else _k_pad(ctx, kh * kw * ic)) or kh * kw * fic
     mult, shift = _per_channel(ctx, oc) if grouped else ("NULL", "NULL")
     params = ctx.struct("tg_conv_params", {
         "batches": n, "in_h": ih, "in_w": iw, "in_c": ic, "out_h": oh, "out_w": ow, "out_c": oc,
@@ -279,22 +286,24 @@ def _lower_conv(ctx: OpContext, w: np.ndarray, inplace_ok: bool) -> Lowered:
         "bias_folded": ctx.const_array(folded_v, "int32_t", "biasf") if grouped else "NULL",
         "rq": _rq(ctx, mults, shifts, folded_v, out_zp[0], act),
         "in_zero_point": in_zp,
-        "wide": (wide := 1 if widened(ctx) and not grouped else 2 if not grouped and (kh * kw * ic) % 8 == 0 else 0),
+        "wide": (wide := 1 if widened(ctx) and not grouped else 2 if not grouped and kp % 8 == 0 and kp >= 32 else 0),
+        "k_pad": 0 if grouped else _k_pad(ctx, kh * kw * ic),
     }, "conv")
     if grouped:
         scratch = "NULL"
     elif kh == kw == 1 and o.strideH == o.strideW == 1 and (oh, ow) == (ih, iw):
         scratch = f"(int8_t *){ctx.scratch(2 * ic)}" if inplace_ok else "NULL"
     else:
-        scratch = f"(int8_t *){ctx.scratch(2 * kh * kw * ic)}"
+        scratch = f"(int8_t *){ctx.scratch(2 * kp)}"
+    rows = np.pad(w.reshape(oc, -1), ((0, 0), (0, kp - w[0].size))) if not grouped else w.reshape(oc, -1)
     if wide == 1:
-        weights = f"(const int8_t *){ctx.const_array(widen_quads(w.reshape(oc, -1)), 'int32_t', 'w')}"
+        weights = f"(const int8_t *){ctx.const_array(widen_quads(rows), 'int32_t', 'w')}"
     elif wide == 2:
-        weights = ctx.const_array(interleave_quads(w.reshape(oc, -1)), "int8_t", "w")
+        weights = ctx.const_array(interleave_quads(rows), "int8_t", "w")
     elif grouped:
         weights = ctx.const_array(w.reshape(-1), "int8_t", "w")
     else:
-        weights = ctx.const_array(interleave_pairs(w.reshape(oc, -1)), "int8_t", "w")
+        weights = ctx.const_array(interleave_pairs(rows), "int8_t", "w")
     return Lowered(f"tg_conv_s8(&{params}, {ctx.inp(0)}, {weights}, {ctx.out(0)}, {scratch});",
                    ("tg_aot_conv.c", "tg_aot_dot.c", "tg_aot_matmul.c", "tg_aot_wide.c"))
 
@@ -399,7 +408,7 @@ def fully_connected(ctx: OpContext) -> Lowered:
     params = ctx.struct("tg_fc_params", {
         "batches": batches, "in_depth": in_depth, "out_depth": out_depth,
         "rq": _rq(ctx, mults, shifts, folded, out_zp[0], act),
-        "wide": (wide := 1 if widened(ctx) else 2 if in_depth % 8 == 0 else 0),
+        "wide": (wide := 1 if widened(ctx) else 2 if in_depth % 8 == 0 and in_depth >= 32 else 0),
     }, "fc")
     if wide == 2:
         weights = ctx.const_array(interleave_quads(w.reshape(out_depth, -1)), "int8_t", "w")
