@@ -258,15 +258,36 @@ void tg_mm_wide_s8(const int8_t *a, int32_t rows, int32_t a_stride, const int32_
 /* --- the same product with int8 weights (layers not widened), k % 8 == 0, k >= 32 ---
  * Weights in quad-interleaved order (nn.py `interleave_quads`: per four channels, four bytes of
  * each in turn; the last n % 4 channels plain). Per four k: one input load and two SXTB16, two
- * double loads of weights, eight SXTB16 and eight SMLADs. */
+ * double loads of weights, eight SXTB16 and eight SMLADs; eight k per loop iteration. */
 #if TG_WIDE_ASM
-static __attribute__((noinline)) void quads8_asm(const int8_t *row, const int8_t *wp, int32_t nq, int32_t n4,
+static __attribute__((noinline)) void quads8_asm(const int8_t *row, const int8_t *wp, int32_t nq, int32_t n8,
                                                  int32_t *acc) {
   for (; nq > 0; --nq, acc += 4) {
     const int8_t *a = row;
-    int32_t s0 = acc[0], s1 = acc[1], s2 = acc[2], s3 = acc[3], n = n4, x_, xo_;
+    int32_t s0 = acc[0], s1 = acc[1], s2 = acc[2], s3 = acc[3], n = n8, x_, xo_;
     __asm__ volatile(
         "1:\n\t"
+        "ldr %[x], [%[a]], #4\n\t"
+        "ldmia %[wp]!, {r4, r5}\n\t"
+        "sxtb16 %[xo], %[x], ror #8\n\t"
+        "sxtb16 %[x], %[x]\n\t"
+        "sxtb16 r6, r4\n\t"
+        "sxtb16 r4, r4, ror #8\n\t"
+        "smlad %[s0], %[x], r6, %[s0]\n\t"
+        "smlad %[s0], %[xo], r4, %[s0]\n\t"
+        "sxtb16 r6, r5\n\t"
+        "sxtb16 r5, r5, ror #8\n\t"
+        "smlad %[s1], %[x], r6, %[s1]\n\t"
+        "smlad %[s1], %[xo], r5, %[s1]\n\t"
+        "ldmia %[wp]!, {r4, r5}\n\t"
+        "sxtb16 r6, r4\n\t"
+        "sxtb16 r4, r4, ror #8\n\t"
+        "smlad %[s2], %[x], r6, %[s2]\n\t"
+        "smlad %[s2], %[xo], r4, %[s2]\n\t"
+        "sxtb16 r6, r5\n\t"
+        "sxtb16 r5, r5, ror #8\n\t"
+        "smlad %[s3], %[x], r6, %[s3]\n\t"
+        "smlad %[s3], %[xo], r5, %[s3]\n\t"
         "ldr %[x], [%[a]], #4\n\t"
         "ldmia %[wp]!, {r4, r5}\n\t"
         "sxtb16 %[xo], %[x], ror #8\n\t"
@@ -301,11 +322,11 @@ static __attribute__((noinline)) void quads8_asm(const int8_t *row, const int8_t
   }
 }
 #else
-static void quads8_asm(const int8_t *row, const int8_t *wp, int32_t nq, int32_t n4, int32_t *acc) {
+static void quads8_asm(const int8_t *row, const int8_t *wp, int32_t nq, int32_t n8, int32_t *acc) {
   int32_t j, i, c;
   for (; nq > 0; --nq, acc += 4) {
     const int8_t *a = row;
-    for (j = 0; j < n4; ++j, a += 4, wp += 16) {
+    for (j = 0; j < 2 * n8; ++j, a += 4, wp += 16) {
       for (c = 0; c < 4; ++c) {
         for (i = 0; i < 4; ++i) acc[c] += a[i] * wp[4 * c + i];
       }
@@ -329,7 +350,7 @@ TG_INLINE void product8(const int8_t *a, int32_t rows, int32_t a_stride, const i
     for (c = 0; c + 4 <= n; c += m) {
       m = n - c < 64 ? (n - c) & ~3 : 64;
       memcpy(buf, bias + c, (size_t)m * sizeof(int32_t));
-      quads8_asm(a, wp, m / 4, k / 4, buf);
+      quads8_asm(a, wp, m / 4, k / 8, buf);
       wp += k * m;
       for (i = 0; i < m; ++i) out[c + i] = finish(per_channel ? ch + c + i : ch, buf[i], &rl, fast, sat8);
     }
