@@ -127,6 +127,51 @@ static __attribute__((noinline)) void quads_asm(const int8_t *row, const int32_t
     acc[3] = s3;
   }
 }
+
+/* The same with the row already split into SXTB16 halves (xrow: per four k the words
+ * sxtb16(x), sxtb16(x ror 8)), done once per row for all its channels: per four k one LDRD of the
+ * input halves, two LDMs of weights, eight SMLADs. */
+static __attribute__((noinline)) void quadsx_asm(const int32_t *xrow, const int32_t *wp, int32_t nq, int32_t n8,
+                                                 int32_t *acc) {
+  for (; nq > 0; --nq, acc += 4) {
+    const int32_t *x = xrow;
+    int32_t s0 = acc[0], s1 = acc[1], s2 = acc[2], s3 = acc[3], n = n8, xe_, xo_;
+    __asm__ volatile(
+        "1:\n\t"
+        "ldrd %[xe], %[xo], [%[x]], #8\n\t"
+        "ldmia %[wp]!, {r4, r5, r6, r8}\n\t"
+        "smlad %[s0], %[xe], r4, %[s0]\n\t"
+        "smlad %[s0], %[xo], r5, %[s0]\n\t"
+        "smlad %[s1], %[xe], r6, %[s1]\n\t"
+        "smlad %[s1], %[xo], r8, %[s1]\n\t"
+        "ldmia %[wp]!, {r4, r5, r6, r8}\n\t"
+        "smlad %[s2], %[xe], r4, %[s2]\n\t"
+        "smlad %[s2], %[xo], r5, %[s2]\n\t"
+        "smlad %[s3], %[xe], r6, %[s3]\n\t"
+        "smlad %[s3], %[xo], r8, %[s3]\n\t"
+        "ldrd %[xe], %[xo], [%[x]], #8\n\t"
+        "ldmia %[wp]!, {r4, r5, r6, r8}\n\t"
+        "smlad %[s0], %[xe], r4, %[s0]\n\t"
+        "smlad %[s0], %[xo], r5, %[s0]\n\t"
+        "smlad %[s1], %[xe], r6, %[s1]\n\t"
+        "smlad %[s1], %[xo], r8, %[s1]\n\t"
+        "ldmia %[wp]!, {r4, r5, r6, r8}\n\t"
+        "smlad %[s2], %[xe], r4, %[s2]\n\t"
+        "smlad %[s2], %[xo], r5, %[s2]\n\t"
+        "smlad %[s3], %[xe], r6, %[s3]\n\t"
+        "smlad %[s3], %[xo], r8, %[s3]\n\t"
+        "subs %[n], %[n], #1\n\t"
+        "bne 1b"
+        : [s0] "+r"(s0), [s1] "+r"(s1), [s2] "+r"(s2), [s3] "+r"(s3), [x] "+r"(x), [wp] "+r"(wp), [n] "+r"(n),
+          [xe] "=&r"(xe_), [xo] "=&r"(xo_)
+        :
+        : "r4", "r5", "r6", "r8", "cc", "memory");
+    acc[0] = s0;
+    acc[1] = s1;
+    acc[2] = s2;
+    acc[3] = s3;
+  }
+}
 #else
 #define TG_WIDE_ASM 0
 #endif
@@ -211,11 +256,23 @@ TG_INLINE void product(const int8_t *a, int32_t rows, int32_t a_stride, const in
 #if TG_WIDE_ASM
     if (k % 8 == 0 && k >= 32) {
       /* long rows (k >= 32; shorter ones cost less in C): sums of up to 64 channels at a time by the asm loop, then their requantization */
-      int32_t buf[64], i, m;
+      /* rows up to 256 long feeding eight quads or more: split into SXTB16 halves once (xrow) */
+      int32_t buf[64], xrow[128], i, m;
       for (; c + 4 <= n; c += m) {
         m = n - c < 64 ? (n - c) & ~3 : 64;
         memcpy(buf, bias + c, (size_t)m * sizeof(int32_t));
-        quads_asm(a, wp, m / 4, k / 8, buf);
+        if (k <= 256 && n >= 32) {
+          if (c == 0) {
+            for (i = 0; i < k / 4; ++i) {
+              const uint32_t v = tg_load_u32(a + 4 * i);
+              xrow[2 * i] = tg_sxtb16_even(v);
+              xrow[2 * i + 1] = tg_sxtb16_odd(v);
+            }
+          }
+          quadsx_asm(xrow, wp, m / 4, k / 8, buf);
+        } else {
+          quads_asm(a, wp, m / 4, k / 8, buf);
+        }
         wp += 2 * k * (m / 4);
         for (i = 0; i < m; ++i) out[c + i] = finish(per_channel ? ch + c + i : ch, buf[i], &rl, fast, sat8);
       }
@@ -321,6 +378,65 @@ static __attribute__((noinline)) void quads8_asm(const int8_t *row, const int8_t
     acc[3] = s3;
   }
 }
+
+/* The same from a row split into SXTB16 halves once (see quadsx_asm). */
+static __attribute__((noinline)) void quads8x_asm(const int32_t *xrow, const int8_t *wp, int32_t nq, int32_t n8,
+                                                 int32_t *acc) {
+  for (; nq > 0; --nq, acc += 4) {
+    const int32_t *x = xrow;
+    int32_t s0 = acc[0], s1 = acc[1], s2 = acc[2], s3 = acc[3], n = n8, xe_, xo_;
+    __asm__ volatile(
+        "1:\n\t"
+        "ldrd %[xe], %[xo], [%[x]], #8\n\t"
+        "ldmia %[wp]!, {r4, r5}\n\t"
+        "sxtb16 r6, r4\n\t"
+        "sxtb16 r4, r4, ror #8\n\t"
+        "smlad %[s0], %[xe], r6, %[s0]\n\t"
+        "smlad %[s0], %[xo], r4, %[s0]\n\t"
+        "sxtb16 r6, r5\n\t"
+        "sxtb16 r5, r5, ror #8\n\t"
+        "smlad %[s1], %[xe], r6, %[s1]\n\t"
+        "smlad %[s1], %[xo], r5, %[s1]\n\t"
+        "ldmia %[wp]!, {r4, r5}\n\t"
+        "sxtb16 r6, r4\n\t"
+        "sxtb16 r4, r4, ror #8\n\t"
+        "smlad %[s2], %[xe], r6, %[s2]\n\t"
+        "smlad %[s2], %[xo], r4, %[s2]\n\t"
+        "sxtb16 r6, r5\n\t"
+        "sxtb16 r5, r5, ror #8\n\t"
+        "smlad %[s3], %[xe], r6, %[s3]\n\t"
+        "smlad %[s3], %[xo], r5, %[s3]\n\t"
+        "ldrd %[xe], %[xo], [%[x]], #8\n\t"
+        "ldmia %[wp]!, {r4, r5}\n\t"
+        "sxtb16 r6, r4\n\t"
+        "sxtb16 r4, r4, ror #8\n\t"
+        "smlad %[s0], %[xe], r6, %[s0]\n\t"
+        "smlad %[s0], %[xo], r4, %[s0]\n\t"
+        "sxtb16 r6, r5\n\t"
+        "sxtb16 r5, r5, ror #8\n\t"
+        "smlad %[s1], %[xe], r6, %[s1]\n\t"
+        "smlad %[s1], %[xo], r5, %[s1]\n\t"
+        "ldmia %[wp]!, {r4, r5}\n\t"
+        "sxtb16 r6, r4\n\t"
+        "sxtb16 r4, r4, ror #8\n\t"
+        "smlad %[s2], %[xe], r6, %[s2]\n\t"
+        "smlad %[s2], %[xo], r4, %[s2]\n\t"
+        "sxtb16 r6, r5\n\t"
+        "sxtb16 r5, r5, ror #8\n\t"
+        "smlad %[s3], %[xe], r6, %[s3]\n\t"
+        "smlad %[s3], %[xo], r5, %[s3]\n\t"
+        "subs %[n], %[n], #1\n\t"
+        "bne 1b"
+        : [s0] "+r"(s0), [s1] "+r"(s1), [s2] "+r"(s2), [s3] "+r"(s3), [x] "+r"(x), [wp] "+r"(wp), [n] "+r"(n),
+          [xe] "=&r"(xe_), [xo] "=&r"(xo_)
+        :
+        : "r4", "r5", "r6", "cc", "memory");
+    acc[0] = s0;
+    acc[1] = s1;
+    acc[2] = s2;
+    acc[3] = s3;
+  }
+}
 #else
 static void quads8_asm(const int8_t *row, const int8_t *wp, int32_t nq, int32_t n8, int32_t *acc) {
   int32_t j, i, c;
@@ -342,6 +458,9 @@ TG_INLINE void product8(const int8_t *a, int32_t rows, int32_t a_stride, const i
   const int32_t *const bias = q->bias;
   range_local rl;
   int32_t r, c, m, i, buf[64];
+#if TG_WIDE_ASM
+  int32_t xrow[128];  /* rows up to 256 long feeding eight quads or more, split into SXTB16 halves once */
+#endif
   rl.off = sat8 ? 0 : q->out_offset;
   rl.lo = q->act_min;
   rl.hi = q->act_max;
@@ -350,7 +469,22 @@ TG_INLINE void product8(const int8_t *a, int32_t rows, int32_t a_stride, const i
     for (c = 0; c + 4 <= n; c += m) {
       m = n - c < 64 ? (n - c) & ~3 : 64;
       memcpy(buf, bias + c, (size_t)m * sizeof(int32_t));
+#if TG_WIDE_ASM
+      if (k <= 256 && n >= 32) {
+        if (c == 0) {
+          for (i = 0; i < k / 4; ++i) {
+            const uint32_t v = tg_load_u32(a + 4 * i);
+            xrow[2 * i] = tg_sxtb16_even(v);
+            xrow[2 * i + 1] = tg_sxtb16_odd(v);
+          }
+        }
+        quads8x_asm(xrow, wp, m / 4, k / 8, buf);
+      } else {
+        quads8_asm(a, wp, m / 4, k / 8, buf);
+      }
+#else
       quads8_asm(a, wp, m / 4, k / 8, buf);
+#endif
       wp += k * m;
       for (i = 0; i < m; ++i) out[c + i] = finish(per_channel ? ch + c + i : ch, buf[i], &rl, fast, sat8);
     }
