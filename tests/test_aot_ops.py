@@ -258,14 +258,14 @@ def test_conv_variants(case: str) -> None:
     _check(conv_model(case))
 
 
-def fc_model(batches: int = 3) -> bytes:
+def fc_model(batches: int = 3, depth: int = 13, outs: int = 7) -> bytes:
     g = Graph()
-    x = g.t((batches, 13), scale=0.05, zp=6)
+    x = g.t((batches, depth), scale=0.05, zp=6)
     rng = np.random.default_rng(3)
-    scales = rng.uniform(0.002, 0.02, 7).astype(np.float32)
-    w = g.t((7, 13), data=rng.integers(-127, 128, size=(7, 13)).astype(np.int8), scale=list(scales), zp=[0] * 7)
-    b = g.t((7,), INT32, data=rng.integers(-500, 500, size=7).astype(np.int32), scale=list(scales * 0.05), zp=[0] * 7)
-    y = g.t((batches, 7), scale=0.1, zp=1)
+    scales = rng.uniform(0.002, 0.02, outs).astype(np.float32)
+    w = g.t((outs, depth), data=rng.integers(-127, 128, size=(outs, depth)).astype(np.int8), scale=list(scales), zp=[0] * outs)
+    b = g.t((outs,), INT32, data=rng.integers(-500, 500, size=outs).astype(np.int32), scale=list(scales * 0.05), zp=[0] * outs)
+    y = g.t((batches, outs), scale=0.1, zp=1)
     g.ops.append(Op(fb.BuiltinOperator.FULLY_CONNECTED, [x, w, b], [y], fb.BuiltinOptions.FullyConnectedOptions,
                     _opts("FullyConnectedOptionsT", fusedActivationFunction=0)))
     return g.build([x], [y])
@@ -274,6 +274,22 @@ def fc_model(batches: int = 3) -> bytes:
 @pytest.mark.parametrize("batches", [1, 3, 9])   # 9 rows: widened weights (tg_mm_wide_s8)
 def test_per_channel_fully_connected_odd_sizes(batches: int) -> None:
     _check(fc_model(batches))
+
+
+def test_wide_product_long_rows_many_channels() -> None:
+    """k 64 and 70 outputs: the asm row loop over a row split once into SXTB16 halves, then the
+    n % 4 last channels."""
+    _check(fc_model(9, 64, 70))
+
+
+def test_int8_weight_products_when_nothing_is_widened(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Layers outside the widening budget keep int8 weights: pair-interleaved, or quads for
+    k % 8 == 0 (tg_mm_q8_s8), with odd channel counts."""
+    from tinygen.codegen.aot.ops import nn
+
+    monkeypatch.setattr(nn, "WIDE_MIN_ROWS", 1 << 30)
+    for data in [fc_model(3, 24), fc_model(1, 32), fc_model(2, 64, 70), conv_model("strided_same"), conv_model("dilated")]:
+        _check(data)
 
 
 def test_dequantize_to_float() -> None:

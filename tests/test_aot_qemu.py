@@ -79,9 +79,25 @@ def test_m4_dsp_synthetic_ops_bit_exact() -> None:
 
     from .test_aot_ops import CONV_CASES, _pool, conv_model, fc_model
 
-    models = [conv_model(c) for c in CONV_CASES] + [fc_model(1), fc_model(3), fc_model(9), _pool(17, 0), _pool(1, 1)]
+    models = [conv_model(c) for c in CONV_CASES] + [fc_model(1), fc_model(3), fc_model(9), fc_model(9, 64, 70), _pool(17, 0), _pool(1, 1)]
     rng = np.random.default_rng(8)
     for data in models:
+        info = parse_model(data)
+        records = [[rng.integers(-128, 128, size=t.shape).astype(np.int8) for t in info.inputs] for _ in range(3)]
+        assert not _compare(info, records)
+
+
+def test_m4_dsp_int8_weight_products(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With widening switched off: the int8-weight products (pairs, quads with the asm loop)."""
+    from tinygen.codegen.aot.ops import nn
+    from tinygen.model import parse_model
+
+    from .test_aot_ops import conv_model, fc_model
+
+    monkeypatch.setattr(nn, "WIDE_MIN_ROWS", 1 << 30)
+    rng = np.random.default_rng(9)
+    for data in [fc_model(3, 24), fc_model(1, 32), fc_model(2, 64, 70), conv_model("strided_same"),
+                 conv_model("dilated")]:
         info = parse_model(data)
         records = [[rng.integers(-128, 128, size=t.shape).astype(np.int8) for t in info.inputs] for _ in range(3)]
         assert not _compare(info, records)

@@ -84,6 +84,10 @@ void tg_mm_s8(const int8_t *a, int32_t rows, int32_t a_stride, const int8_t *w, 
 void tg_mm_wide_s8(const int8_t *a, int32_t rows, int32_t a_stride, const int32_t *w, int32_t n, int32_t k,
                    const tg_requant_ch *q, int8_t *out, int32_t out_stride);
 
+/* The same product with int8 weights in quad-interleaved order (tg_mv_s8's), k % 8 == 0, k >= 32. */
+void tg_mm_q8_s8(const int8_t *a, int32_t rows, int32_t a_stride, const int8_t *w, int32_t n, int32_t k,
+                 const tg_requant_ch *q, int8_t *out, int32_t out_stride);
+
 typedef struct {
   int32_t batches, in_h, in_w, in_c;
   int32_t out_h, out_w, out_c;
@@ -98,7 +102,8 @@ typedef struct {
   const int32_t *bias_folded;
   tg_requant_ch rq;               /* per channel, bias folded: the matrix-product path */
   int32_t in_zero_point;
-  int32_t wide;                   /* weights are tg_mm_wide_s8's int16 pairs (int32_t words) */
+  int32_t wide;                   /* weights: 1 tg_mm_wide_s8's int16 pairs (int32_t words), 2 tg_mm_q8_s8's quads */
+  int32_t k_pad;                  /* > 0: im2col patches (and weight rows) padded to k_pad bytes */
 } tg_conv_params;
 
 typedef struct {
@@ -118,7 +123,7 @@ typedef struct {
 typedef struct {
   int32_t batches, in_depth, out_depth;
   tg_requant_ch rq;               /* bias = bias + in_offset * sum(weights row) */
-  int32_t wide;                   /* weights are tg_mm_wide_s8's int16 pairs (int32_t words) */
+  int32_t wide;                   /* weights: 1 tg_mm_wide_s8's int16 pairs (int32_t words), 2 tg_mm_q8_s8's quads */
 } tg_fc_params;
 
 /* conv scratch: 2 * k_h * k_w * in_c bytes (patches of two output pixels), unused for 1x1

@@ -47,10 +47,12 @@ static void im2col(const tg_conv_params *p, const int8_t *img, int32_t oy, int32
 
 static void conv_generic(const tg_conv_params *p, const int8_t *in, const int8_t *w, int8_t *out);
 
-/* The matrix product for these weights: int8 pair-interleaved, or widened (p->wide). */
+/* The matrix product for these weights: int8 pair-interleaved, widened (wide 1) or quads (2). */
 static void mm(const tg_conv_params *p, const int8_t *a, int32_t rows, int32_t a_stride, const int8_t *w,
                int32_t k, int8_t *out) {
-  if (p->wide) {
+  if (p->wide == 2) {
+    tg_mm_q8_s8(a, rows, a_stride, w, p->out_c, k, &p->rq, out, p->out_c);
+  } else if (p->wide) {
     tg_mm_wide_s8(a, rows, a_stride, (const int32_t *)(const void *)w, p->out_c, k, &p->rq, out, p->out_c);
   } else {
     tg_mm_s8(a, rows, a_stride, w, p->out_c, k, &p->rq, out, p->out_c);
@@ -91,14 +93,16 @@ void tg_conv_s8(const tg_conv_params *p, const int8_t *in, const int8_t *w, int8
     }
     return;
   }
+  /* patches padded to k_pad bytes meet zero weights: whatever the pad bytes hold adds nothing */
+  const int32_t kp = p->k_pad > 0 ? p->k_pad : k;
   for (n = 0; n < p->batches; ++n) {
     const int8_t *img = in + n * p->in_h * p->in_w * p->in_c;
     int8_t *o = out + n * pixels * p->out_c;
     for (i = 0; i < pixels; i += 2) {
       const int32_t rows = i + 1 < pixels ? 2 : 1;
       im2col(p, img, i / p->out_w, i % p->out_w, scratch);
-      if (rows == 2) im2col(p, img, (i + 1) / p->out_w, (i + 1) % p->out_w, scratch + k);
-      mm(p, scratch, rows, k, w, k, o + i * p->out_c);
+      if (rows == 2) im2col(p, img, (i + 1) / p->out_w, (i + 1) % p->out_w, scratch + kp);
+      mm(p, scratch, rows, kp, w, kp, o + i * p->out_c);
     }
   }
 }

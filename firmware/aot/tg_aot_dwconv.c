@@ -97,7 +97,7 @@ TG_DW_INLINE int8_t finish_wide(const tg_rq_ch *q, int32_t acc, int32_t off, int
 TG_DW_INLINE void pixel_wide(const tg_dwconv_params *p, const int8_t *img, const int32_t *taps, const int32_t *w,
                              int8_t *o, const int fast, const int sat8) {
   const int32_t oc = p->out_c, ntaps = p->k_h * p->k_w;
-  const int32_t off = p->out_offset, lo = p->act_min, hi = p->act_max;
+  const int32_t off = sat8 ? 0 : p->out_offset, lo = p->act_min, hi = p->act_max;
   const int32_t *const bias = p->bias;
   const tg_rq_ch *q = p->rq;
   const int32_t *wp = w;
@@ -130,7 +130,9 @@ TG_DW_INLINE void pixel_wide(const tg_dwconv_params *p, const int8_t *img, const
 
 static void pixel_wide_any(const tg_dwconv_params *p, const int8_t *img, const int32_t *taps, const int32_t *w,
                            int8_t *o) {
-  if (p->rq_fast && p->act_min == -128 && p->act_max == 127) {
+  /* the common case: one-step requantization, output zero point folded into its constants
+   * (out_offset 0), the whole int8 range */
+  if (p->rq_fast && p->act_min == -128 && p->act_max == 127 && p->out_offset == 0) {
     pixel_wide(p, img, taps, w, o, 1, 1);
   } else {
     pixel_wide(p, img, taps, w, o, p->rq_fast, 0);

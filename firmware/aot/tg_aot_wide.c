@@ -11,6 +11,8 @@
  * n % 4 channels on their own (k / 4 word pairs, then k % 4 words each).
  */
 #include "tg_aot_opt.h" /* first: the kernels' optimisation level */
+#include <string.h>
+
 #include "tg_aot.h"
 #include "tg_aot_simd.h"
 
@@ -74,53 +76,113 @@ TG_INLINE int8_t finish(const tg_rq_ch *ch, int32_t acc, const range_local *r, c
   return (int8_t)tg_clamp(v, r->lo, r->hi);
 }
 
-/* One row against four channels: the accumulators come in holding the bias. */
-TG_INLINE const int32_t *quad(const int8_t *a, const int32_t *wp, int32_t k, int32_t *acc) {
-  int32_t s0 = acc[0], s1 = acc[1], s2 = acc[2], s3 = acc[3], j;
 #if TG_AOT_DSP && defined(__GNUC__) && defined(__OPTIMIZE__)
-  /* The eight-k loop as one asm block: an LDM of three weight words is one instruction (the
-   * compiler does not merge the loads itself), and the loop stays in registers. Twelve registers
-   * (nine operands, three fixed): the most GCC can always give an inlined asm here. */
-  if ((j = k >> 3) > 0) {
-    int32_t x_, xo_;
+#define TG_WIDE_ASM 1
+/* One row (k = 8 * n8) against nq channel quads, accumulating into acc[4 * nq] (which holds the
+ * bias): the k loop is one asm block in a function of its own, a clean register context where its
+ * nine operands and four fixed registers always fit. Per four k: one LDR, two SXTB16, two LDMs of
+ * four weight words, eight SMLADs. */
+static __attribute__((noinline)) void quads_asm(const int8_t *row, const int32_t *wp, int32_t nq, int32_t n8,
+                                                int32_t *acc) {
+  for (; nq > 0; --nq, acc += 4) {
+    const int8_t *a = row;
+    int32_t s0 = acc[0], s1 = acc[1], s2 = acc[2], s3 = acc[3], n = n8, x_, xo_;
     __asm__ volatile(
         "1:\n\t"
         "ldr %[x], [%[a]], #4\n\t"
-        "ldmia %[wp]!, {r4, r5, r6}\n\t"
+        "ldmia %[wp]!, {r4, r5, r6, r8}\n\t"
         "sxtb16 %[xo], %[x], ror #8\n\t"
         "sxtb16 %[x], %[x]\n\t"
         "smlad %[s0], %[x], r4, %[s0]\n\t"
         "smlad %[s0], %[xo], r5, %[s0]\n\t"
         "smlad %[s1], %[x], r6, %[s1]\n\t"
-        "ldmia %[wp]!, {r4, r5, r6}\n\t"
-        "smlad %[s1], %[xo], r4, %[s1]\n\t"
-        "smlad %[s2], %[x], r5, %[s2]\n\t"
-        "smlad %[s2], %[xo], r6, %[s2]\n\t"
-        "ldmia %[wp]!, {r4, r5}\n\t"
-        "smlad %[s3], %[x], r4, %[s3]\n\t"
-        "smlad %[s3], %[xo], r5, %[s3]\n\t"
+        "smlad %[s1], %[xo], r8, %[s1]\n\t"
+        "ldmia %[wp]!, {r4, r5, r6, r8}\n\t"
+        "smlad %[s2], %[x], r4, %[s2]\n\t"
+        "smlad %[s2], %[xo], r5, %[s2]\n\t"
+        "smlad %[s3], %[x], r6, %[s3]\n\t"
+        "smlad %[s3], %[xo], r8, %[s3]\n\t"
         "ldr %[x], [%[a]], #4\n\t"
-        "ldmia %[wp]!, {r4, r5, r6}\n\t"
+        "ldmia %[wp]!, {r4, r5, r6, r8}\n\t"
         "sxtb16 %[xo], %[x], ror #8\n\t"
         "sxtb16 %[x], %[x]\n\t"
         "smlad %[s0], %[x], r4, %[s0]\n\t"
         "smlad %[s0], %[xo], r5, %[s0]\n\t"
         "smlad %[s1], %[x], r6, %[s1]\n\t"
-        "ldmia %[wp]!, {r4, r5, r6}\n\t"
-        "smlad %[s1], %[xo], r4, %[s1]\n\t"
-        "smlad %[s2], %[x], r5, %[s2]\n\t"
-        "smlad %[s2], %[xo], r6, %[s2]\n\t"
-        "ldmia %[wp]!, {r4, r5}\n\t"
-        "smlad %[s3], %[x], r4, %[s3]\n\t"
-        "smlad %[s3], %[xo], r5, %[s3]\n\t"
+        "smlad %[s1], %[xo], r8, %[s1]\n\t"
+        "ldmia %[wp]!, {r4, r5, r6, r8}\n\t"
+        "smlad %[s2], %[x], r4, %[s2]\n\t"
+        "smlad %[s2], %[xo], r5, %[s2]\n\t"
+        "smlad %[s3], %[x], r6, %[s3]\n\t"
+        "smlad %[s3], %[xo], r8, %[s3]\n\t"
         "subs %[n], %[n], #1\n\t"
         "bne 1b"
-        : [s0] "+r"(s0), [s1] "+r"(s1), [s2] "+r"(s2), [s3] "+r"(s3), [a] "+r"(a), [wp] "+r"(wp),
-          [n] "+r"(j), [x] "=&r"(x_), [xo] "=&r"(xo_)
+        : [s0] "+r"(s0), [s1] "+r"(s1), [s2] "+r"(s2), [s3] "+r"(s3), [a] "+r"(a), [wp] "+r"(wp), [n] "+r"(n),
+          [x] "=&r"(x_), [xo] "=&r"(xo_)
         :
-        : "r4", "r5", "r6", "cc", "memory");
+        : "r4", "r5", "r6", "r8", "cc", "memory");
+    acc[0] = s0;
+    acc[1] = s1;
+    acc[2] = s2;
+    acc[3] = s3;
   }
+}
+
+/* The same with the row already split into SXTB16 halves (xrow: per four k the words
+ * sxtb16(x), sxtb16(x ror 8)), done once per row for all its channels: per four k one LDRD of the
+ * input halves, two LDMs of weights, eight SMLADs. */
+static __attribute__((noinline)) void quadsx_asm(const int32_t *xrow, const int32_t *wp, int32_t nq, int32_t n8,
+                                                 int32_t *acc) {
+  for (; nq > 0; --nq, acc += 4) {
+    const int32_t *x = xrow;
+    int32_t s0 = acc[0], s1 = acc[1], s2 = acc[2], s3 = acc[3], n = n8, xe_, xo_;
+    __asm__ volatile(
+        "1:\n\t"
+        "ldrd %[xe], %[xo], [%[x]], #8\n\t"
+        "ldmia %[wp]!, {r4, r5, r6, r8}\n\t"
+        "smlad %[s0], %[xe], r4, %[s0]\n\t"
+        "smlad %[s0], %[xo], r5, %[s0]\n\t"
+        "smlad %[s1], %[xe], r6, %[s1]\n\t"
+        "smlad %[s1], %[xo], r8, %[s1]\n\t"
+        "ldmia %[wp]!, {r4, r5, r6, r8}\n\t"
+        "smlad %[s2], %[xe], r4, %[s2]\n\t"
+        "smlad %[s2], %[xo], r5, %[s2]\n\t"
+        "smlad %[s3], %[xe], r6, %[s3]\n\t"
+        "smlad %[s3], %[xo], r8, %[s3]\n\t"
+        "ldrd %[xe], %[xo], [%[x]], #8\n\t"
+        "ldmia %[wp]!, {r4, r5, r6, r8}\n\t"
+        "smlad %[s0], %[xe], r4, %[s0]\n\t"
+        "smlad %[s0], %[xo], r5, %[s0]\n\t"
+        "smlad %[s1], %[xe], r6, %[s1]\n\t"
+        "smlad %[s1], %[xo], r8, %[s1]\n\t"
+        "ldmia %[wp]!, {r4, r5, r6, r8}\n\t"
+        "smlad %[s2], %[xe], r4, %[s2]\n\t"
+        "smlad %[s2], %[xo], r5, %[s2]\n\t"
+        "smlad %[s3], %[xe], r6, %[s3]\n\t"
+        "smlad %[s3], %[xo], r8, %[s3]\n\t"
+        "subs %[n], %[n], #1\n\t"
+        "bne 1b"
+        : [s0] "+r"(s0), [s1] "+r"(s1), [s2] "+r"(s2), [s3] "+r"(s3), [x] "+r"(x), [wp] "+r"(wp), [n] "+r"(n),
+          [xe] "=&r"(xe_), [xo] "=&r"(xo_)
+        :
+        : "r4", "r5", "r6", "r8", "cc", "memory");
+    acc[0] = s0;
+    acc[1] = s1;
+    acc[2] = s2;
+    acc[3] = s3;
+  }
+}
 #else
+#define TG_WIDE_ASM 0
+#endif
+
+/* One row against four channels: the accumulators come in holding the bias. */
+TG_INLINE const int32_t *quad(const int8_t *a, const int32_t *wp, int32_t k, int32_t *acc) {
+  int32_t s0, s1, s2, s3, j;
+  s0 = acc[0];
+  s1 = acc[1];
+  s2 = acc[2];
+  s3 = acc[3];
   for (j = k >> 3; j > 0; --j) {
 #if TG_AOT_DSP
     const uint32_t x0 = tg_load_u32(a), x1 = tg_load_u32(a + 4);
@@ -132,7 +194,6 @@ TG_INLINE const int32_t *quad(const int8_t *a, const int32_t *wp, int32_t k, int
 #endif
     a += 8;
   }
-#endif
   if (k & 4) {
 #if TG_AOT_DSP
     const uint32_t x0 = tg_load_u32(a);
@@ -186,12 +247,38 @@ TG_INLINE void product(const int8_t *a, int32_t rows, int32_t a_stride, const in
   const int32_t *const bias = q->bias;
   range_local rl;
   int32_t r, c, acc[4];
-  rl.off = q->out_offset;
+  rl.off = sat8 ? 0 : q->out_offset;  /* sat8 variants: the offset is folded (see tg_mm_wide_s8) */
   rl.lo = q->act_min;
   rl.hi = q->act_max;
   for (r = 0; r < rows; ++r, a += a_stride, out += out_stride) {
     const int32_t *wp = w;
-    for (c = 0; c + 4 <= n; c += 4) {
+    c = 0;
+#if TG_WIDE_ASM
+    if (k % 8 == 0 && k >= 32) {
+      /* long rows (k >= 32; shorter ones cost less in C): sums of up to 64 channels at a time by the asm loop, then their requantization */
+      /* rows up to 256 long feeding eight quads or more: split into SXTB16 halves once (xrow) */
+      int32_t buf[64], xrow[128], i, m;
+      for (; c + 4 <= n; c += m) {
+        m = n - c < 64 ? (n - c) & ~3 : 64;
+        memcpy(buf, bias + c, (size_t)m * sizeof(int32_t));
+        if (k <= 256 && n >= 32) {
+          if (c == 0) {
+            for (i = 0; i < k / 4; ++i) {
+              const uint32_t v = tg_load_u32(a + 4 * i);
+              xrow[2 * i] = tg_sxtb16_even(v);
+              xrow[2 * i + 1] = tg_sxtb16_odd(v);
+            }
+          }
+          quadsx_asm(xrow, wp, m / 4, k / 8, buf);
+        } else {
+          quads_asm(a, wp, m / 4, k / 8, buf);
+        }
+        wp += 2 * k * (m / 4);
+        for (i = 0; i < m; ++i) out[c + i] = finish(per_channel ? ch + c + i : ch, buf[i], &rl, fast, sat8);
+      }
+    }
+#endif
+    for (; c + 4 <= n; c += 4) {
       const tg_rq_ch *cq = per_channel ? ch + c : ch;
       acc[0] = bias[c];
       acc[1] = bias[c + 1];
@@ -213,12 +300,209 @@ TG_INLINE void product(const int8_t *a, int32_t rows, int32_t a_stride, const in
 
 void tg_mm_wide_s8(const int8_t *a, int32_t rows, int32_t a_stride, const int32_t *w, int32_t n, int32_t k,
                    const tg_requant_ch *q, int8_t *out, int32_t out_stride) {
-  const int sat8 = q->act_min == -128 && q->act_max == 127;
+  /* the common case: one-step requantization with the output zero point folded into its
+   * constants (out_offset 0) and the whole int8 range */
+  const int sat8 = q->act_min == -128 && q->act_max == 127 && q->out_offset == 0;
   if (q->fast && q->per_channel && sat8) {
     product(a, rows, a_stride, w, n, k, q, out, out_stride, 1, 1, 1);
   } else if (q->fast && sat8) {
     product(a, rows, a_stride, w, n, k, q, out, out_stride, 1, 0, 1);
   } else {
     product(a, rows, a_stride, w, n, k, q, out, out_stride, q->fast, q->per_channel, 0);
+  }
+}
+
+/* --- the same product with int8 weights (layers not widened), k % 8 == 0, k >= 32 ---
+ * Weights in quad-interleaved order (nn.py `interleave_quads`: per four channels, four bytes of
+ * each in turn; the last n % 4 channels plain). Per four k: one input load and two SXTB16, two
+ * double loads of weights, eight SXTB16 and eight SMLADs; eight k per loop iteration. */
+#if TG_WIDE_ASM
+static __attribute__((noinline)) void quads8_asm(const int8_t *row, const int8_t *wp, int32_t nq, int32_t n8,
+                                                 int32_t *acc) {
+  for (; nq > 0; --nq, acc += 4) {
+    const int8_t *a = row;
+    int32_t s0 = acc[0], s1 = acc[1], s2 = acc[2], s3 = acc[3], n = n8, x_, xo_;
+    __asm__ volatile(
+        "1:\n\t"
+        "ldr %[x], [%[a]], #4\n\t"
+        "ldmia %[wp]!, {r4, r5}\n\t"
+        "sxtb16 %[xo], %[x], ror #8\n\t"
+        "sxtb16 %[x], %[x]\n\t"
+        "sxtb16 r6, r4\n\t"
+        "sxtb16 r4, r4, ror #8\n\t"
+        "smlad %[s0], %[x], r6, %[s0]\n\t"
+        "smlad %[s0], %[xo], r4, %[s0]\n\t"
+        "sxtb16 r6, r5\n\t"
+        "sxtb16 r5, r5, ror #8\n\t"
+        "smlad %[s1], %[x], r6, %[s1]\n\t"
+        "smlad %[s1], %[xo], r5, %[s1]\n\t"
+        "ldmia %[wp]!, {r4, r5}\n\t"
+        "sxtb16 r6, r4\n\t"
+        "sxtb16 r4, r4, ror #8\n\t"
+        "smlad %[s2], %[x], r6, %[s2]\n\t"
+        "smlad %[s2], %[xo], r4, %[s2]\n\t"
+        "sxtb16 r6, r5\n\t"
+        "sxtb16 r5, r5, ror #8\n\t"
+        "smlad %[s3], %[x], r6, %[s3]\n\t"
+        "smlad %[s3], %[xo], r5, %[s3]\n\t"
+        "ldr %[x], [%[a]], #4\n\t"
+        "ldmia %[wp]!, {r4, r5}\n\t"
+        "sxtb16 %[xo], %[x], ror #8\n\t"
+        "sxtb16 %[x], %[x]\n\t"
+        "sxtb16 r6, r4\n\t"
+        "sxtb16 r4, r4, ror #8\n\t"
+        "smlad %[s0], %[x], r6, %[s0]\n\t"
+        "smlad %[s0], %[xo], r4, %[s0]\n\t"
+        "sxtb16 r6, r5\n\t"
+        "sxtb16 r5, r5, ror #8\n\t"
+        "smlad %[s1], %[x], r6, %[s1]\n\t"
+        "smlad %[s1], %[xo], r5, %[s1]\n\t"
+        "ldmia %[wp]!, {r4, r5}\n\t"
+        "sxtb16 r6, r4\n\t"
+        "sxtb16 r4, r4, ror #8\n\t"
+        "smlad %[s2], %[x], r6, %[s2]\n\t"
+        "smlad %[s2], %[xo], r4, %[s2]\n\t"
+        "sxtb16 r6, r5\n\t"
+        "sxtb16 r5, r5, ror #8\n\t"
+        "smlad %[s3], %[x], r6, %[s3]\n\t"
+        "smlad %[s3], %[xo], r5, %[s3]\n\t"
+        "subs %[n], %[n], #1\n\t"
+        "bne 1b"
+        : [s0] "+r"(s0), [s1] "+r"(s1), [s2] "+r"(s2), [s3] "+r"(s3), [a] "+r"(a), [wp] "+r"(wp), [n] "+r"(n),
+          [x] "=&r"(x_), [xo] "=&r"(xo_)
+        :
+        : "r4", "r5", "r6", "cc", "memory");
+    acc[0] = s0;
+    acc[1] = s1;
+    acc[2] = s2;
+    acc[3] = s3;
+  }
+}
+
+/* The same from a row split into SXTB16 halves once (see quadsx_asm). */
+static __attribute__((noinline)) void quads8x_asm(const int32_t *xrow, const int8_t *wp, int32_t nq, int32_t n8,
+                                                 int32_t *acc) {
+  for (; nq > 0; --nq, acc += 4) {
+    const int32_t *x = xrow;
+    int32_t s0 = acc[0], s1 = acc[1], s2 = acc[2], s3 = acc[3], n = n8, xe_, xo_;
+    __asm__ volatile(
+        "1:\n\t"
+        "ldrd %[xe], %[xo], [%[x]], #8\n\t"
+        "ldmia %[wp]!, {r4, r5}\n\t"
+        "sxtb16 r6, r4\n\t"
+        "sxtb16 r4, r4, ror #8\n\t"
+        "smlad %[s0], %[xe], r6, %[s0]\n\t"
+        "smlad %[s0], %[xo], r4, %[s0]\n\t"
+        "sxtb16 r6, r5\n\t"
+        "sxtb16 r5, r5, ror #8\n\t"
+        "smlad %[s1], %[xe], r6, %[s1]\n\t"
+        "smlad %[s1], %[xo], r5, %[s1]\n\t"
+        "ldmia %[wp]!, {r4, r5}\n\t"
+        "sxtb16 r6, r4\n\t"
+        "sxtb16 r4, r4, ror #8\n\t"
+        "smlad %[s2], %[xe], r6, %[s2]\n\t"
+        "smlad %[s2], %[xo], r4, %[s2]\n\t"
+        "sxtb16 r6, r5\n\t"
+        "sxtb16 r5, r5, ror #8\n\t"
+        "smlad %[s3], %[xe], r6, %[s3]\n\t"
+        "smlad %[s3], %[xo], r5, %[s3]\n\t"
+        "ldrd %[xe], %[xo], [%[x]], #8\n\t"
+        "ldmia %[wp]!, {r4, r5}\n\t"
+        "sxtb16 r6, r4\n\t"
+        "sxtb16 r4, r4, ror #8\n\t"
+        "smlad %[s0], %[xe], r6, %[s0]\n\t"
+        "smlad %[s0], %[xo], r4, %[s0]\n\t"
+        "sxtb16 r6, r5\n\t"
+        "sxtb16 r5, r5, ror #8\n\t"
+        "smlad %[s1], %[xe], r6, %[s1]\n\t"
+        "smlad %[s1], %[xo], r5, %[s1]\n\t"
+        "ldmia %[wp]!, {r4, r5}\n\t"
+        "sxtb16 r6, r4\n\t"
+        "sxtb16 r4, r4, ror #8\n\t"
+        "smlad %[s2], %[xe], r6, %[s2]\n\t"
+        "smlad %[s2], %[xo], r4, %[s2]\n\t"
+        "sxtb16 r6, r5\n\t"
+        "sxtb16 r5, r5, ror #8\n\t"
+        "smlad %[s3], %[xe], r6, %[s3]\n\t"
+        "smlad %[s3], %[xo], r5, %[s3]\n\t"
+        "subs %[n], %[n], #1\n\t"
+        "bne 1b"
+        : [s0] "+r"(s0), [s1] "+r"(s1), [s2] "+r"(s2), [s3] "+r"(s3), [x] "+r"(x), [wp] "+r"(wp), [n] "+r"(n),
+          [xe] "=&r"(xe_), [xo] "=&r"(xo_)
+        :
+        : "r4", "r5", "r6", "cc", "memory");
+    acc[0] = s0;
+    acc[1] = s1;
+    acc[2] = s2;
+    acc[3] = s3;
+  }
+}
+#else
+static void quads8_asm(const int8_t *row, const int8_t *wp, int32_t nq, int32_t n8, int32_t *acc) {
+  int32_t j, i, c;
+  for (; nq > 0; --nq, acc += 4) {
+    const int8_t *a = row;
+    for (j = 0; j < 2 * n8; ++j, a += 4, wp += 16) {
+      for (c = 0; c < 4; ++c) {
+        for (i = 0; i < 4; ++i) acc[c] += a[i] * wp[4 * c + i];
+      }
+    }
+  }
+}
+#endif
+
+TG_INLINE void product8(const int8_t *a, int32_t rows, int32_t a_stride, const int8_t *w, int32_t n, int32_t k,
+                        const tg_requant_ch *q, int8_t *out, int32_t out_stride, const int fast, const int per_channel,
+                        const int sat8) {
+  const tg_rq_ch *const ch = q->ch;
+  const int32_t *const bias = q->bias;
+  range_local rl;
+  int32_t r, c, m, i, buf[64];
+#if TG_WIDE_ASM
+  int32_t xrow[128];  /* rows up to 256 long feeding eight quads or more, split into SXTB16 halves once */
+#endif
+  rl.off = sat8 ? 0 : q->out_offset;
+  rl.lo = q->act_min;
+  rl.hi = q->act_max;
+  for (r = 0; r < rows; ++r, a += a_stride, out += out_stride) {
+    const int8_t *wp = w;
+    for (c = 0; c + 4 <= n; c += m) {
+      m = n - c < 64 ? (n - c) & ~3 : 64;
+      memcpy(buf, bias + c, (size_t)m * sizeof(int32_t));
+#if TG_WIDE_ASM
+      if (k <= 256 && n >= 32) {
+        if (c == 0) {
+          for (i = 0; i < k / 4; ++i) {
+            const uint32_t v = tg_load_u32(a + 4 * i);
+            xrow[2 * i] = tg_sxtb16_even(v);
+            xrow[2 * i + 1] = tg_sxtb16_odd(v);
+          }
+        }
+        quads8x_asm(xrow, wp, m / 4, k / 8, buf);
+      } else {
+        quads8_asm(a, wp, m / 4, k / 8, buf);
+      }
+#else
+      quads8_asm(a, wp, m / 4, k / 8, buf);
+#endif
+      wp += k * m;
+      for (i = 0; i < m; ++i) out[c + i] = finish(per_channel ? ch + c + i : ch, buf[i], &rl, fast, sat8);
+    }
+    for (; c < n; ++c, wp += k) {
+      out[c] = finish(per_channel ? ch + c : ch, (int32_t)((uint32_t)bias[c] + (uint32_t)tg_dot_s8(a, wp, k)), &rl,
+                      fast, sat8);
+    }
+  }
+}
+
+void tg_mm_q8_s8(const int8_t *a, int32_t rows, int32_t a_stride, const int8_t *w, int32_t n, int32_t k,
+                 const tg_requant_ch *q, int8_t *out, int32_t out_stride) {
+  const int sat8 = q->act_min == -128 && q->act_max == 127 && q->out_offset == 0;
+  if (q->fast && q->per_channel && sat8) {
+    product8(a, rows, a_stride, w, n, k, q, out, out_stride, 1, 1, 1);
+  } else if (q->fast && sat8) {
+    product8(a, rows, a_stride, w, n, k, q, out, out_stride, 1, 0, 1);
+  } else {
+    product8(a, rows, a_stride, w, n, k, q, out, out_stride, q->fast, q->per_channel, 0);
   }
 }

@@ -46,20 +46,31 @@ def _per_channel(ctx: OpContext, channels: int) -> tuple[str, str]:
             ctx.const_array(np.array(shifts, np.int32), "int32_t", "shift"))
 
 
-def rq_table(ctx: OpContext, mults: list[int], shifts: list[int]) -> str:
+def rq_table(ctx: OpContext, mults: list[int], shifts: list[int], off: int = 0) -> str:
     """The tg_rq_ch table (see tg_aot.h): one-step requantization constants per channel (one row
-    when every channel has the same multiplier and shift)."""
+    when every channel has the same multiplier and shift). `off` (see `fold_offset`) is added to
+    every result by the table itself."""
     if len(set(zip(mults, shifts))) == 1:
         mults, shifts = mults[:1], shifts[:1]
-    rows = [_rq_row(m, sh) for m, sh in zip(mults, shifts)]
+    rows = [_rq_row(m, sh, off) for m, sh in zip(mults, shifts)]
     return ctx.struct_array("tg_rq_ch", rows, "rq", row_bytes=32)
 
 
-def _rq_row(m: int, sh: int) -> dict[str, int]:
+def _rq_row(m: int, sh: int, off: int = 0) -> dict[str, int]:
     e = -sh
     rnd = (1 << 30) + (1 << (30 + e)) if e >= 1 else 0
+    if off:
+        # ((y + off * 2^(32 + shr)) >> 32) >> shr == ((y >> 32) >> shr) + off, exactly
+        rnd += off << (32 + e - 1)
     return {"round": rnd, "round_neg": rnd - (1 << 31) if e >= 1 else 0, "mult": m, "shift": sh,
             "neg_below": -((1 << 30) // m) if m > 0 else -(2**31), "shr": e - 1 if e >= 1 else 0}
+
+
+def fold_offset(shifts: list[int], out_zp: int) -> int:
+    """The output zero point to fold into the rounding constants (0: none). Only when every channel
+    takes the one-step path and the constants stay far inside int64 (shr <= 20), so kernels add
+    nothing after the shift."""
+    return out_zp if all(sh < 0 and -sh - 1 <= 20 for sh in shifts) else 0
 
 
 def all_fast(shifts: list[int]) -> int:
@@ -84,11 +95,13 @@ def _folded(bias: np.ndarray, w: np.ndarray, in_offset: int) -> np.ndarray:
 
 def _rq(ctx: OpContext, mults: list[int], shifts: list[int], bias: np.ndarray, out_zp: int,
         act: tuple[int, int]) -> str:
-    """A nested tg_requant_ch initialiser: constants table, folded bias, output range."""
-    table = rq_table(ctx, mults, shifts)
+    """A nested tg_requant_ch initialiser: constants table (output zero point folded in when
+    possible), folded bias, output range."""
+    folded = fold_offset(shifts, out_zp)
+    table = rq_table(ctx, mults, shifts, folded)
     per_channel = int(len(set(zip(mults, shifts))) > 1)
     return (f"{{ .ch = {table}, .bias = {ctx.const_array(bias, 'int32_t', 'biasf')}, "
-            f".per_channel = {per_channel}, .out_offset = {out_zp}, .act_min = {act[0]}, "
+            f".per_channel = {per_channel}, .out_offset = {out_zp - folded}, .act_min = {act[0]}, "
             f".act_max = {act[1]}, .fast = {all_fast(shifts)} }}")
 
 
@@ -162,10 +175,16 @@ def _matmul_shape(ctx: OpContext) -> tuple[int, int, int] | None:
     if ctx.op.op == "FULLY_CONNECTED":
         return ctx.output(0).num_elements // w[0], w[0], w[-1]
     if ctx.op.op == "CONV_2D" and w[3] == xt.shape[3]:
-        return out[0] * out[1] * out[2], w[0], w[1] * w[2] * w[3]
+        return out[0] * out[1] * out[2], w[0], _k_pad(ctx, w[1] * w[2] * w[3]) or w[1] * w[2] * w[3]
     if ctx.op.op == "DEPTHWISE_CONV_2D" and xt.shape[3] == 1 and not _dw_inplace(ctx):
         return out[0] * out[1] * out[2], w[3], w[1] * w[2]
     return None
+
+
+def _k_pad(ctx: OpContext, k: int) -> int:
+    """Patch length an im2col convolution pads k to (0: none): a multiple of 8 from 16 up, so the
+    product has no k % 8 tail (the pad bytes meet zero weights)."""
+    return (k + 7) // 8 * 8 if k % 8 and k >= 16 and not _pointwise(ctx) else 0
 
 
 def _wide_plan(ctx: OpContext) -> frozenset[tuple[int, int]]:
@@ -252,6 +271,7 @@ def _lower_conv(ctx: OpContext, w: np.ndarray, inplace_ok: bool) -> Lowered:
     bias = _bias(ctx, oc)
     folded_v = _folded(bias, w, -in_zp)
     grouped = fic != ic
+    kp = (0 if grouped else _k_pad(ctx, kh * kw * ic)) or kh * kw * fic
     mult, shift = _per_channel(ctx, oc) if grouped else ("NULL", "NULL")
     params = ctx.struct("tg_conv_params", {
         "batches": n, "in_h": ih, "in_w": iw, "in_c": ic, "out_h": oh, "out_w": ow, "out_c": oc,
@@ -266,20 +286,24 @@ def _lower_conv(ctx: OpContext, w: np.ndarray, inplace_ok: bool) -> Lowered:
         "bias_folded": ctx.const_array(folded_v, "int32_t", "biasf") if grouped else "NULL",
         "rq": _rq(ctx, mults, shifts, folded_v, out_zp[0], act),
         "in_zero_point": in_zp,
-        "wide": int(wide := widened(ctx) and not grouped),
+        "wide": (wide := 1 if widened(ctx) and not grouped else 2 if not grouped and kp % 8 == 0 and kp >= 32 else 0),
+        "k_pad": 0 if grouped else _k_pad(ctx, kh * kw * ic),
     }, "conv")
     if grouped:
         scratch = "NULL"
     elif kh == kw == 1 and o.strideH == o.strideW == 1 and (oh, ow) == (ih, iw):
         scratch = f"(int8_t *){ctx.scratch(2 * ic)}" if inplace_ok else "NULL"
     else:
-        scratch = f"(int8_t *){ctx.scratch(2 * kh * kw * ic)}"
-    if wide:
-        weights = f"(const int8_t *){ctx.const_array(widen_quads(w.reshape(oc, -1)), 'int32_t', 'w')}"
+        scratch = f"(int8_t *){ctx.scratch(2 * kp)}"
+    rows = np.pad(w.reshape(oc, -1), ((0, 0), (0, kp - w[0].size))) if not grouped else w.reshape(oc, -1)
+    if wide == 1:
+        weights = f"(const int8_t *){ctx.const_array(widen_quads(rows), 'int32_t', 'w')}"
+    elif wide == 2:
+        weights = ctx.const_array(interleave_quads(rows), "int8_t", "w")
     elif grouped:
         weights = ctx.const_array(w.reshape(-1), "int8_t", "w")
     else:
-        weights = ctx.const_array(interleave_pairs(w.reshape(oc, -1)), "int8_t", "w")
+        weights = ctx.const_array(interleave_pairs(rows), "int8_t", "w")
     return Lowered(f"tg_conv_s8(&{params}, {ctx.inp(0)}, {weights}, {ctx.out(0)}, {scratch});",
                    ("tg_aot_conv.c", "tg_aot_dot.c", "tg_aot_matmul.c", "tg_aot_wide.c"))
 
@@ -337,9 +361,9 @@ def depthwise_conv_2d(ctx: OpContext) -> Lowered:
         "dil_h": o.dilationHFactor, "dil_w": o.dilationWFactor,
         "pad_h": compute_padding(ih, kh, o.strideH, o.dilationHFactor, oh2, same),
         "pad_w": compute_padding(iw, kw, o.strideW, o.dilationWFactor, ow2, same),
-        "out_offset": out_zp[0], "act_min": act[0], "act_max": act[1],
-        "rq": rq_table(ctx, mults, shifts) if len(set(zip(mults, shifts))) > 1
-        else ctx.struct_array("tg_rq_ch", [_rq_row(mults[0], shifts[0])] * oc, "rq", row_bytes=32),
+        "out_offset": out_zp[0] - (fo := fold_offset(shifts, out_zp[0])), "act_min": act[0], "act_max": act[1],
+        "rq": rq_table(ctx, mults, shifts, fo) if len(set(zip(mults, shifts))) > 1
+        else ctx.struct_array("tg_rq_ch", [_rq_row(mults[0], shifts[0], fo)] * oc, "rq", row_bytes=32),
         "bias": ctx.const_array(folded, "int32_t", "biasf"),
         "rq_fast": all_fast(shifts),
         "in_zero_point": in_zp,
@@ -384,9 +408,11 @@ def fully_connected(ctx: OpContext) -> Lowered:
     params = ctx.struct("tg_fc_params", {
         "batches": batches, "in_depth": in_depth, "out_depth": out_depth,
         "rq": _rq(ctx, mults, shifts, folded, out_zp[0], act),
-        "wide": int(wide := widened(ctx)),
+        "wide": (wide := 1 if widened(ctx) else 2 if in_depth % 8 == 0 and in_depth >= 32 else 0),
     }, "fc")
-    if wide:
+    if wide == 2:
+        weights = ctx.const_array(interleave_quads(w.reshape(out_depth, -1)), "int8_t", "w")
+    elif wide == 1:
         weights = f"(const int8_t *){ctx.const_array(widen_quads(w.reshape(out_depth, -1)), 'int32_t', 'w')}"
     else:
         order = interleave_quads if batches == 1 else interleave_pairs
