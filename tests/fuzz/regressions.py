@@ -172,6 +172,18 @@ def _constant_input(m: Any) -> None:
     m.subgraphs[0].inputs = [0, 5]  # a bias as a second model input (KeyError in the AOT generator)
 
 
+def _conv_channels(m: Any) -> None:  # run --compare: AOT != TFLM ('a tinygen bug')
+    conv = next(op for op in m.subgraphs[0].operators if op.builtinOptionsType in _CONVS)
+    t = m.subgraphs[0].tensors[conv.outputs[0]]
+    t.shape = list(t.shape[:3]) + [3]
+
+
+def _depth_multiplier(m: Any) -> None:  # run --compare: AOT != TFLM ('a tinygen bug')
+    dw = next(op for op in m.subgraphs[0].operators
+              if op.builtinOptionsType == fb.BuiltinOptions.DepthwiseConv2DOptions)
+    dw.builtinOptions.depthMultiplier = 5
+
+
 def _truncated(data: bytes) -> bytes:
     return data[: len(data) // 3]
 
@@ -231,6 +243,10 @@ CASES: dict[str, tuple[str, Structural | Callable[[bytes], bytes], str, int, str
                    "failed with -Werror=type-limits)", 3, "has no outputs"),
     "constant_input": (HELLO, _constant_input, "a bias listed as a model input (KeyError in the AOT generator)", 3,
                        "is a constant"),
+    "conv_channels": (SPEECH, _conv_channels, "a convolution output with 3 channels for its filter's 8 (run --compare: "
+                      "AOT != TFLM, reported as a tinygen bug)", 3, "do not fit together"),
+    "depth_multiplier": (SPEECH, _depth_multiplier, "a depthwise convolution's depth multiplier 5 for its shapes "
+                         "(run --compare: AOT != TFLM)", 3, "depth multiplier 5"),
     "truncated": (SPEECH, _truncated, "the first third of the file", 3, "corrupt or truncated"),
     "length_field": (HELLO, _length_field, "the tensors vector's length set to 2^31-1", 3, "corrupt or truncated"),
 }

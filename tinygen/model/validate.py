@@ -12,7 +12,9 @@ and before `ModelInfo` is built, so every later stage may rely on a structurally
 - each builtin operator carries its own options type (absent options get the schema's defaults,
   as TFLM's parser does), with strides, dilations and filter sizes of at least 1 and enum fields
   inside their enum;
-- the ops TFLM's kernels check (SIGNATURES) have the inputs, outputs and ranks those kernels need;
+- the ops TFLM's kernels check (SIGNATURES) have the inputs, outputs and ranks those kernels need,
+  and convolutions, fully connected layers and pools have shapes that fit together (output size
+  from padding and strides, channels, depth multiplier, bias length);
 - operators read only tensors that exist by the time they run, write no constant and no tensor
   another operator writes, and every subgraph output is written (dataflow in execution order);
 - subgraph calls (CALL_ONCE, WHILE, IF, ...) never recurse;
@@ -358,6 +360,75 @@ def _operator(raw: Any, where: str, oi: int, op: Any, names: list[tuple[str, boo
     _builtin_options(label, name, op, n_subgraphs)
     if name in SIGNATURES:
         _signature(label, name, op, tensors)
+        if name in _SHAPE_CHECKS:
+            _SHAPE_CHECKS[name](label, op, tensors)
+
+
+def _shape(tensors: list[Any], i: int) -> list[int]:
+    return [int(d) for d in (tensors[i].shape if tensors[i].shape is not None else [])] if i >= 0 else []
+
+
+def _out_size(size: int, filt: int, stride: int, dilation: int, same: bool) -> int:
+    """TFLM's ComputeOutSize (kernels/padding.h)."""
+    eff = (filt - 1) * dilation + 1
+    return (size + stride - 1) // stride if same else (size + stride - eff) // stride
+
+
+def _mismatch(label: str, what: str) -> ModelError:
+    return ModelError(f"{label}: {what}: the tensor shapes do not fit together (damaged file)")
+
+
+def _check_spatial(label: str, o: Any, inp: list[int], out: list[int], kh: int, kw: int) -> None:
+    same = int(o.padding) == fb.Padding.SAME
+    dil_h, dil_w = int(getattr(o, "dilationHFactor", 1)), int(getattr(o, "dilationWFactor", 1))
+    want = [_out_size(inp[1], kh, int(o.strideH), dil_h, same), _out_size(inp[2], kw, int(o.strideW), dil_w, same)]
+    if out[0] != inp[0] or out[1:3] != want:
+        raise _mismatch(label, f"output {out} for input {inp} (expected batch {inp[0]} and {want[0]}x{want[1]})")
+
+
+def _check_bias(label: str, tensors: list[Any], op: Any, channels: int) -> None:
+    inputs = [int(i) for i in op.inputs]
+    if len(inputs) > 2 and inputs[2] >= 0 and math.prod(_shape(tensors, inputs[2])) != channels:
+        raise _mismatch(label, f"bias {_shape(tensors, inputs[2])} for {channels} output channels")
+
+
+def _conv_shapes(label: str, op: Any, tensors: list[Any]) -> None:
+    inp, filt, out = _shape(tensors, int(op.inputs[0])), _shape(tensors, int(op.inputs[1])), _shape(tensors, int(op.outputs[0]))
+    if filt[3] == 0 or inp[3] % filt[3] or out[3] != filt[0]:
+        raise _mismatch(label, f"input {inp}, filter {filt}, output {out}")
+    _check_spatial(label, op.builtinOptions, inp, out, filt[1], filt[2])
+    _check_bias(label, tensors, op, filt[0])
+
+
+def _depthwise_shapes(label: str, op: Any, tensors: list[Any]) -> None:
+    inp, filt, out = _shape(tensors, int(op.inputs[0])), _shape(tensors, int(op.inputs[1])), _shape(tensors, int(op.outputs[0]))
+    multiplier = int(op.builtinOptions.depthMultiplier)
+    if out[3] != filt[3] or filt[3] != inp[3] * multiplier:
+        raise _mismatch(label, f"input {inp}, filter {filt}, output {out} with depth multiplier {multiplier}")
+    _check_spatial(label, op.builtinOptions, inp, out, filt[1], filt[2])
+    _check_bias(label, tensors, op, filt[3])
+
+
+def _fully_connected_shapes(label: str, op: Any, tensors: list[Any]) -> None:
+    inp, filt, out = _shape(tensors, int(op.inputs[0])), _shape(tensors, int(op.inputs[1])), _shape(tensors, int(op.outputs[0]))
+    units, depth = filt
+    n_in = math.prod(inp)
+    if depth == 0 or n_in % depth or not out or out[-1] != units or math.prod(out) != n_in // depth * units:
+        raise _mismatch(label, f"input {inp}, weights {filt}, output {out}")
+    _check_bias(label, tensors, op, units)
+
+
+def _pool_shapes(label: str, op: Any, tensors: list[Any]) -> None:
+    inp, out = _shape(tensors, int(op.inputs[0])), _shape(tensors, int(op.outputs[0]))
+    o = op.builtinOptions
+    if out[3] != inp[3]:
+        raise _mismatch(label, f"input {inp}, output {out}")
+    _check_spatial(label, o, inp, out, int(o.filterHeight), int(o.filterWidth))
+
+
+_SHAPE_CHECKS = {"CONV_2D": _conv_shapes, "DEPTHWISE_CONV_2D": _depthwise_shapes,
+                 "FULLY_CONNECTED": _fully_connected_shapes, "AVERAGE_POOL_2D": _pool_shapes,
+                 "MAX_POOL_2D": _pool_shapes}
 
 
 def _signature(label: str, name: str, op: Any, tensors: list[Any]) -> None:
