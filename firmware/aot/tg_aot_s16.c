@@ -229,7 +229,7 @@ void tg_fc_s16(const tg_fc_s16_params *p, const int16_t *in, const int8_t *w, in
   }
 }
 
-static int32_t add_sub_one(const tg_add_params *p, int32_t x, int32_t y, int subtract) {
+static inline int32_t add_sub_one(const tg_add_params *p, int32_t x, int32_t y, int subtract) {
   const int32_t a = tg_requant((int32_t)((uint32_t)(x + p->in1_offset) << p->left_shift), p->in1_mult, p->in1_shift);
   const int32_t b = tg_requant((int32_t)((uint32_t)(y + p->in2_offset) << p->left_shift), p->in2_mult, p->in2_shift);
   const int32_t r = tg_requant(subtract ? a - b : a + b, p->out_mult, p->out_shift) + p->out_offset;
@@ -274,7 +274,7 @@ void tg_sub_s8(const tg_add_params *p, const int8_t *a, const int8_t *b, int8_t 
   TG_S16_BINARY(p, a, b, out, TG_SUB8);
 }
 
-static int16_t mul_one16(const tg_mul_params *p, int32_t x, int32_t y) {
+static inline int16_t mul_one16(const tg_mul_params *p, int32_t x, int32_t y) {
   const int32_t prod = (x + p->in1_offset) * (y + p->in2_offset);
   const int32_t r = tg_requant(prod, p->out_mult, p->out_shift) + p->out_offset;
   return (int16_t)tg_clamp(r, p->act_min, p->act_max);
