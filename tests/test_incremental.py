@@ -164,3 +164,38 @@ def test_m4_instructions_per_window_drop_and_outputs_stay_equal(models_dir: Path
     # windows 0 and 1 fill the two phase caches; from window 2 on, 6 of 25 rows are computed
     assert inc_n[0] < 1.02 * full_n[0]
     assert max(inc_n[2:]) < 0.35 * min(full_n)
+
+
+def test_cli_convert_and_generate_switch_it_on_where_proven(models_dir: Path, tmp_path: Path) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from tinygen.cli.main import _register, cli
+
+    _register()
+    run = CliRunner().invoke
+    res = run(cli, ["convert", str(models_dir / MICRO), "--runtime", "aot", "--incremental", "--json",
+                    "-o", str(tmp_path / "c")])
+    assert res.exit_code == 0, res.output
+    inc = json.loads(res.stdout)["incremental"]
+    assert inc["on"] is True and inc["proof"]["mismatches"] == 0
+    assert "micro_speech_quantized_inc_warm" in (tmp_path / "c" / "micro_speech_quantized_model.c").read_text()
+    # a model that does not slide: converted as usual, with the reason
+    res = run(cli, ["convert", str(models_dir / "mlperf_tiny/ad01_int8.tflite"), "--runtime", "aot",
+                    "--incremental", "--json", "-o", str(tmp_path / "a")])
+    assert res.exit_code == 0, res.output
+    inc = json.loads(res.stdout)["incremental"]
+    assert inc["on"] is False and "FULLY_CONNECTED" in inc["summary"]
+    assert "_inc_" not in (tmp_path / "a" / "ad01_int8_model.c").read_text()
+    res = run(cli, ["convert", str(models_dir / MICRO), "--incremental", "-o", str(tmp_path / "t")])
+    assert res.exit_code == 2 and "--runtime aot" in res.output
+    # the kws app: on by default (said in the project manifest), off on request
+    for flag, on in ((None, True), ("--no-incremental", False)):
+        out = tmp_path / f"kws-{on}"
+        args = ["generate", "--board", "qemu-m4", "--model", str(models_dir / MICRO), "--app", "kws", "-o", str(out)]
+        res = run(cli, args + ([flag] if flag else []))
+        assert res.exit_code == 0, res.output
+        manifest = json.loads((out / "tinygen.json").read_text())
+        assert (manifest.get("incremental") or {}).get("on", False) is on
+        assert ("inc_warm" in (out / "src/model/micro_speech_quantized_model.c").read_text()) is on
