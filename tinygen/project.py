@@ -248,7 +248,9 @@ def render_project(
                 files[f"lib/{TFLM_GLUE_LIBRARY}/library.json"] = json.dumps({
                     "name": TFLM_GLUE_LIBRARY, "version": __version__,
                     "description": "tinygen's TFLM runtime glue (tg_runtime.h on MicroInterpreter)",
-                    "build": {"flags": [TFLM_CXX_STD, "-Wall", "-Wextra", "-Werror"]}}, indent=2) + "\n"
+                    # relative to the library: the project's include/ (tg_runtime.h, tg_tflm_model.h)
+                    "build": {"flags": [TFLM_CXX_STD, "-Wall", "-Wextra", "-Werror", "-I../../include"]}},
+                    indent=2) + "\n"
                 lib_deps.append(TFLM_GLUE_LIBRARY)
         else:
             if signal:
