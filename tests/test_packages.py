@@ -17,12 +17,11 @@ from tinygen.boards import get_board
 from tinygen.build.packages import install_local_packages, installed_from
 from tinygen.build.pio import pio_environment
 from tinygen.config import load_settings
-from tinygen.kws.project import kws_app_files
 from tinygen.errors import ToolMissingError, UsageError
+from tinygen.kws.project import kws_app_files
 from tinygen.model import load_model
 from tinygen.platform import QEMU_PLATFORM_DIR
 from tinygen.platform.packages import read_package_folder
-from tinygen.kws.project import kws_app_files
 from tinygen.project import PDM_LIBRARY, TFLM_LIB_NAME, render_project
 from tinygen.report import silent
 

@@ -26,7 +26,6 @@ from ..build import build_project
 from ..codegen.output import write_files
 from ..config import load_settings
 from ..emulator import Emulator
-from ..config import load_settings
 from ..errors import DeviceError, UsageError
 from ..link.transport import Transport, find_port
 from ..model import load_model

@@ -211,7 +211,10 @@ def transpose(ctx: OpContext) -> Lowered:
         run *= counts.pop()
         in_stride.pop()
         perm.pop()
-    pad = lambda v: list(v) + [0] * (6 - len(v))  # noqa: E731
+
+    def pad(v: list[int]) -> list[int]:
+        return list(v) + [0] * (6 - len(v))
+
     params = ctx.struct("tg_slice_params", {
         "dims": len(counts), "elem_bytes": _eb(ctx), "start": pad([0] * len(counts)), "stop_count": pad(counts),
         "step": pad([1] * len(counts)), "in_stride": pad(in_stride), "base": 0, "run_bytes": run * _eb(ctx),
