@@ -93,7 +93,8 @@ def _tiny_board(tmp_path: Path, flash: int, ram: int):  # type: ignore[no-untype
     doc = json.loads((boards_dir() / "qemu-m4.json").read_text())
     doc.update(name="qemu-tiny", aliases=[], flash_bytes=flash, ram_bytes=ram)
     doc["platformio"].update(maximum_size=flash, maximum_ram_size=ram)
-    doc["reserved"]["stack_bytes"] = min(doc["reserved"]["stack_bytes"], ram - 16)  # the stack fills RAM but for 16 B (the board file check wants some left)
+    # the stack fills RAM but for 16 B (a board file must leave some), so RAM overflows at the link
+    doc["reserved"]["stack_bytes"] = min(doc["reserved"]["stack_bytes"], ram - 16)
     path = tmp_path / "qemu-tiny.json"
     path.write_text(json.dumps(doc))
     return load_board_file(path)

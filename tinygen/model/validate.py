@@ -266,11 +266,19 @@ def _dataflow(raw: Any, si: int, where: str, sg: Any, names: list[tuple[str, boo
             raise ModelError(f"{where}: output tensor {i} is a {type_name(tensors[i].type)} handle, not data")
 
 
+# types whose data numpy cannot hold (np.dtype raises): refused at intake
+_NO_NUMPY_TYPES = frozenset({"bfloat16", "float8_e4m3fn", "float8_e5m2"})
+
+
 def _tensor(raw: Any, ti: int, t: Any, where: str, empty_ok: bool = False) -> int:
     label = f"{where}: tensor {ti} '{_text(t.name)}'"
     if int(t.type) not in _TYPE_CODES:
         raise ModelError(f"{label} has unknown type code {int(t.type)}: damaged file")
     dtype = type_name(t.type)
+    if dtype in _NO_NUMPY_TYPES:
+        # bfloat16, float8 and the like: no numpy type to hold the data, no TFLM kernel to run it
+        raise ModelError(f"{label} has type {dtype}, which neither TFLite Micro nor tinygen runs "
+                         "(convert the model to full-int8: tinygen quantize)")
     shape = [int(d) for d in (t.shape if t.shape is not None else [])]
     if len(shape) > MAX_RANK:
         raise ModelError(f"{label} has {len(shape)} dimensions (at most {MAX_RANK}): damaged file")
@@ -319,7 +327,9 @@ def _quantization(label: str, dtype: str, shape: list[int], q: Any) -> None:
         if zero:
             raise ModelError(f"{label}: {len(zero)} zero point(s) but no scale: damaged file")
         return
-    if zero and len(zero) != len(scale):
+    if not zero:
+        raise ModelError(f"{label}: {len(scale)} quantization scale(s) but no zero point: damaged file")
+    if len(zero) != len(scale):
         raise ModelError(f"{label}: {len(scale)} quantization scale(s) but {len(zero)} zero point(s): damaged file")
     bad = next((s for s in scale if not (math.isfinite(float(s)) and float(s) > 0)), None)
     if bad is not None:
