@@ -36,9 +36,8 @@ BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(BENCH_DIR))
 
-from run import tflm_lib  # noqa: E402
+from run import tflm_firmware, tflm_lib  # noqa: E402
 
-from tinygen.codegen import tflm  # noqa: E402
 from tinygen.hostrun import qemu  # noqa: E402
 from tinygen.model import ModelInfo, load_model  # noqa: E402
 
@@ -65,23 +64,8 @@ def build(model: ModelInfo, tflm_dir: Path, kernels: str, work: Path, slots: int
     if lib is None:
         raise SystemExit(f"no TFLM {kernels} library under {tflm_dir}/gen: build it with TFLM's Makefile "
                          "(see bench/run.py's docstring)")
-    src = work / f"src_{kernels}"
-    src.mkdir(parents=True, exist_ok=True)
-    for name, content in tflm.generate(model, "m", None, tflm.ArenaSizes(0, 0)).items():
-        (src / name).write_text(content)
-    d = tflm_dir / "tensorflow" / "lite" / "micro" / "tools" / "make" / "downloads"
-    defs = ["-DTF_LITE_STATIC_MEMORY", "-DTF_LITE_DISABLE_X86_NEON", f"-DARENA_VARS={slots}",
-            f"-DARENA_MAX={ARENA_MAX}"] + (["-DCMSIS_NN"] if kernels == "cmsis-nn" else [])
-    inc = ["-I", str(src), "-I", str(tflm_dir), "-I", str(d / "flatbuffers" / "include"),
-           "-I", str(d / "gemmlowp"), "-I", str(d / "ruy")]
-    elf = work / f"arena_{kernels}.elf"
-    cmd = ["arm-none-eabi-g++", *qemu.ARCH, "-O2", "-std=c++17", "-fno-rtti", "-fno-exceptions",
-           "-fno-threadsafe-statics", "-ffunction-sections", "-fdata-sections", *defs, *inc,
-           str(BENCH_DIR / "arena_app.cc"), str(src / "m_model_data.cc"),
-           "-x", "c", str(qemu.HARNESS_DIR / "startup.c"), "-x", "none",
-           "-T", str(qemu.HARNESS_DIR / "link.ld"), "-nostartfiles", "--specs=rdimon.specs",
-           "-Wl,--gc-sections", str(lib), "-lm", "-o", str(elf)]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    elf, proc = tflm_firmware(model, tflm_dir, lib, kernels, work / kernels, BENCH_DIR / "arena_app.cc",
+                              [f"-DARENA_VARS={slots}", f"-DARENA_MAX={ARENA_MAX}"])
     if proc.returncode != 0:
         raise SystemExit(f"TFLM {kernels} build failed:\n{proc.stderr[-2000:]}")
     return elf

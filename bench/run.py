@@ -93,18 +93,16 @@ def tflm_lib(tflm_dir: Path, kernels: str, work: Path) -> Path | None:
     return lib
 
 
-def build_tflm(model, tflm_dir: Path, kernels: str, work: Path) -> Path | None:
-    lib = tflm_lib(tflm_dir, kernels, work.parent)
-    if lib is None:
-        return None
+def tflm_firmware(model, tflm_dir: Path, lib: Path, kernels: str, work: Path, app: Path,
+                  defines: list[str]) -> tuple[Path, subprocess.CompletedProcess]:
+    """Cross-compile `app` (a bench/*.cc TFLM app) with the model's C array against `lib`:
+    work/fw.elf and the compiler's result. Shared by this benchmark and bench/arena_search.py."""
     src = work / "src"
     src.mkdir(parents=True, exist_ok=True)
-    files = tflm.generate(model, "m", None, tflm.ArenaSizes(0, 0))
-    for name, content in files.items():
+    for name, content in tflm.generate(model, "m", None, tflm.ArenaSizes(0, 0)).items():
         (src / name).write_text(content)
     d = tflm_dir / "tensorflow" / "lite" / "micro" / "tools" / "make" / "downloads"
-    nvars = sum(1 for sg in model.subgraphs for op in sg.operators if op.op == "VAR_HANDLE")
-    defs = ["-DTF_LITE_STATIC_MEMORY", "-DTF_LITE_DISABLE_X86_NEON", f"-DBENCH_VARS={nvars}"]
+    defs = ["-DTF_LITE_STATIC_MEMORY", "-DTF_LITE_DISABLE_X86_NEON", *defines]
     if kernels == "cmsis-nn":
         defs.append("-DCMSIS_NN")
     inc = ["-I", str(src), "-I", str(tflm_dir), "-I", str(d / "flatbuffers" / "include"),
@@ -112,11 +110,20 @@ def build_tflm(model, tflm_dir: Path, kernels: str, work: Path) -> Path | None:
     elf = work / "fw.elf"
     cmd = ["arm-none-eabi-g++", *qemu.ARCH, "-O2", "-std=c++17", "-fno-rtti", "-fno-exceptions",
            "-fno-threadsafe-statics", "-ffunction-sections", "-fdata-sections", *defs, *inc,
-           str(BENCH_DIR / "tflm_app.cc"), str(src / "m_model_data.cc"),
+           str(app), str(src / "m_model_data.cc"),
            "-x", "c", str(qemu.HARNESS_DIR / "startup.c"), "-x", "none",
            "-T", str(qemu.HARNESS_DIR / "link.ld"), "-nostartfiles", "--specs=rdimon.specs",
            "-Wl,--gc-sections", str(lib), "-lm", "-o", str(elf)]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    return elf, subprocess.run(cmd, capture_output=True, text=True)
+
+
+def build_tflm(model, tflm_dir: Path, kernels: str, work: Path) -> Path | None:
+    lib = tflm_lib(tflm_dir, kernels, work.parent)
+    if lib is None:
+        return None
+    nvars = sum(1 for sg in model.subgraphs for op in sg.operators if op.op == "VAR_HANDLE")
+    elf, proc = tflm_firmware(model, tflm_dir, lib, kernels, work, BENCH_DIR / "tflm_app.cc",
+                              [f"-DBENCH_VARS={nvars}"])
     if proc.returncode != 0:
         print(f"  TFLM {kernels} build failed: {proc.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
         return None
