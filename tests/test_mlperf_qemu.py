@@ -95,10 +95,11 @@ def test_protocol_session_matches_the_reference(models_dir: Path, client: Mlperf
         assert got.results == _expected(reference, plan, data)
         assert got.lap_us[1] > got.lap_us[0]
     assert float(got.results[0]) > 1e33 and got.results[0].endswith(".000")
-    # warm-ups and repeated inferences leave the result alone, and virtual time repeats exactly
+    # warm-ups and repeated inferences leave the result alone; virtual time repeats up to one tick of
+    # the microsecond clock (the same instruction count can straddle one more tick boundary)
     first, second = client.infer(4, 2), client.infer(4, 2)
     assert first.results == second.results == got.results
-    assert first.elapsed_us == second.elapsed_us > 0
+    assert first.elapsed_us > 0 and abs(first.elapsed_us - second.elapsed_us) <= 1
     assert client.results() == got.results
     assert [line for line in client.command("timestamp").lines if line.startswith("m-lap-us-")]
 
