@@ -141,9 +141,9 @@ def hello_hil_elf(models_dir: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def demo_elf() -> Path:
+    from tinygen.audio.micro_speech import MICRO_SPEECH_LABELS
     from tinygen.boards import get_board
     from tinygen.cli.demo import demo_model
-    from tinygen.audio.micro_speech import MICRO_SPEECH_LABELS
     from tinygen.kws.config import config_for_model
     from tinygen.kws.session import build_firmware
     from tinygen.model import load_model
