@@ -53,8 +53,9 @@ def mutant(data: bytes, kind: str, case_seed: int, skip: list[tuple[int, int]]) 
 
 
 def campaign(models: list[Path], cases: int, run_seed: int, workdir: Path, compare_every: int = 0,
-             crash_dir: Path | None = None, deadline: float | None = None) -> Stats:
-    """Run `cases` mutated models (fewer when `deadline`, a time.monotonic() value, passes first)."""
+             crash_dir: Path | None = None, deadline: float | None = None, progress: Path | None = None) -> Stats:
+    """Run `cases` mutated models (fewer when `deadline`, a time.monotonic() value, passes first);
+    every 500 cases the counts so far go to `progress` (a JSON file) when given."""
     originals = {p: p.read_bytes() for p in models}
     skips = {p: data_ranges(d) for p, d in originals.items()}
     stats = Stats()
@@ -71,6 +72,9 @@ def campaign(models: list[Path], cases: int, run_seed: int, workdir: Path, compa
         start = time.monotonic()
         result = run_case(data, workdir, compare=compare)
         _record(stats, model, kind, case_seed, data, result, compare, time.monotonic() - start, crash_dir)
+        if progress is not None and stats.cases % 500 == 0:
+            doc = {k: v for k, v in stats.to_json().items() if k not in ("failures", "exit_codes")}
+            progress.write_text(json.dumps(doc) + "\n")
 
     one()
     return stats
