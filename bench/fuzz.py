@@ -6,7 +6,7 @@
 
 Each worker runs its share of the cases (tests/fuzz/campaign.py, on hypothesis) in a private
 temporary directory; at the end the run prints one JSON summary (cases per model and mutation
-kind, exit codes per command, internal errors, hangs over 10 s, leftover files) and writes every
+kind, exit codes per command, internal errors, hangs over 10 s of CPU, leftover files) and writes every
 failing mutant to DIR/crashes/ (turn each into a regression file under tests/data/fuzz/); while it
 runs, DIR/progress-N.json holds worker N's counts, renewed every 500 cases.
 `--minutes` stops the workers when the time is up (the summary then says how many cases ran).
@@ -84,6 +84,8 @@ def main() -> int:
         "hangs_over_10s": sum(int(d["hangs"]) for d in docs),  # type: ignore[call-overload]
         "leftover_files": sum(int(d["leftover_files"]) + int(d["leftover_temp_count"]) for d in docs),  # type: ignore[call-overload]
         "slowest_case_seconds": max(float(d["slowest_case_seconds"]) for d in docs),  # type: ignore[arg-type]
+        "slowest_case_cpu_seconds": max(float(d["slowest_case_cpu_seconds"]) for d in docs),  # type: ignore[arg-type]
+        "slowest_command_cpu_seconds": max(float(d["slowest_command_cpu_seconds"]) for d in docs),  # type: ignore[arg-type]
         "wall_seconds": round(time.monotonic() - start, 1),
         "workers": docs,
         "out": str(out),

@@ -36,7 +36,9 @@ class Stats:
     internal: int = 0
     hangs: int = 0
     leftovers: int = 0
-    slowest: float = 0.0
+    slowest: float = 0.0  # wall seconds of the slowest case
+    slowest_cpu: float = 0.0  # CPU seconds of the case that used most (commands + run --compare child)
+    slowest_command_cpu: float = 0.0  # the most CPU one command used (the hang bound applies to this)
     failures: list[dict[str, object]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, object]:
@@ -44,6 +46,8 @@ class Stats:
                 "by_kind": dict(self.by_kind), "exit_codes": dict(sorted(self.exit_codes.items())), "accepted": self.accepted,
                 "run_compare_cases": self.compared, "internal_errors": self.internal, "hangs": self.hangs,
                 "leftover_files": self.leftovers, "slowest_case_seconds": round(self.slowest, 2),
+                "slowest_case_cpu_seconds": round(self.slowest_cpu, 2),
+                "slowest_command_cpu_seconds": round(self.slowest_command_cpu, 2),
                 "failures": self.failures}
 
 
@@ -88,6 +92,8 @@ def _record(stats: Stats, model: Path, kind: str, case_seed: int, data: bytes, r
     stats.accepted += int(result.accepted)
     stats.compared += int(any(o.command == "run --compare" for o in result.outcomes))
     stats.slowest = max(stats.slowest, seconds)
+    stats.slowest_cpu = max(stats.slowest_cpu, sum(o.cpu_seconds for o in result.outcomes))
+    stats.slowest_command_cpu = max([stats.slowest_command_cpu] + [o.cpu_seconds for o in result.outcomes])
     for o in result.outcomes:
         stats.exit_codes[f"{o.command}: {o.exit_code}"] += 1
     if not result.failed:
