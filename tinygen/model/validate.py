@@ -16,7 +16,8 @@ and before `ModelInfo` is built, so every later stage may rely on a structurally
   and convolutions, fully connected layers and pools have shapes that fit together (output size
   from padding and strides, channels, depth multiplier, bias length);
 - operators read only tensors that exist by the time they run, write no constant and no tensor
-  another operator writes, and every subgraph output is written (dataflow in execution order);
+  another operator writes, and every subgraph output is written (dataflow in execution order;
+  Vela's `ethos-u` operator may read its driver-allocated scratch tensors);
 - subgraph calls (CALL_ONCE, WHILE, IF, ...) never recurse;
 - nothing on which TFLM's kernels abort the process instead of returning an error (_KERNEL_CHECKS:
   the TFLITE_CHECKs of their Prepare and Eval: multipliers that softmax, add, sub and comparisons
@@ -38,6 +39,7 @@ from ..errors import ModelError
 from .info import DTYPE_SIZES
 from .schema import builtin_name, fb, type_name
 
+ETHOS_U_OP = "ethos-u"  # the custom op of a Vela-compiled model (model/checks.py refuses it)
 MAX_RANK = 8
 MAX_TENSOR_BYTES = 1 << 26  # 64 MiB: more than any microcontroller's RAM or flash
 MAX_TOTAL_TENSOR_BYTES = 1 << 28  # all tensors of the model together
@@ -255,8 +257,10 @@ def _dataflow(raw: Any, si: int, where: str, sg: Any, names: list[tuple[str, boo
     writer: dict[int, int] = {}
     for oi, op in enumerate(sg.operators or []):
         label = f"{where}: operator {oi} ({names[int(op.opcodeIndex)][0]})"
+        # Vela's NPU op reads its scratch tensors, which the Ethos-U driver allocates: no writer
+        npu = names[int(op.opcodeIndex)][0] == ETHOS_U_OP
         for i in (int(i) for i in (op.inputs if op.inputs is not None else [])):
-            if i >= 0 and i not in ready:
+            if i >= 0 and i not in ready and not npu:
                 raise ModelError(f"{label} reads tensor {i} before any operator writes it: damaged file")
         for i in (int(i) for i in (op.outputs if op.outputs is not None else [])):
             if i in constant:
