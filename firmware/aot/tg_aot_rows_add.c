@@ -1,0 +1,18 @@
+/* tinygen AOT runtime: one output row of an int8 ADD in a row pipeline (tg_aot_rows.h). */
+#include "tg_aot_opt.h" /* first: the kernels' optimisation level */
+#include "tg_aot_rows.h"
+
+void tg_rows_add(uint8_t *A, const tg_rows_stage *g, int32_t i, int32_t lo, int32_t hi, int32_t top,
+                 const int8_t *src, int8_t *dst) {
+  tg_add_params p = *(const tg_add_params *)g->params;
+  const int8_t *other = (const int8_t *)(A + g->side + i * g->out_row_bytes);
+  (void)lo;
+  (void)hi;
+  (void)top;
+  p.size = g->out_row_bytes;
+  if (g->side_first) {
+    tg_add_s8(&p, other, src, dst);
+  } else {
+    tg_add_s8(&p, src, other, dst);
+  }
+}
