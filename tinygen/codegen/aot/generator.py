@@ -31,6 +31,7 @@ class AotSubgraph:
     body: tuple[str, ...]       # C statements in run order, one block per op or row chain (comment + call)
     plan: SubgraphPlan
     base: int                   # arena offset of this subgraph's region
+    rows: RowsPlan | None = None  # the op order and row chains the body runs (rows.py)
 
 
 @dataclass(frozen=True)
@@ -297,7 +298,7 @@ def build(model: ModelInfo, name: str, row_pipelines: bool = True) -> AotModel:
         # Other subgraphs (CALL_ONCE bodies) run while the main one is live: put them after it.
         base = 0 if sg.index == 0 else main_size
         arena = max(arena, base + plan.size)
-        subs.append(AotSubgraph(sg.index, _finish(model, sg, state, low, plan, base), plan, base))
+        subs.append(AotSubgraph(sg.index, _finish(model, sg, state, low, plan, base), plan, base, low.rows))
     persistent = sum(v.nbytes for v in state.variables.values()) + sum(s.nbytes for s in state.states)
     main = model.subgraphs[0]
     io = (tuple(lowered[0][1].offsets[t] for t in main.inputs),
