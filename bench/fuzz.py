@@ -57,7 +57,7 @@ def main() -> int:
     parser.add_argument("--cases", type=int, default=100_000)
     parser.add_argument("--workers", type=int, default=2, help="processes (at most 2 on a shared machine)")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--compare-every", type=int, default=50, help="run --compare on every Nth case (0: never)")
+    parser.add_argument("--compare-every", type=int, default=50, help="run --compare on every Nth mutant intake accepts (0: never)")
     parser.add_argument("--minutes", type=float, default=None, help="stop after this many minutes")
     parser.add_argument("--models", type=Path, default=ROOT.parent / "shared" / "models")
     parser.add_argument("--out", type=Path, default=None, help="folder for crashes and the summary")
@@ -76,6 +76,7 @@ def main() -> int:
         "command": " ".join(["python", "bench/fuzz.py"] + sys.argv[1:]),
         "models": [p.name for p in zoo(a.models)],
         "cases": sum(int(d["cases"]) for d in docs),  # type: ignore[call-overload]
+        "accepted_by_intake": sum(int(d["accepted"]) for d in docs),  # type: ignore[call-overload]
         "run_compare_cases": sum(int(d["run_compare_cases"]) for d in docs),  # type: ignore[call-overload]
         "internal_errors": sum(int(d["internal_errors"]) for d in docs),  # type: ignore[call-overload]
         "hangs_over_10s": sum(int(d["hangs"]) for d in docs),  # type: ignore[call-overload]

@@ -153,6 +153,20 @@ def test_binary_broadcast(code: int, opt: int, cls: str) -> None:
     _check(g.build([a, b], [y]))
 
 
+@pytest.mark.parametrize("scales,zps,act", [((0.02, 0.07, 0.03), (5, -9, 2), 0), ((0.5, 0.01, 0.06), (-128, 127, -3), 1),
+                                             ((0.004, 0.0041, 0.5), (0, -1, -128), 3), ((0.1, 0.1, 0.001), (3, 3, 0), 0)])
+def test_add_tables(scales: tuple[float, float, float], zps: tuple[int, int, int], act: int) -> None:
+    """Same-shape ADD (tg_add_lut_s8: per-input tables of TFLM's scaled terms) over ~all 65536 input pairs: fused
+    activations, outputs that saturate, output scales that give large and small shifts."""
+    g = Graph()
+    a = g.t((1, 64, 64, 4), scale=scales[0], zp=zps[0])
+    b = g.t((1, 64, 64, 4), scale=scales[1], zp=zps[1])
+    y = g.t((1, 64, 64, 4), scale=scales[2], zp=zps[2])
+    g.ops.append(Op(fb.BuiltinOperator.ADD, [a, b], [y], fb.BuiltinOptions.AddOptions,
+                    _opts("AddOptionsT", fusedActivationFunction=act)))
+    _check(g.build([a, b], [y]), runs=4)
+
+
 def test_pad_and_mean() -> None:
     g = Graph()
     x = g.t((1, 5, 6, 4), scale=0.1, zp=7)

@@ -124,3 +124,72 @@ def test_public_model_quirks_pass_intake() -> None:
                     _opts("Conv2DOptionsT", padding=0, strideW=1, strideH=1, dilationWFactor=1, dilationHFactor=1)))
     info = parse_model(g.build([x], [y]))
     assert info.main.tensors[b].quantization is not None
+
+
+def _vela_like_model() -> bytes:
+    """The shape of TFLM's models/person_detect_vela.tflite, small: one custom 'ethos-u' operator
+    reading a command stream, weights, two scratch tensors (no data, no writer: the Ethos-U driver
+    allocates them) and the int8 input."""
+    import flatbuffers
+
+    from tinygen.model.schema import fb
+
+    m = fb.ModelT()
+    m.version = 3
+    m.buffers = [fb.BufferT()]
+    sg = fb.SubGraphT()
+    sg.tensors = []
+    specs = [("out", fb.TensorType.INT8, [1, 2], None), ("cmd", fb.TensorType.UINT8, [16], bytes(16)),
+             ("flash", fb.TensorType.UINT8, [32], bytes(32)), ("scratch", fb.TensorType.UINT8, [64], None),
+             ("scratch_fast", fb.TensorType.UINT8, [64], None), ("in", fb.TensorType.INT8, [1, 4, 4, 1], None)]
+    for name, dtype, shape, data in specs:
+        t = fb.TensorT()
+        t.name, t.type, t.shape = name.encode(), dtype, shape
+        if dtype == fb.TensorType.INT8:
+            q = fb.QuantizationParametersT()
+            q.scale, q.zeroPoint = [0.01], [0]
+            t.quantization = q
+        if data is not None:
+            b = fb.BufferT()
+            b.data = list(data)
+            m.buffers.append(b)
+            t.buffer = len(m.buffers) - 1
+        sg.tensors.append(t)
+    op = fb.OperatorT()
+    op.opcodeIndex, op.inputs, op.outputs = 0, [1, 2, 3, 4, 5], [0]
+    sg.operators, sg.inputs, sg.outputs = [op], [5], [0]
+    m.subgraphs = [sg]
+    code = fb.OperatorCodeT()
+    code.builtinCode, code.deprecatedBuiltinCode, code.customCode, code.version = (
+        fb.BuiltinOperator.CUSTOM, fb.BuiltinOperator.CUSTOM, b"ethos-u", 1)
+    m.operatorCodes = [code]
+    b = flatbuffers.Builder(1024)
+    b.Finish(m.Pack(b), file_identifier=b"TFL3")
+    return bytes(b.Output())
+
+
+def test_vela_model_is_refused_as_npu_code_not_as_damaged(tmp_path: Path) -> None:
+    """A Vela-compiled model (TFLM ships person_detect_vela.tflite) is one 'ethos-u' operator whose
+    scratch tensors nobody writes: intake reads it, and convert/verify/inspect refuse it because it
+    runs only on an Ethos-U NPU (it used to be called a damaged file)."""
+    from click.testing import CliRunner
+
+    from tinygen.cli.main import _register, cli
+    from tinygen.errors import UnsupportedOpError
+    from tinygen.model import check_deployable, load_model
+
+    _register()
+
+    path = tmp_path / "vela.tflite"
+    path.write_bytes(_vela_like_model())
+    model = load_model(path)
+    assert model.op_counts == {"ethos-u": 1}
+    with pytest.raises(UnsupportedOpError, match="Vela for an Arm Ethos-U NPU"):
+        check_deployable(model)
+    res = CliRunner().invoke(cli, ["inspect", str(path), "--json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.output)
+    assert doc["deployable"] is False and doc["runtimes"] == [] and "Ethos-U" in doc["refusal"]
+    res = CliRunner().invoke(cli, ["convert", str(path), "-o", str(tmp_path / "out")])
+    assert res.exit_code == 3 and "Ethos-U" in res.output
+    assert not (tmp_path / "out").exists()

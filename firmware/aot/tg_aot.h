@@ -179,6 +179,19 @@ typedef struct {
 
 void tg_add_s8(const tg_add_params *p, const int8_t *a, const int8_t *b, int8_t *out);
 
+/* int8 ADD without broadcasting from two tables: t1[x + 128] and t2[y + 128] are TFLM's shifted
+ * and scaled inputs (its left shift and first requantization, computed at generation time for all
+ * 256 values), so an element costs two loads and the output requantization (one tg_rq_ch row). */
+typedef struct {
+  int32_t size;
+  const int32_t *t1, *t2;
+  const tg_rq_ch *rq;
+  int32_t fast;                   /* rq takes tg_rq_fast */
+  int32_t out_offset, act_min, act_max;
+} tg_add_lut_params;
+
+void tg_add_lut_s8(const tg_add_lut_params *p, const int8_t *a, const int8_t *b, int8_t *out);
+
 typedef struct {
   int32_t size;
   int32_t in1_offset, in2_offset, out_offset, out_mult, out_shift, act_min, act_max;

@@ -31,6 +31,7 @@ class Stats:
     by_model: Counter[str] = field(default_factory=Counter)
     by_kind: Counter[str] = field(default_factory=Counter)
     exit_codes: Counter[str] = field(default_factory=Counter)
+    accepted: int = 0  # cases intake accepted: every command ran on them
     compared: int = 0
     internal: int = 0
     hangs: int = 0
@@ -40,7 +41,7 @@ class Stats:
 
     def to_json(self) -> dict[str, object]:
         return {"cases": self.cases, "by_model": dict(sorted(self.by_model.items())),
-                "by_kind": dict(self.by_kind), "exit_codes": dict(sorted(self.exit_codes.items())),
+                "by_kind": dict(self.by_kind), "exit_codes": dict(sorted(self.exit_codes.items())), "accepted": self.accepted,
                 "run_compare_cases": self.compared, "internal_errors": self.internal, "hangs": self.hangs,
                 "leftover_files": self.leftovers, "slowest_case_seconds": round(self.slowest, 2),
                 "failures": self.failures}
@@ -66,7 +67,7 @@ def campaign(models: list[Path], cases: int, run_seed: int, workdir: Path, compa
         if deadline is not None and time.monotonic() > deadline:
             return
         data = mutant(originals[model], kind, case_seed, skips[model])
-        compare = bool(compare_every) and stats.cases % compare_every == 0
+        compare = bool(compare_every) and stats.accepted % compare_every == 0  # every Nth accepted mutant
         start = time.monotonic()
         result = run_case(data, workdir, compare=compare)
         _record(stats, model, kind, case_seed, data, result, compare, time.monotonic() - start, crash_dir)
@@ -80,6 +81,7 @@ def _record(stats: Stats, model: Path, kind: str, case_seed: int, data: bytes, r
     stats.cases += 1
     stats.by_model[model.name] += 1
     stats.by_kind[kind] += 1
+    stats.accepted += int(result.accepted)
     stats.compared += int(any(o.command == "run --compare" for o in result.outcomes))
     stats.slowest = max(stats.slowest, seconds)
     for o in result.outcomes:

@@ -57,6 +57,7 @@ class CaseResult:
     outcomes: list[Outcome] = field(default_factory=list)
     hang: str = ""
     leftovers: list[str] = field(default_factory=list)
+    accepted: bool = False  # intake accepted the model (every command ran on it)
 
     @property
     def failed(self) -> bool:
@@ -124,6 +125,7 @@ def run_case(data: bytes, workdir: Path, compare: bool = False, hang_seconds: fl
         refused = False
     except TinygenError:
         refused = True
+    result.accepted = not refused
     previous = signal.signal(signal.SIGALRM, _on_alarm)
     try:
         for name, args in commands(model, out)[:1] if refused else commands(model, out):
@@ -137,7 +139,8 @@ def run_case(data: bytes, workdir: Path, compare: bool = False, hang_seconds: fl
             finally:
                 signal.setitimer(signal.ITIMER_REAL, 0)
             seconds = time.monotonic() - start
-            message = res.output.strip().splitlines()[-1] if res.output.strip() else ""
+            lines = res.output.strip().splitlines()
+            message = next((ln for ln in lines if ln.startswith("error: ")), lines[-1] if lines else "")
             if res.exception is not None and not isinstance(res.exception, SystemExit):  # escaped handle_errors
                 tb = "".join(traceback.format_exception(res.exception))
                 result.outcomes.append(Outcome(name, INTERNAL, seconds, tb[-3000:]))
@@ -151,7 +154,7 @@ def run_case(data: bytes, workdir: Path, compare: bool = False, hang_seconds: fl
                 if target.exists() and any(target.iterdir()):
                     result.leftovers += [str(p.relative_to(case_dir)) for p in target.rglob("*")]
         accepted = all(o.exit_code == 0 for o in result.outcomes if o.command.startswith("convert aot"))
-        if compare and not result.hang and accepted and result.outcomes:
+        if compare and not refused and not result.hang and accepted and result.outcomes:
             ran = _run_compare(model, hang_seconds)
             if isinstance(ran, str):
                 result.hang = ran
