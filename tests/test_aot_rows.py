@@ -9,6 +9,7 @@ Bit-exactness of the chained models with TFLM's interpreter is tests/test_aot.py
 from __future__ import annotations
 
 import itertools
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -269,6 +270,17 @@ def test_fused_fully_connected_is_bit_exact_over_many_inputs() -> None:
     for _ in range(40):
         xs = [random_input(t, rng) for t in info.inputs]
         assert all(np.array_equal(w.reshape(-1), g.reshape(-1)) for w, g in zip(ref.run(*xs), host.invoke(*xs)))
+
+
+@pytest.mark.parametrize("rel", CHAINED)
+def test_ram_is_at_most_half_of_tflms_arena(rel: str) -> None:
+    """Issue #10: AOT RAM at most half of TFLM's smallest arena (reference kernels, measured on
+    the emulated Cortex-M4: tests/data/arena_truth.json)."""
+    truth = json.loads((Path(__file__).parent / "data" / "arena_truth.json").read_text())
+    tflm_arena = truth["models"][rel]["reference"]["min_arena"]
+    sizes = aot.sizes(load_model(MODELS_DIR / rel))
+    assert sizes.ram == build(load_model(MODELS_DIR / rel), "m").ram_bytes
+    assert sizes.ram <= tflm_arena // 2
 
 
 def test_incremental_generation_keeps_the_model_order() -> None:

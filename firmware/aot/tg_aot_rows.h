@@ -21,6 +21,7 @@ extern "C" {
 #define TG_ROWS_DWCONV 1 /* params: tg_dwconv_params */
 #define TG_ROWS_ADD 2    /* params: tg_add_params (no broadcasting) */
 #define TG_ROWS_FC 3     /* params: tg_fc_params (last stage only; weights [out_depth][in_depth]) */
+#define TG_ROWS_ADD_LUT 4 /* params: tg_add_lut_params */
 #define TG_ROWS_MAX_STAGES 8
 
 typedef struct tg_rows_stage tg_rows_stage;
@@ -32,7 +33,7 @@ typedef void (*tg_rows_fn)(uint8_t *A, const tg_rows_stage *g, int32_t i, int32_
 
 struct tg_rows_stage {
   int32_t kind;
-  tg_rows_fn row;          /* tg_rows_conv, tg_rows_dwconv, tg_rows_add, tg_rows_fc */
+  tg_rows_fn row;          /* tg_rows_conv, tg_rows_dwconv, tg_rows_add (both ADD kinds), tg_rows_fc */
   const void *params;      /* the op's own kernel parameters */
   const int8_t *w;         /* weights (NULL for ADD) */
   int32_t scratch;         /* arena offset of the kernel's scratch, -1: none */

@@ -282,7 +282,10 @@ def build(model: ModelInfo, name: str, row_pipelines: bool = True) -> AotModel:
     _scan_variables(model, state)
     _read_aliases(model, state)
     sources: set[str] = set(BASE_SOURCES)
-    lowered = [_lower_subgraph(model, sg, state, sources, row_pipelines) for sg in model.subgraphs]
+    try:
+        lowered = [_lower_subgraph(model, sg, state, sources, row_pipelines) for sg in model.subgraphs]
+    except rows.NotAChainCall:
+        return build(model, name, row_pipelines=False)
     first = lowered[0][0]
     if row_pipelines and (first.rows.chains or first.rows.order != tuple(range(len(model.main.operators)))):
         # decided without the kernels' scratch: keep the model's own schedule unless the real plan is smaller

@@ -454,8 +454,14 @@ def plan_inputs(plan: RowsPlan) -> PlanInputs:
 
 _CALL = re.compile(r"^\s*(tg_\w+)\((.*)\);\s*$", re.S)
 _SCRATCH = re.compile(r"@S(\d+):(\d+)@")
-KIND_C = {"conv": "TG_ROWS_CONV", "dwconv": "TG_ROWS_DWCONV", "add": "TG_ROWS_ADD", "fc": "TG_ROWS_FC"}
-_KERNEL_KIND = {"tg_conv_s8": "conv", "tg_dwconv_s8": "dwconv", "tg_add_s8": "add"}
+# the kernel calls a stage can be made of: kernel -> (stage kind, TG_ROWS_* constant)
+_KERNEL_KIND = {"tg_conv_s8": ("conv", "TG_ROWS_CONV"), "tg_dwconv_s8": ("dwconv", "TG_ROWS_DWCONV"),
+                "tg_add_s8": ("add", "TG_ROWS_ADD"), "tg_add_lut_s8": ("add", "TG_ROWS_ADD_LUT")}
+
+
+class NotAChainCall(Exception):
+    """An op's lowering is not a kernel call a row stage knows (the generator then plans the
+    model without row pipelines)."""
 
 
 def _split_args(text: str) -> list[str]:
@@ -476,6 +482,7 @@ def _split_args(text: str) -> list[str]:
 class StageCode:
     """The pieces of an op's own lowering a chain stage calls its kernel with."""
     kind: str
+    kind_c: str       # TG_ROWS_* constant
     params: str       # the parameter block's name
     weights: str      # C expression, or NULL
     scratch: tuple[int, int] | None  # (subgraph, op) of its scratch placeholder
@@ -483,20 +490,20 @@ class StageCode:
 
 def stage_code(code: str, op: str) -> StageCode:
     """Parse the single kernel call an op's lowering produced (tg_conv_s8(&p, in, w, out, scratch)
-    and the like). A lowering of another shape is a tinygen bug: rows.decide only chains ops whose
-    lowerings are these calls."""
+    and the like); NotAChainCall for anything else."""
     m = _CALL.match(code)
-    kind = _KERNEL_KIND.get(m.group(1)) if m else None
-    if m is None or kind is None:
-        raise RuntimeError(f"row pipeline: the lowering of {op} is not a single kernel call: {code!r}")
+    kk = _KERNEL_KIND.get(m.group(1)) if m else None
+    if m is None or kk is None:
+        raise NotAChainCall(f"the lowering of {op} is not a kernel call a row stage knows: {code!r}")
+    kind, kind_c = kk
     args = _split_args(m.group(2))
-    if not args[0].startswith("&"):
-        raise RuntimeError(f"row pipeline: unexpected parameter argument in {code!r}")
+    if not args[0].startswith("&") or len(args) != (5 if kind in ("conv", "dwconv") else 4):
+        raise NotAChainCall(f"unexpected arguments in {code!r}")
     scratch = None
     if kind in ("conv", "dwconv"):
         s = _SCRATCH.search(args[4])
         scratch = (int(s.group(1)), int(s.group(2))) if s else None
-    return StageCode(kind, args[0][1:], args[2] if kind in ("conv", "dwconv") else "NULL", scratch)
+    return StageCode(kind, kind_c, args[0][1:], args[2] if kind in ("conv", "dwconv") else "NULL", scratch)
 
 
 def lower_fc(ctx: OpContext) -> StageCode:
@@ -523,7 +530,7 @@ def lower_fc(ctx: OpContext) -> StageCode:
         "rq": nn._rq(ctx, mults, shifts, folded, out_zp[0], act), "wide": 0,
     }, "fc")
     weights = ctx.const_array(w.reshape(out_depth, -1).astype("int8"), "int8_t", "w")
-    return StageCode("fc", params, weights, None)
+    return StageCode("fc", "TG_ROWS_FC", params, weights, None)
 
 
 def chain_c(ctx: OpContext, chain: Chain, codes: list[StageCode], key: int, offsets: dict[int, int],
@@ -535,7 +542,7 @@ def chain_c(ctx: OpContext, chain: Chain, codes: list[StageCode], key: int, offs
         last = k == len(chain.stages) - 1
         win_bytes = 0 if last else chain.caps[k] * s.out_row_bytes
         rows.append({
-            "kind": KIND_C[c.kind], "row": f"tg_rows_{c.kind}", "params": f"&{c.params}", "w": c.weights,
+            "kind": c.kind_c, "row": f"tg_rows_{c.kind}", "params": f"&{c.params}", "w": c.weights,
             "scratch": scratch[c.scratch[1]] if c.scratch is not None and c.scratch[1] in scratch else -1,
             "in_rows": s.in_rows, "in_row_bytes": s.in_row_bytes, "out_rows": s.out_rows,
             "out_row_bytes": s.out_row_bytes, "stride": s.stride, "pad": s.pad, "extent": s.extent,
