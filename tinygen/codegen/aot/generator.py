@@ -224,7 +224,8 @@ def _plan(sg: SubgraphInfo, rplan: RowsPlan, aliases: dict[int, tuple[int, int]]
     if not rplan.chains and rplan.order == tuple(range(len(sg.operators))):
         return plan_subgraph(sg, aliases, inplace, scratch, skip)
     inplace = {o: p for o, p in inplace.items() if o not in pi.chain_ops}
-    return plan_subgraph(sg, aliases, inplace, {**scratch, **pi.scratch}, skip | set(pi.skip), pi.times, pi.overlaps)
+    return plan_subgraph(sg, aliases, inplace, {**rows.share_scratch(rplan, scratch), **pi.scratch}, skip | set(pi.skip),
+                         pi.times, pi.overlaps)
 
 
 def _score(sg: SubgraphInfo, rplan: RowsPlan, aliases: dict[int, tuple[int, int]],

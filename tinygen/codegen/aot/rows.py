@@ -449,6 +449,18 @@ def plan_inputs(plan: RowsPlan) -> PlanInputs:
                       frozenset(op for c in plan.chains for op in c.ops))
 
 
+def share_scratch(plan: RowsPlan, scratch: dict[int, int]) -> dict[int, int]:
+    """`scratch` with the kernel scratch of each chain's ops merged into one buffer, under the key
+    of the first op that has any: the stages' kernel calls take turns, and a kernel's scratch only
+    lives during one call."""
+    out = dict(scratch)
+    for c in plan.chains:
+        keys = [op for op in c.ops if out.get(op, 0) > 0]
+        if len(keys) > 1:
+            out[keys[0]] = max(out.pop(k) if k != keys[0] else out[k] for k in keys)
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # C for a chain
 
@@ -537,13 +549,15 @@ def chain_c(ctx: OpContext, chain: Chain, codes: list[StageCode], key: int, offs
             scratch: dict[int, int]) -> str:
     """The C running `chain` once the memory plan is known: a stage table and tg_rows_run."""
     base = scratch.get(key, -1)  # no windows (one op): no chain scratch
+    # the stages' kernels share one scratch buffer (share_scratch): the one that was planned
+    shared = next((scratch[c.scratch[1]] for c in codes if c.scratch is not None and c.scratch[1] in scratch), -1)
     rows: list[dict[str, object]] = []
     for k, (s, c) in enumerate(zip(chain.stages, codes)):
         last = k == len(chain.stages) - 1
         win_bytes = 0 if last else chain.caps[k] * s.out_row_bytes
         rows.append({
             "kind": c.kind_c, "row": f"tg_rows_{c.kind}", "params": f"&{c.params}", "w": c.weights,
-            "scratch": scratch[c.scratch[1]] if c.scratch is not None and c.scratch[1] in scratch else -1,
+            "scratch": shared if c.scratch is not None else -1,
             "in_rows": s.in_rows, "in_row_bytes": s.in_row_bytes, "out_rows": s.out_rows,
             "out_row_bytes": s.out_row_bytes, "stride": s.stride, "pad": s.pad, "extent": s.extent,
             "side": offsets[s.side] if s.side >= 0 else -1, "side_first": int(s.side_first),
