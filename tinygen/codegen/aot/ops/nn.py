@@ -231,14 +231,15 @@ def _dw_rows(ctx: OpContext, w: np.ndarray, pads: tuple[int, int], folded: np.nd
              shifts: list[int], out_zp: int, act: tuple[int, int]) -> Lowered | None:
     """tg_dwconv_rows_s8 for 3x3, multiplier 1, dilation 1, batch 1, right shifts and accumulators inside +-2^30,
     stride 1 along rows of at least 16 outputs (per output row it pays a fixed cost, ring row, calls and setup,
-    that shorter rows do not repay: they stay with tg_dwconv_s8), or None. Its rows run along the image axis with
+    that shorter rows do not repay: they stay with tg_dwconv_s8), not as a row-pipeline stage (rows.py runs
+    tg_dwconv_s8's parameters row by row), or None. Its rows run along the image axis with
     more outputs, along H only when in place cannot be asked for or input and output have one shape (then each
     output pixel overwrites only its own input pixel, which the ring already holds)."""
     o = ctx.options
     n, ih, iw, ic = ctx.arg(0).shape
     _, kh, kw, oc = w.shape
     _, oh, ow, _ = ctx.output(0).shape
-    if (n != 1 or oc != ic or (kh, kw) != (3, 3) or o.dilationHFactor != 1 or o.dilationWFactor != 1
+    if (ctx.row_stage or n != 1 or oc != ic or (kh, kw) != (3, 3) or o.dilationHFactor != 1 or o.dilationWFactor != 1
             or any(sh >= 0 for sh in shifts)):
         return None
     # |2 * (sum of products + bias)| < 2^31, so SMMULR of the doubled sum is TFLM's doubling high multiply
