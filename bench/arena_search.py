@@ -40,6 +40,7 @@ from run import tflm_firmware, tflm_lib  # noqa: E402
 
 from tinygen.hostrun import qemu  # noqa: E402
 from tinygen.model import ModelInfo, load_model  # noqa: E402
+from tinygen.model.variables import resource_variable_count  # noqa: E402
 
 ARENA_MAX = 2 * 1024 * 1024
 _RESULT = re.compile(r"RESULT alloc=(-?\d+) invoke1=(-?\d+) invoke2=(-?\d+) used=(\d+) hash=([0-9a-f]+)")
@@ -55,8 +56,10 @@ class Trial:
 
 
 def resource_slots(model: ModelInfo) -> int:
-    """What the measurement firmware creates: one MicroResourceVariables slot per VAR_HANDLE op."""
-    return sum(1 for sg in model.subgraphs for op in sg.operators if op.op == "VAR_HANDLE")
+    """MicroResourceVariables slots the measurement firmware creates: one per distinct resource, as
+    tinygen's TFLM firmware does (model/variables.py; the Cortex-M3 entries of arena_truth.json were
+    measured with one per VAR_HANDLE op and say so in `resource_slots`)."""
+    return resource_variable_count(model)
 
 
 def build(model: ModelInfo, tflm_dir: Path, kernels: str, work: Path, slots: int) -> Path:
@@ -127,7 +130,7 @@ def main() -> int:
     ap.add_argument("--kernels", default="reference,cmsis-nn")
     ap.add_argument("--tflm-dir", type=Path, default=os.environ.get("TINYGEN_TFLM_DIR"))
     ap.add_argument("--resource-slots", type=int, default=None,
-                    help="MicroResourceVariables slots (default: one per VAR_HANDLE op)")
+                    help="MicroResourceVariables slots (default: one per distinct resource, as tinygen's firmware)")
     ap.add_argument("--timeout", type=float, default=60.0, help="seconds before a run counts as a hang")
     ap.add_argument("--json", type=Path, help="write {model: {kernels: entry}} here")
     ap.add_argument("--merge", type=Path, help="merge the entries into this arena_truth.json")

@@ -133,6 +133,8 @@ def measure_arena(model: Any, kernels: list[str]) -> dict[str, Any]:
             try:
                 elf = arena_search.build(model, Path(tflm_dir), k, Path(tmp), arena_search.resource_slots(model))
                 res[k] = arena_search.search(elf, 120.0)
+                if arena_search.resource_slots(model):
+                    res[k]["resource_slots"] = arena_search.resource_slots(model)
             except SystemExit as exc:  # arena_search's way of saying "cannot measure this one"
                 res[k] = {"measure_error": str(exc.code).strip().splitlines()[0][:200]}
     return res
@@ -171,6 +173,11 @@ def verify(path: Path, runtime: str, runs: int) -> dict[str, Any]:
         doc = {}
     if doc:
         row["summary"] = {k: doc[k] for k in ("planned", "completed", "mismatches", "error") if k in doc}
+        perf = doc.get("performance") or {}
+        # what the firmware users get measured on the device: instructions per inference, arena
+        row["performance"] = {k: perf[k] for k in ("cost_per_inference", "cost_unit", "arena_size", "arena_used",
+                                                   "stack_used") if k in perf}
+        row["max_abs_error"] = max((o.get("max_abs_error", 0) for o in doc.get("outputs", [])), default=0)
     if proc.returncode != 0:
         lines = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
         row["error"] = lines[-2:] if lines else []
@@ -252,6 +259,10 @@ def _check_cell(r: dict[str, Any] | None) -> str:
         return "-"
     if r.get("ok"):
         return "bit-exact"
+    summ = r.get("summary", {})
+    if summ.get("mismatches") and not summ.get("error"):  # verify ran every input, some differ
+        done = summ.get("completed", 0)
+        return f"{done - summ['mismatches']}/{done} exact, max err {r.get('max_abs_error', '?')}"
     if "error" in r:
         err = r["error"]
         return "fails: " + (" ".join(err) if isinstance(err, list) else str(err))[:90]

@@ -451,6 +451,102 @@ static void quads8_asm(const int8_t *row, const int8_t *wp, int32_t nq, int32_t 
 }
 #endif
 
+#if TG_WIDE_ASM
+/* Two rows against two channels of a quad, int8 weights: each weight word is split once for both
+ * rows. xr: per four k the words sxtb16(x0), sxtb16(x0 ror 8), sxtb16(x1), sxtb16(x1 ror 8) (rows
+ * 0 and 1); wp: the first channel's word in the quad layout (per four k 16 bytes, the quad's four
+ * channels in turn), the second channel's follows it. Per four k: one LDM of the inputs, two LDRs
+ * and four SXTB16 of weights, eight SMLADs (16 products); n8 = k / 8. acc: s00 s01 (row 0),
+ * s10 s11 (row 1). */
+static __attribute__((noinline)) void pair2x2_asm(const int32_t *xr, const int8_t *wp, int32_t n8, int32_t *acc) {
+  int32_t s00 = acc[0], s01 = acc[1], s10 = acc[2], s11 = acc[3];
+  __asm__ volatile(
+      "1:\n\t"
+      "ldmia %[x]!, {r4, r5, r6, r8}\n\t"
+      "ldr r9, [%[wp]], #4\n\t"
+      "sxtb16 r10, r9\n\t"
+      "sxtb16 r9, r9, ror #8\n\t"
+      "smlad %[s00], r4, r10, %[s00]\n\t"
+      "smlad %[s00], r5, r9, %[s00]\n\t"
+      "smlad %[s10], r6, r10, %[s10]\n\t"
+      "smlad %[s10], r8, r9, %[s10]\n\t"
+      "ldr r9, [%[wp]], #12\n\t"
+      "sxtb16 r10, r9\n\t"
+      "sxtb16 r9, r9, ror #8\n\t"
+      "smlad %[s01], r4, r10, %[s01]\n\t"
+      "smlad %[s01], r5, r9, %[s01]\n\t"
+      "smlad %[s11], r6, r10, %[s11]\n\t"
+      "smlad %[s11], r8, r9, %[s11]\n\t"
+      "ldmia %[x]!, {r4, r5, r6, r8}\n\t"
+      "ldr r9, [%[wp]], #4\n\t"
+      "sxtb16 r10, r9\n\t"
+      "sxtb16 r9, r9, ror #8\n\t"
+      "smlad %[s00], r4, r10, %[s00]\n\t"
+      "smlad %[s00], r5, r9, %[s00]\n\t"
+      "smlad %[s10], r6, r10, %[s10]\n\t"
+      "smlad %[s10], r8, r9, %[s10]\n\t"
+      "ldr r9, [%[wp]], #12\n\t"
+      "sxtb16 r10, r9\n\t"
+      "sxtb16 r9, r9, ror #8\n\t"
+      "smlad %[s01], r4, r10, %[s01]\n\t"
+      "smlad %[s01], r5, r9, %[s01]\n\t"
+      "smlad %[s11], r6, r10, %[s11]\n\t"
+      "smlad %[s11], r8, r9, %[s11]\n\t"
+      "subs %[n], %[n], #1\n\t"
+      "bne 1b"
+      : [s00] "+r"(s00), [s01] "+r"(s01), [s10] "+r"(s10), [s11] "+r"(s11), [x] "+r"(xr), [wp] "+r"(wp),
+        [n] "+r"(n8)
+      :
+      : "r4", "r5", "r6", "r8", "r9", "r10", "cc", "memory");
+  acc[0] = s00;
+  acc[1] = s01;
+  acc[2] = s10;
+  acc[3] = s11;
+}
+
+#define TG_Q8_KC 128 /* k per pass of the two-row product (xr: 4 * TG_Q8_KC / 4 words on the stack) */
+
+/* Rows r and r + 1 of the int8-weight product (quad channels only; the n % 4 rest is done by the
+ * caller): per chunk of 64 channels the sums of both rows, k in passes of TG_Q8_KC, then the
+ * requantization of both rows. */
+TG_INLINE void rows2_q8(const int8_t *a0, const int8_t *a1, const int8_t *w, int32_t n4, int32_t k,
+                        const tg_requant_ch *q, int8_t *o0, int8_t *o1, const range_local *rl, const int fast,
+                        const int per_channel, const int sat8) {
+  const tg_rq_ch *const ch = q->ch;
+  int32_t buf[4 * 32], xr[TG_Q8_KC], c, m, i, kc, kn;
+  for (c = 0; c < n4; c += m) {
+    m = n4 - c < 64 ? n4 - c : 64;
+    for (i = 0; i < m; i += 2) {
+      buf[2 * i] = q->bias[c + i];
+      buf[2 * i + 1] = q->bias[c + i + 1];
+      buf[2 * i + 2] = q->bias[c + i];
+      buf[2 * i + 3] = q->bias[c + i + 1];
+    }
+    for (kc = 0; kc < k; kc += kn) {
+      kn = k - kc < TG_Q8_KC ? k - kc : TG_Q8_KC;
+      for (i = 0; i < kn / 4; ++i) {
+        const uint32_t v0 = tg_load_u32(a0 + kc + 4 * i), v1 = tg_load_u32(a1 + kc + 4 * i);
+        xr[4 * i] = tg_sxtb16_even(v0);
+        xr[4 * i + 1] = tg_sxtb16_odd(v0);
+        xr[4 * i + 2] = tg_sxtb16_even(v1);
+        xr[4 * i + 3] = tg_sxtb16_odd(v1);
+      }
+      for (i = 0; i < m; i += 2) {
+        /* channels c + i, c + i + 1: quad (c + i) / 4, pair (i / 2) % 2 within it */
+        const int8_t *wp = w + (c + (i & ~3)) * k + 4 * kc + 4 * (i & 2);
+        pair2x2_asm(xr, wp, kn / 8, buf + 2 * i);
+      }
+    }
+    for (i = 0; i < m; i += 2) {
+      o0[c + i] = finish(per_channel ? ch + c + i : ch, buf[2 * i], rl, fast, sat8);
+      o0[c + i + 1] = finish(per_channel ? ch + c + i + 1 : ch, buf[2 * i + 1], rl, fast, sat8);
+      o1[c + i] = finish(per_channel ? ch + c + i : ch, buf[2 * i + 2], rl, fast, sat8);
+      o1[c + i + 1] = finish(per_channel ? ch + c + i + 1 : ch, buf[2 * i + 3], rl, fast, sat8);
+    }
+  }
+}
+#endif
+
 TG_INLINE void product8(const int8_t *a, int32_t rows, int32_t a_stride, const int8_t *w, int32_t n, int32_t k,
                         const tg_requant_ch *q, int8_t *out, int32_t out_stride, const int fast, const int per_channel,
                         const int sat8) {
@@ -464,7 +560,22 @@ TG_INLINE void product8(const int8_t *a, int32_t rows, int32_t a_stride, const i
   rl.off = sat8 ? 0 : q->out_offset;
   rl.lo = q->act_min;
   rl.hi = q->act_max;
-  for (r = 0; r < rows; ++r, a += a_stride, out += out_stride) {
+  r = 0;
+#if TG_WIDE_ASM
+  /* two rows at a time: the quads' channels, then each row's n % 4 rest */
+  for (; r + 2 <= rows; r += 2, a += 2 * a_stride, out += 2 * out_stride) {
+    rows2_q8(a, a + a_stride, w, n & ~3, k, q, out, out + out_stride, &rl, fast, per_channel, sat8);
+    for (i = 0; i < 2; ++i) {
+      const int8_t *ar = a + i * a_stride;
+      const int8_t *wp = w + (n & ~3) * k;
+      for (c = n & ~3; c < n; ++c, wp += k) {
+        out[i * out_stride + c] = finish(per_channel ? ch + c : ch, (int32_t)((uint32_t)bias[c] + (uint32_t)tg_dot_s8(ar, wp, k)),
+                                         &rl, fast, sat8);
+      }
+    }
+  }
+#endif
+  for (; r < rows; ++r, a += a_stride, out += out_stride) {
     const int8_t *wp = w;
     for (c = 0; c + 4 <= n; c += m) {
       m = n - c < 64 ? (n - c) & ~3 : 64;

@@ -180,6 +180,7 @@ def _lower_subgraph(model: ModelInfo, sg: SubgraphInfo, state: ModelState, sourc
         reg = regs[op_index]
         head = f"/* {op.index}: {op.op} */ TG_AOT_PROFILE_OP({sg.index}, {op.index});"
         chain = rplan.chain_of(op_index)
+        ctx.row_stage = chain is not None
         if op_index in aliases:
             low_x.blocks.append(f"{head} /* shares its input's bytes */")
             continue

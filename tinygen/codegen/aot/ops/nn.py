@@ -219,6 +219,60 @@ def widen_dw(w: np.ndarray) -> np.ndarray:
     return np.stack([even, odd], axis=-1).reshape(-1).astype(np.int64).astype(np.uint32).view(np.int32)
 
 
+def dw_row_weights(w: np.ndarray) -> np.ndarray:
+    """[oc, 3, 3] depthwise weights as tg_dwconv_rows_s8 reads them: per channel and filter row one word of bytes
+    (w0, w2, w1, 0), so SXTB16 gives the pairs (w0, w1) and (w2, 0)."""
+    padded = np.zeros((w.shape[0], 3, 4), np.int8)
+    padded[:, :, :3] = w
+    return np.ascontiguousarray(padded[..., [0, 2, 1, 3]]).reshape(-1)
+
+
+def _dw_rows(ctx: OpContext, w: np.ndarray, pads: tuple[int, int], folded: np.ndarray, mults: list[int],
+             shifts: list[int], out_zp: int, act: tuple[int, int]) -> Lowered | None:
+    """tg_dwconv_rows_s8 for 3x3, multiplier 1, dilation 1, batch 1, right shifts and accumulators inside +-2^30,
+    stride 1 along rows of at least 16 outputs (per output row it pays a fixed cost, ring row, calls and setup,
+    that shorter rows do not repay: they stay with tg_dwconv_s8), not as a row-pipeline stage (rows.py runs
+    tg_dwconv_s8's parameters row by row), or None. Its rows run along the image axis with
+    more outputs, along H only when in place cannot be asked for or input and output have one shape (then each
+    output pixel overwrites only its own input pixel, which the ring already holds)."""
+    o = ctx.options
+    n, ih, iw, ic = ctx.arg(0).shape
+    _, kh, kw, oc = w.shape
+    _, oh, ow, _ = ctx.output(0).shape
+    if (ctx.row_stage or n != 1 or oc != ic or (kh, kw) != (3, 3) or o.dilationHFactor != 1 or o.dilationWFactor != 1
+            or any(sh >= 0 for sh in shifts)):
+        return None
+    # |2 * (sum of products + bias)| < 2^31, so SMMULR of the doubled sum is TFLM's doubling high multiply
+    if int(np.abs(folded.astype(np.int64)).max()) + 9 * 128 * 128 >= 1 << 30:
+        return None
+    wk = np.ascontiguousarray(w.reshape(kh, kw, oc).transpose(2, 0, 1))   # [oc, kh, kw]
+    sh, sw, ph, pw = o.strideH, o.strideW, pads[0], pads[1]
+    steps = (ic, iw * ic, oc, ow * oc)
+    if oh > ow and o.strideH == 1 and ((ih, iw) == (oh, ow) or not dw_cache_rows(ctx)):
+        steps = (iw * ic, ic, ow * oc, oc)
+        ih, iw, oh, ow, sh, sw, ph, pw = iw, ih, ow, oh, sw, sh, pw, ph
+        wk = np.ascontiguousarray(wk.transpose(0, 2, 1))
+    if sw != 1 or ow < 16:
+        return None
+    # the output zero point goes into the rounding constant when it stays well inside int32
+    fold = all(abs(out_zp) * (1 << -s) + (1 << (-s - 1)) < (1 << 30) for s in shifts)
+    ch = [[m, -s, (1 << (-s - 1)) + (out_zp << -s if fold else 0), wrap_i32(2 * int(b))]
+          for m, s, b in zip(mults, shifts, folded)]
+    row_len = max(int(pw) + iw, ow + 3)
+    row_len += row_len % 2
+    params = ctx.struct("tg_dwrow_params", {
+        "in_h": ih, "in_w": iw, "c": oc, "out_h": oh, "out_w": ow, "stride_h": sh, "pad_h": ph, "pad_w": pw,
+        "in_zero_point": _qparams(ctx, 0)[1][0], "row_len": row_len,
+        "in_step": steps[0], "in_row_step": steps[1], "out_step": steps[2], "out_row_step": steps[3],
+        "w": ctx.const_array(dw_row_weights(wk), "int8_t", "w"),
+        "ch": ctx.const_array(np.array(ch, np.int64).reshape(-1).astype(np.int32), "int32_t", "dwch"),
+        "out_offset": 0 if fold else out_zp, "act_min": act[0], "act_max": act[1],
+    }, "dwrow")
+    scratch = ctx.scratch(2 * 4 * row_len + 4 * ow)
+    return Lowered(f"tg_dwconv_rows_s8(&{params}, {ctx.inp(0)}, {ctx.out(0)}, (int16_t *){scratch});",
+                   ("tg_aot_dwrow.c",))
+
+
 def group_channels(w: np.ndarray) -> np.ndarray:
     """[taps, oc] depthwise weights as tg_dwconv_s8 reads them: [oc/4][tap][4], then [tap][rest]."""
     taps, oc = w.shape
@@ -355,12 +409,16 @@ def depthwise_conv_2d(ctx: OpContext) -> Lowered:
     bias = _bias(ctx, oc)
     # weights as [oc, taps] for the folded bias; the kernel reads them in the model's [taps, oc]
     folded = _folded(bias, np.ascontiguousarray(w.reshape(kh * kw, oc).T), -in_zp)
-    params = ctx.struct("tg_dwconv_params", {
+    pads = (compute_padding(ih, kh, o.strideH, o.dilationHFactor, oh2, same),
+            compute_padding(iw, kw, o.strideW, o.dilationWFactor, ow2, same))
+    rows = _dw_rows(ctx, w, pads, folded, mults, shifts, out_zp[0], act)
+    if rows is not None:
+        return rows
+    fields: dict[str, object] = {
         "batches": n, "in_h": ih, "in_w": iw, "in_c": ic, "out_h": oh, "out_w": ow, "out_c": oc,
         "depth_mult": oc // ic, "k_h": kh, "k_w": kw, "stride_h": o.strideH, "stride_w": o.strideW,
         "dil_h": o.dilationHFactor, "dil_w": o.dilationWFactor,
-        "pad_h": compute_padding(ih, kh, o.strideH, o.dilationHFactor, oh2, same),
-        "pad_w": compute_padding(iw, kw, o.strideW, o.dilationWFactor, ow2, same),
+        "pad_h": pads[0], "pad_w": pads[1],
         "out_offset": out_zp[0] - (fo := fold_offset(shifts, out_zp[0])), "act_min": act[0], "act_max": act[1],
         "rq": rq_table(ctx, mults, shifts, fo) if len(set(zip(mults, shifts))) > 1
         else ctx.struct_array("tg_rq_ch", [_rq_row(mults[0], shifts[0], fo)] * oc, "rq", row_bytes=32),
@@ -369,7 +427,8 @@ def depthwise_conv_2d(ctx: OpContext) -> Lowered:
         "in_zero_point": in_zp,
         "cache_rows": (cache := dw_cache_rows(ctx)),
         "wide": int(wide := oc == ic and oc % 4 == 0),
-    }, "dwconv")
+    }
+    params = ctx.struct("tg_dwconv_params", fields, "dwconv")
     # tap offsets, a zero-point row, the in-place row cache (+ padding to a word, the wide path's
     # row tap offsets)
     extra = (-(ic + cache * iw * ic)) % 4 + 4 * kh * kw if wide else 0
