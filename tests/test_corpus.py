@@ -193,3 +193,39 @@ def test_vela_model_is_refused_as_npu_code_not_as_damaged(tmp_path: Path) -> Non
     res = CliRunner().invoke(cli, ["convert", str(path), "-o", str(tmp_path / "out")])
     assert res.exit_code == 3 and "Ethos-U" in res.output
     assert not (tmp_path / "out").exists()
+
+
+def _fake_tflm_tree(root: Path, sub_common: str) -> Path:
+    """The files find_tflm_tree looks for, and kernels/sub_common.cc with the given text."""
+    (root / "tensorflow/lite/micro/kernels").mkdir(parents=True)
+    (root / "tensorflow/lite/micro/micro_interpreter.h").write_text("// stand-in\n")
+    for d in ("flatbuffers/include", "gemmlowp", "ruy", "kissfft"):
+        (root / "third_party" / d).mkdir(parents=True)
+    (root / "tensorflow/lite/micro/kernels/sub_common.cc").write_text(sub_common)
+    return root
+
+
+def test_tflm_version_note_names_the_float_ratio_change(tmp_path: Path) -> None:
+    """verify --runtime tflm on a model with SUB / LEAKY_RELU explains a mismatch with the TFLM
+    version when the tree computes the multipliers from float ratios (TFLM before pull request
+    3274, e.g. 90b983c), and says nothing for a tree with the change or a model without those ops."""
+    from tinygen.platform.tflm import find_tflm_tree, ratios_in_float
+    from tinygen.verify.run import VerifyOptions, tflm_version_note
+
+    old = _fake_tflm_tree(tmp_path / "old", "    const float twice_max_input_scale =\n        2 * std::max(a, b);\n")
+    new = _fake_tflm_tree(tmp_path / "new", "    const double twice_max_input_scale =\n        2 * static_cast<double>(m);\n")
+    assert ratios_in_float(find_tflm_tree(old)) is True
+    assert ratios_in_float(find_tflm_tree(new)) is False
+    assert ratios_in_float(None) is True  # the Arduino export (2023) divides in float
+    sub4, conv0 = DATA / "seanet" / "sub4.tflite", DATA / "seanet" / "conv0.tflite"
+    note = tflm_version_note(VerifyOptions(board="qemu-m4", model=sub4, runtime="tflm", tflm_dir=old), load(sub4))
+    assert note is not None and "SUB" in note and "pull request 3274" in note and "tflite-micro 0." in note
+    assert tflm_version_note(VerifyOptions(board="qemu-m4", model=sub4, runtime="tflm", tflm_dir=new), load(sub4)) is None
+    assert tflm_version_note(VerifyOptions(board="qemu-m4", model=conv0, runtime="tflm", tflm_dir=old), load(conv0)) is None
+    assert tflm_version_note(VerifyOptions(board="qemu-m4", model=sub4, runtime="aot", tflm_dir=old), load(sub4)) is None
+
+
+def load(path: Path):  # type: ignore[no-untyped-def]
+    from tinygen.model import load_model
+
+    return load_model(path)

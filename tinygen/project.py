@@ -38,7 +38,7 @@ from .model import ModelInfo, check_deployable, load_model
 from .model.ops import resolver_method
 from .model.variables import resource_variable_count
 from .platform import qemu_platform_uri
-from .platform.packages import PackageFolder, read_package_folder
+from .platform.packages import PackageFolder, library_root, read_package_folder
 from .platform.tflm import DEFINES as TFLM_DEFINES
 from .platform.tflm import LIBRARY_NAME as TFLM_LIBRARY_NAME
 from .platform.tflm import PROJECT_MANIFEST as TFLM_PROJECT_MANIFEST
@@ -132,7 +132,8 @@ def _model_sources(model: ModelInfo, runtime: str, name: str, labels: list[str] 
     return tflm.generate(model, name, labels, sizes)
 
 
-def _resolve_tflm(board: Board, runtime: str, tflm_dir: Path | None) -> TflmTree | None:
+def resolve_tflm(board: Board, runtime: str, tflm_dir: Path | None) -> TflmTree | None:
+    """The TFLM tree a `runtime` project for `board` compiles (None: the pinned Arduino export)."""
     if runtime != "tflm":
         return None
     tflm_dir = tflm_dir or load_settings().tflm_dir
@@ -172,7 +173,7 @@ def render_project(
     if app not in apps:
         raise UsageError(f"unknown app '{app}'", hint=f"available apps: {', '.join(apps) or 'none'}")
     name = model_prefix(name, model.path.stem)
-    tree = _resolve_tflm(board, runtime, tflm_dir)
+    tree = resolve_tflm(board, runtime, tflm_dir)
     packages = resolve_packages(board, packages_dir)
     version = identify(tree) if runtime == "tflm" else None
     if runtime == "tflm" and tree is None and board.pio_platform not in ARDUINO_EXPORT_PLATFORMS:
@@ -201,6 +202,7 @@ def render_project(
     build_flags = ["-Isrc/model"] + (["-DTG_PROFILE"] if app == "profile" else [])
     lib_deps: list[str] = []
     lib_extra_dirs: list[str] = []
+    lib_extra_note = "a local TFLM tree as a library, described in tflm/library.json (tinygen build installs it here)"
     platform_packages = [f"{p.name}@{p.uri}" for p in packages.platform_tools(board.pio_platform)] if packages else []
     if app_files is not None:  # e.g. kws: AOT frontend, kws_config.h, link library (tinygen/kws/project.py)
         files.update(app_files(board, model, labels))
@@ -258,7 +260,13 @@ def render_project(
                                  "TFLM (lib_deps) does not have",
                                  hint="pass --tflm-dir with a current TFLM tree, or use --runtime aot")
             local = packages.find("library", TFLM_LIB_NAME) if packages else None
-            lib_deps.append(f"{TFLM_LIB_NAME}={local.uri}" if local else TFLM_LIB_DEP)
+            if local is not None:  # from the packages folder, by name: no registry (platform/packages.py)
+                lib_deps.append(TFLM_LIB_NAME)
+                lib_extra_dirs = [str(library_root(local, load_settings().build_cache_dir))]
+                lib_extra_note = (f"{TFLM_LIB_NAME} from the packages folder, linked here by tinygen build "
+                                  "(by name: PlatformIO installs none of its declared dependencies)")
+            else:
+                lib_deps.append(TFLM_LIB_DEP)
 
     ldscript = None
     if board.emulated:
@@ -268,6 +276,7 @@ def render_project(
     files["platformio.ini"] = env.get_template("platformio.ini.j2").render(
         ctx, platform=qemu_platform_uri() if board.emulated else board.pio_platform, ldscript=ldscript,
         upload_protocol=None, build_flags=build_flags, lib_deps=lib_deps, lib_extra_dirs=lib_extra_dirs,
+        lib_extra_note=lib_extra_note,
         platform_packages=platform_packages,
         build_cache_dir=load_settings().build_cache_dir,
         lib_ldf_mode="chain+" if tree is None and runtime == "tflm" else None)
@@ -327,7 +336,7 @@ def generate_project(
                          hint="choose an empty or new directory: tinygen will not overwrite other files")
     reporter.step(f"generating {board.name} project ({app} app, {runtime} runtime) for {model.path.name}")
     if runtime == "tflm" and arena_size is None:
-        version = identify(_resolve_tflm(board, runtime, tflm_dir))
+        version = identify(resolve_tflm(board, runtime, tflm_dir))
         if not version.modelled:
             reporter.warn(f"TFLM arena: {version.arena_note}")
     files, tree, cname = render_project(board, model, app, runtime, name, labels, tflm_dir, arena_size,
