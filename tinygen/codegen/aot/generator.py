@@ -187,7 +187,10 @@ def _lower_subgraph(model: ModelInfo, sg: SubgraphInfo, state: ModelState, sourc
         if chain is not None:
             k = rplan.chains.index(chain)
             if chain.stages[chain.ops.index(op_index)].kind == "fc":
-                stage = rows.lower_fc(ctx)
+                try:
+                    stage = rows.lower_fc(ctx)
+                except UnsupportedActivation as exc:  # e.g. a fused SIGN_BIT (tests/data/fuzz/fused_sign_bit)
+                    raise ctx.error(str(exc)) from exc
             else:
                 try:
                     low = reg.lower(ctx)
