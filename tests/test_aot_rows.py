@@ -8,6 +8,7 @@ Bit-exactness of the chained models with TFLM's interpreter is tests/test_aot.py
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import shutil
@@ -38,6 +39,11 @@ X, Y, SIDE = 100, 101, 102  # tensor ids of the synthetic chains
 def conv(op: int, main: int, out: int, rows_in: int, rb_in: int, rows_out: int, rb_out: int,
          stride: int = 1, pad: int = 1, k: int = 3) -> Stage:
     return Stage(op, "conv", main, out, rows_in, rb_in, rows_out, rb_out, stride, pad, k)
+
+
+def linear(*stages: Stage) -> tuple[Stage, ...]:
+    """A chain where each stage reads the previous one's rows."""
+    return tuple(dataclasses.replace(st, src=k - 1) for k, st in enumerate(stages))
 
 
 def brute_force_ok(stages: tuple[Stage, ...], tensor: int, nbytes: int, delta: int) -> bool:
@@ -78,15 +84,15 @@ def test_downsampling_conv_writes_behind_its_reads() -> None:
 
 def test_chain_with_residual_add_may_land_on_the_skip_input() -> None:
     # resnet block: conv -> conv -> ADD(X): the ADD's row r is written over X's row r once read
-    st = (conv(0, X, 1, 32, 512, 32, 512), conv(1, 1, 2, 32, 512, 32, 512),
-          Stage(2, "add", 2, Y, 32, 512, 32, 512, side=X, side_first=True))
+    st = linear(conv(0, X, 1, 32, 512, 32, 512), conv(1, 1, 2, 32, 512, 32, 512),
+                Stage(2, "add", 2, Y, 32, 512, 32, 512, side=X, side_first=True))
     assert rows.window_caps(st) == (3, 1)
     assert rows.overlap_ok(st, X, 0)
     # an output row one ahead of the ADD's read would destroy X rows conv 0 still reads
     assert not rows.overlap_ok(st, X, 512)
     # two convs: when the second writes row r, the first has already read X up to row r + 2 and
     # reads only rows > r from then on: in place is safe, one row ahead is not
-    st2 = (conv(0, X, 1, 32, 512, 32, 512), conv(1, 1, Y, 32, 512, 32, 512))
+    st2 = linear(conv(0, X, 1, 32, 512, 32, 512), conv(1, 1, Y, 32, 512, 32, 512))
     assert rows.overlap_ok(st2, X, 0) and not rows.overlap_ok(st2, X, 512)
     # a single conv in place is not (it reads row r + 1 after writing row r)
     assert not rows.overlap_ok(st2[:1], X, 0)
@@ -103,9 +109,12 @@ def test_overlap_proof_agrees_with_a_byte_level_replay(k: int, stride: int, pad:
         first = conv(0, X, 1, rows_in, rb_in, rows_out, rb_out, stride, pad, k)
         if any(first.window(r)[1] > first.window(r)[2] for r in range(rows_out)):
             continue
-        chains = [(first,), (first, Stage(1, "add", 1, Y, rows_out, rb_out, rows_out, rb_out, side=SIDE))]
+        chains = [(first,), linear(first, Stage(1, "add", 1, Y, rows_out, rb_out, rows_out, rb_out, side=SIDE))]
         if rows_out == rows_in and rb_in == rb_out:
-            chains.append((first, Stage(1, "add", 1, Y, rows_out, rb_out, rows_out, rb_out, side=X)))
+            chains.append(linear(first, Stage(1, "add", 1, Y, rows_out, rb_out, rows_out, rb_out, side=X)))
+            # a residual block with a computed shortcut: conv branch and a 1x1 branch both on X
+            short = conv(2, X, 3, rows_in, rb_in, rows_out, rb_out, 1, 0, 1)
+            chains.append((first, short, Stage(4, "add", 1, Y, rows_out, rb_out, rows_out, rb_out, side=3, src=0, side_src=1)))
         for st in chains:
             out_bytes = rows_out * rb_out
             for tensor, nbytes in ((X, rows_in * rb_in), (SIDE, rows_out * rb_out)):
@@ -123,7 +132,7 @@ def test_windows_never_overflow_in_the_runner_order() -> None:
     for k1, s1, k2, s2 in itertools.product((1, 3, 5), (1, 2), (1, 3), (1, 2)):
         a = conv(0, X, 1, 20, 8, (20 + 2 * (k1 // 2) - k1) // s1 + 1, 8, s1, k1 // 2, k1)
         b = conv(1, 1, Y, a.out_rows, 8, (a.out_rows + 2 * (k2 // 2) - k2) // s2 + 1, 8, s2, k2 // 2, k2)
-        caps = rows.window_caps((a, b))
+        caps = rows.window_caps(linear(a, b))
         first = count = base = produced = 0
         for r in range(b.out_rows):
             _, lo, hi = b.window(r)
@@ -201,10 +210,15 @@ def test_chained_models_run_ops_after_their_inputs(rel: str) -> None:
     producer = {t: op.index for op in sg.operators for t in op.outputs}
     for op in sg.operators:
         assert all(pos[producer[t]] < pos[op.index] for t in op.inputs if t in producer)
-    for c in rp.chains:   # a chain's ops run back to back, each inner tensor read by the next op only
+    for c in rp.chains:   # a chain's ops run back to back, each inner tensor read by one later stage only
         assert list(c.ops) == list(rp.order[pos[c.ops[0]]: pos[c.ops[0]] + len(c.ops)])
-        for s, t in zip(c.stages, c.stages[1:]):
-            assert [op.index for op in sg.operators if s.out in op.inputs] == [t.op] and s.out not in sg.outputs
+        for k, s in enumerate(c.stages[:-1]):
+            readers = [t for t in c.stages if k in (t.src, t.side_src)]
+            assert len(readers) == 1 and readers[0].op > -1 and c.stages.index(readers[0]) > k
+            assert [op.index for op in sg.operators if s.out in op.inputs] == [readers[0].op] and s.out not in sg.outputs
+            assert (readers[0].main if readers[0].src == k else readers[0].side) == s.out
+        for s in c.stages:   # rows from memory only from tensors the chain does not compute
+            assert s.src >= 0 or s.main not in c.inner
         assert c.caps == rows.window_caps(c.stages)
     # a constant score never changes the model
     unchanged = rows.decide(sg, lambda p: (0, ()))
@@ -222,6 +236,11 @@ def test_a_tensor_read_by_two_ops_is_never_a_window() -> None:
     left = (rows.stage_of(sg, add, add.inputs[1]),)
     assert left[0] is not None
     assert rows._join(sg, left, users[0], None, order) is None
+    assert rows._join(sg, left, users[1], None, order) is None
+    # nor an ADD branch that something else reads too
+    a, b = (rows.stage_of(sg, sg.operators[users[0]]),), (rows.stage_of(sg, sg.operators[users[1]]),)
+    assert a[0] is not None and b[0] is not None
+    assert rows._merge_at_add(sg, a, b, add.index, order) is None   # not the ADD they feed
     # while a tensor with one reader chains
     c1 = sg.operators[1]
     first = rows.stage_of(sg, c1)

@@ -122,3 +122,17 @@ def test_a_command_past_the_cpu_bound_is_a_hang(models_dir: Path, tmp_path: Path
     result = run_case((models_dir / "hello_world/hello_world_int8.tflite").read_bytes(), tmp_path, hang_seconds=0.001)
     assert result.failed and result.hang == "inspect", result.summary()
     assert not any(tmp_path.iterdir())
+
+
+def test_an_arena_past_the_search_bound_is_a_model_error(models_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 14 saw ArenaTooSmall (not a TinygenError) and assertions escape the arena search on
+    mutants: a model whose arena cannot be found below the bound is a clear exit 3."""
+    from collections import OrderedDict
+
+    import tinygen.arena as arena
+    import tinygen.arena.tflm as tflm
+
+    monkeypatch.setattr(tflm, "MAX_ARENA_BYTES", 1 << 10)  # a 1 KiB bound: hello_world needs 1068 B
+    monkeypatch.setattr(arena, "_PLANS", OrderedDict())  # nothing computed before this test
+    code, out = _invoke("arena", str(models_dir / "hello_world/hello_world_int8.tflite"), "--json")
+    assert code == 3 and "needs an arena of more than" in out and "Traceback" not in out, out

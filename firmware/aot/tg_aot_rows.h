@@ -22,14 +22,15 @@ extern "C" {
 #define TG_ROWS_ADD 2    /* params: tg_add_params (no broadcasting) */
 #define TG_ROWS_FC 3     /* params: tg_fc_params (last stage only; weights [out_depth][in_depth]) */
 #define TG_ROWS_ADD_LUT 4 /* params: tg_add_lut_params */
-#define TG_ROWS_MAX_STAGES 8
+#define TG_ROWS_MAX_STAGES 8  /* tinygen/codegen/aot/rows.py MAX_STAGES */
 
 typedef struct tg_rows_stage tg_rows_stage;
 
 /* Computes output row i of a stage from input rows [lo, hi] at src (top: the unclipped first
- * input row, lo - top rows of padding above) into dst. */
+ * input row, lo - top rows of padding above) and, for an ADD, row i of its other input at side,
+ * into dst. */
 typedef void (*tg_rows_fn)(uint8_t *A, const tg_rows_stage *g, int32_t i, int32_t lo, int32_t hi, int32_t top,
-                           const int8_t *src, int8_t *dst);
+                           const int8_t *src, const int8_t *side, int8_t *dst);
 
 struct tg_rows_stage {
   int32_t kind;
@@ -37,11 +38,13 @@ struct tg_rows_stage {
   const void *params;      /* the op's own kernel parameters */
   const int8_t *w;         /* weights (NULL for ADD) */
   int32_t scratch;         /* arena offset of the kernel's scratch, -1: none */
-  /* main input: the previous stage's rows (the chain's input tensor for stage 0) */
+  /* row input: the rows of stage `src`, or (src < 0) the whole tensor at arena offset `in` */
+  int32_t src, in;
   int32_t in_rows, in_row_bytes;
   int32_t out_rows, out_row_bytes;
   /* output row r reads input rows [r * stride - pad, r * stride - pad + extent), clipped */
   int32_t stride, pad, extent;
+  int32_t side_src;        /* ADD: the stage whose rows are the other input, -1: `side` */
   int32_t side;            /* ADD: arena offset of the other input (whole), -1: none */
   int32_t side_first;      /* ADD: the other input is the kernel's first operand */
   int32_t out;             /* arena offset of the output: a window of `cap` rows, or the whole tensor */
@@ -52,16 +55,17 @@ struct tg_rows_stage {
 /* One file each (tg_aot_rows_conv.c, ..._dwconv.c, ..._add.c; tg_rows_fc in tg_aot_rows.c), so a
  * model links only the kernels it uses. */
 void tg_rows_conv(uint8_t *A, const tg_rows_stage *g, int32_t i, int32_t lo, int32_t hi, int32_t top,
-                  const int8_t *src, int8_t *dst);
+                  const int8_t *src, const int8_t *side, int8_t *dst);
 void tg_rows_dwconv(uint8_t *A, const tg_rows_stage *g, int32_t i, int32_t lo, int32_t hi, int32_t top,
-                    const int8_t *src, int8_t *dst);
+                    const int8_t *src, const int8_t *side, int8_t *dst);
 void tg_rows_add(uint8_t *A, const tg_rows_stage *g, int32_t i, int32_t lo, int32_t hi, int32_t top,
-                 const int8_t *src, int8_t *dst);
+                 const int8_t *src, const int8_t *side, int8_t *dst);
 void tg_rows_fc(uint8_t *A, const tg_rows_stage *g, int32_t i, int32_t lo, int32_t hi, int32_t top,
-                const int8_t *src, int8_t *dst);
+                const int8_t *src, const int8_t *side, int8_t *dst);
 
-/* Run the chain `s[0..n)` whose first stage reads the tensor at arena offset `in`. */
-void tg_rows_run(uint8_t *A, const tg_rows_stage *s, int32_t n, int32_t in);
+/* Run the chain `s[0..n)`: stages in dependency order, every stage but the last read by exactly
+ * one later stage, the last one's output whole in memory. */
+void tg_rows_run(uint8_t *A, const tg_rows_stage *s, int32_t n);
 
 #ifdef __cplusplus
 }

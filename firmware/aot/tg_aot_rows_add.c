@@ -3,9 +3,10 @@
 #include "tg_aot_rows.h"
 
 void tg_rows_add(uint8_t *A, const tg_rows_stage *g, int32_t i, int32_t lo, int32_t hi, int32_t top,
-                 const int8_t *src, int8_t *dst) {
-  const int8_t *other = (const int8_t *)(A + g->side + i * g->out_row_bytes);
-  const int8_t *a = g->side_first ? other : src, *b = g->side_first ? src : other;
+                 const int8_t *src, const int8_t *side, int8_t *dst) {
+  const int8_t *a = g->side_first ? side : src, *b = g->side_first ? src : side;
+  (void)A;
+  (void)i;
   (void)lo;
   (void)hi;
   (void)top;

@@ -258,15 +258,20 @@ def _finish(model: ModelInfo, sg: SubgraphInfo, state: ModelState, low: _Lowerin
         call = rows.chain_c(ctx, chain, low.stage_codes[b], rows.chain_key(b),
                             {t: base + off for t, off in plan.offsets.items()},
                             {o: base + off for o, off in plan.scratch.items()})
-        names = " -> ".join(f"{i}: {sg.operators[i].op}" for i in chain.ops)
+        linear = all(s.src == k - 1 and s.side_src < 0 for k, s in enumerate(chain.stages))
+        names = (" -> " if linear else ", ").join(f"{i}: {sg.operators[i].op}" for i in chain.ops)
         how = [f"tensor {t} {'x'.join(map(str, sg.tensors[t].shape))} as a {c}-row window"
                for t, c in zip(chain.inner, chain.caps)] or ["one row at a time"]
         if chain.overlap is not None:
             t, d = chain.overlap
-            how.append(f"output at tensor {t}{f' {d:+d} bytes' if d else ''}, over rows read no more")
+            where = f"{-d} bytes before" if d < 0 else f"{d} bytes into" if d else "on"
+            how.append(f"output {where} tensor {t}, over rows read no more")
         text = "\n".join(f"  {line}" for line in textwrap.wrap(f"/* row pipeline {names}: {'; '.join(how)} (docs/aot.md) */", 100,
                                                              subsequent_indent="   "))
-        out.append(f"{low.heads[b]}\n{text}\n  {call}")
+        # profiling: every op of the chain gets its row, the chain's cost counts under its first op
+        heads = [f"/* {i}: {sg.operators[i].op} */ TG_AOT_PROFILE_OP({sg.index}, {i}); /* runs in the row pipeline of op {chain.ops[0]} */"
+                 for i in reversed(chain.ops[1:])]
+        out.append("\n  ".join([*heads, low.heads[b]]) + f"\n{text}\n  {call}")
     return tuple(out)
 
 

@@ -52,8 +52,12 @@ class Stage:
     stride: int = 1
     pad: int = 0
     extent: int = 1
-    side: int = -1             # ADD's other input (a whole tensor in memory)
+    side: int = -1             # ADD's other input tensor
     side_first: bool = False
+    # where the rows come from inside the chain: the index of the stage producing the row input
+    # (-1: the whole tensor `main` in memory) and the ADD's other input (-1: `side` in memory)
+    src: int = -1
+    side_src: int = -1
 
     def window(self, r: int) -> tuple[int, int, int]:
         """(top, lo, hi): input rows [lo, hi] output row r reads; top = the unclipped first."""
@@ -72,8 +76,10 @@ class Chain:
         return tuple(s.op for s in self.stages)
 
     @property
-    def input(self) -> int:
-        return self.stages[0].main
+    def inputs(self) -> tuple[int, ...]:
+        """Memory tensors the chain reads rows of."""
+        ts = [s.main for s in self.stages if s.src < 0] + [s.side for s in self.stages if s.side >= 0 and s.side_src < 0]
+        return tuple(dict.fromkeys(ts))
 
     @property
     def output(self) -> int:
@@ -155,32 +161,52 @@ def stage_of(sg: SubgraphInfo, op: OperatorInfo, main: int | None = None) -> Sta
 # ---------------------------------------------------------------------------------------------
 # The schedule tg_rows_run follows, simulated
 
-def window_caps(stages: tuple[Stage, ...]) -> tuple[int, ...]:
-    """Rows each intermediate window must hold (the C runner compacts only when full, which never
-    needs more than the rows live at once, the capacity computed here)."""
+def _run_order(stages: tuple[Stage, ...], visit: Callable[[int, int, tuple[int, int, int]], None],
+               append: Callable[[int, int, list[int], list[int]], None] | None = None) -> None:
+    """tg_rows_run's order of row computations (tg_aot_rows.c): `visit(k, i, window)` per row of
+    stage k, `append(k, i, first, count)` when a row joins stage k's window (first/count: the
+    window's rows before it joins)."""
     n = len(stages)
     produced, first, count = [0] * n, [0] * n, [0] * n
-    caps = [0] * n
+
+    def drop(k: int, below: int) -> None:
+        if below > first[k]:
+            d = min(below - first[k], count[k])
+            first[k] += d
+            count[k] -= d
 
     def pull(k: int, j: int) -> None:
         g = stages[k]
         while produced[k] <= j and produced[k] < g.out_rows:
             i = produced[k]
-            _, lo, hi = g.window(i)
-            if k > 0:
-                if lo > first[k - 1]:
-                    d = min(lo - first[k - 1], count[k - 1])
-                    first[k - 1] += d
-                    count[k - 1] -= d
-                pull(k - 1, hi)
+            win = g.window(i)
+            if g.src >= 0:
+                drop(g.src, win[1])
+                pull(g.src, win[2])
+            if g.side_src >= 0:
+                drop(g.side_src, i)
+                pull(g.side_src, i)
             if k < n - 1:
+                if append is not None:
+                    append(k, i, first, count)
                 if count[k] == 0:
                     first[k] = i
                 count[k] += 1
-                caps[k] = max(caps[k], count[k])
+            visit(k, i, win)
             produced[k] += 1
 
     pull(n - 1, stages[-1].out_rows - 1)
+
+
+def window_caps(stages: tuple[Stage, ...]) -> tuple[int, ...]:
+    """Rows each intermediate window must hold: the most rows live in it at once (the C runner
+    compacts a window to its start when the next row would not fit, so that is enough)."""
+    caps = [0] * len(stages)
+
+    def append(k: int, i: int, first: list[int], count: list[int]) -> None:
+        caps[k] = max(caps[k], count[k] + 1)
+
+    _run_order(stages, lambda k, i, w: None, append)
     return tuple(caps[:-1])
 
 
@@ -188,30 +214,23 @@ def _reads_writes(stages: tuple[Stage, ...]) -> tuple[list[list[tuple[int, int, 
     """Per row computation, in tg_rows_run's order: the bytes of memory tensors it reads and the
     chain output bytes it writes ((lo, hi, tensor read at the same bytes element-wise or -1))."""
     n = len(stages)
-    produced = [0] * n
     reads: list[list[tuple[int, int, int]]] = []
     writes: list[tuple[int, int, int] | None] = []
 
-    def pull(k: int, j: int) -> None:
+    def visit(k: int, i: int, win: tuple[int, int, int]) -> None:
         g = stages[k]
-        while produced[k] <= j and produced[k] < g.out_rows:
-            i = produced[k]
-            _, lo, hi = g.window(i)
-            rd: list[tuple[int, int, int]] = []
-            if k == 0:
-                rd.append((g.main, lo * g.in_row_bytes, (hi + 1) * g.in_row_bytes))
-            else:
-                pull(k - 1, hi)
-            if g.side >= 0:
-                rd.append((g.side, i * g.out_row_bytes, (i + 1) * g.out_row_bytes))
-            wr = None
-            if k == n - 1 and g.kind != "fc":
-                wr = (i * g.out_row_bytes, (i + 1) * g.out_row_bytes, g.side if g.kind == "add" else -1)
-            reads.append(rd)
-            writes.append(wr)
-            produced[k] += 1
+        rd: list[tuple[int, int, int]] = []
+        if g.src < 0:
+            rd.append((g.main, win[1] * g.in_row_bytes, (win[2] + 1) * g.in_row_bytes))
+        if g.side >= 0 and g.side_src < 0:
+            rd.append((g.side, i * g.out_row_bytes, (i + 1) * g.out_row_bytes))
+        wr = None
+        if k == n - 1 and g.kind != "fc":
+            wr = (i * g.out_row_bytes, (i + 1) * g.out_row_bytes, g.side if g.kind == "add" and g.side_src < 0 else -1)
+        reads.append(rd)
+        writes.append(wr)
 
-    pull(n - 1, stages[-1].out_rows - 1)
+    _run_order(stages, visit)
     if stages[-1].kind == "fc":
         reads.append([])
         writes.append((0, stages[-1].out_row_bytes, -1))
@@ -309,32 +328,69 @@ def _consumers(sg: SubgraphInfo, t: int, order: tuple[int, ...]) -> list[int]:
     return [i for i in order if t in sg.operators[i].inputs]
 
 
+def _shift(st: Stage, by: int) -> Stage:
+    return replace(st, src=st.src + by if st.src >= 0 else -1, side_src=st.side_src + by if st.side_src >= 0 else -1)
+
+
 def _join(sg: SubgraphInfo, left: tuple[Stage, ...], head_op: int, right: tuple[Stage, ...] | None,
           order: tuple[int, ...]) -> tuple[Stage, ...] | None:
-    """One chain running `left` then op `head_op` (with the rest of its chain `right`), when
-    left's output is read only by that op (as its row input) and is no model output."""
+    """One chain running `left` and then op `head_op` (or its chain `right`), when left's output
+    is read by exactly one op of it -- as its row input or as an ADD's other input -- and is no
+    model output: that stage then takes the rows from left instead of from memory."""
     last = left[-1]
-    n_right = len(right) if right else 1
-    if last.kind == "fc" or len(left) + n_right > MAX_STAGES or last.out in sg.outputs:
+    if right is None:
+        st = stage_of(sg, sg.operators[head_op], last.out)
+        if st is None:
+            return None
+        right = (st,)
+    if last.kind == "fc" or len(left) + len(right) > MAX_STAGES or last.out in sg.outputs:
         return None
-    head = sg.operators[head_op]
-    if _consumers(sg, last.out, order) != [head_op] or list(head.inputs).count(last.out) != 1:
+    users = _consumers(sg, last.out, order)
+    if len(users) != 1 or list(sg.operators[users[0]].inputs).count(last.out) != 1:
         return None
-    st = stage_of(sg, head, last.out)
-    if st is None:
+    n = len(left)
+    shifted = [_shift(r, n) for r in right]
+    for k, r in enumerate(right):
+        if r.op != users[0]:
+            continue
+        if r.src < 0 and r.main == last.out:
+            shifted[k] = replace(shifted[k], src=n - 1)
+        elif r.kind == "add" and r.side == last.out and r.side_src < 0:
+            shifted[k] = replace(shifted[k], side_src=n - 1)
+        elif r.kind == "add" and r.src < 0 and r.side == last.out:
+            return None
+        else:
+            return None
+        return (*left, *shifted)
+    return None
+
+
+def _merge_at_add(sg: SubgraphInfo, a: tuple[Stage, ...], b: tuple[Stage, ...], add_op: int,
+                  order: tuple[int, ...]) -> tuple[Stage, ...] | None:
+    """One chain computing both inputs of an ADD row by row (branches `a` and `b`, each read only
+    by the ADD) and the ADD from their rows: a residual block with a computed shortcut."""
+    add = sg.operators[add_op]
+    ra, rb = a[-1], b[-1]
+    if len(a) + len(b) + 1 > MAX_STAGES or ra.kind == "fc" or rb.kind == "fc":
         return None
-    return (*left, st, *(right[1:] if right else ()))
+    if {ra.out, rb.out} != set(add.inputs[:2]) or ra.out == rb.out:
+        return None
+    for r in (ra, rb):
+        if r.out in sg.outputs or _consumers(sg, r.out, order) != [add_op]:
+            return None
+    st = stage_of(sg, add, ra.out)
+    if st is None or st.side != rb.out or st.out_rows != rb.out_rows:
+        return None
+    st = replace(st, src=len(a) - 1, side_src=len(a) + len(b) - 1)
+    return (*a, *(_shift(x, len(a)) for x in b), st)
 
 
 def _candidates(sg: SubgraphInfo, stages: tuple[Stage, ...]) -> tuple[tuple[int, int], ...]:
-    """Tensors the chain output may overlap: the chain input and ADD side inputs (the planner
-    checks that the one chosen dies at the chain)."""
+    """Tensors the chain output may overlap: the memory tensors it reads (the planner checks
+    that the one chosen dies at the chain)."""
     ts = sg.tensors
-    c = {stages[0].main: ts[stages[0].main].nbytes}
-    for s in stages:
-        if s.side >= 0:
-            c[s.side] = ts[s.side].nbytes
-    return tuple(sorted(c.items()))
+    c = Chain(stages, ()).inputs
+    return tuple(sorted((t, ts[t].nbytes) for t in c))
 
 
 def decide(sg: SubgraphInfo, evaluate: Evaluate, max_ops: int = 400) -> RowsPlan:
@@ -394,6 +450,33 @@ def _moves(sg: SubgraphInfo, plan: RowsPlan) -> list[RowsPlan]:
         ch = make_chain(joined, _candidates(sg, joined))
         rest = tuple(c for c in plan.chains if c.ops[0] not in (li, ri))
         out.append(replace(plan, chains=(*rest, ch)))
+    # the two branches of an ADD (units right before it, in either order) and the ADD, as one chain
+    for k in range(len(units) - 2):
+        (ai, a_st), (bi, b_st), (add_i, add_st) = units[k], units[k + 1], units[k + 2]
+        if add_st is not None or sg.operators[add_i].op != "ADD":
+            continue
+        branches: list[tuple[Stage, ...]] = []
+        for i, st_ in ((ai, a_st), (bi, b_st)):
+            if st_ is None:
+                one = stage_of(sg, sg.operators[i])
+                if one is None:
+                    break
+                st_ = (one,)
+            branches.append(st_)
+        if len(branches) != 2:
+            continue
+        add = sg.operators[add_i]
+        first_b, second_b = (branches[0], branches[1]) if branches[0][-1].out == add.inputs[0] else (branches[1], branches[0])
+        merged = _merge_at_add(sg, first_b, second_b, add_i, plan.order)
+        if merged is None:
+            continue
+        ch = make_chain(merged, _candidates(sg, merged))
+        rest = tuple(c for c in plan.chains if c.ops[0] not in (ai, bi) and not (set(c.ops) & {ai, bi}))
+        start = min(plan.order.index(ai), plan.order.index(bi))
+        order = list(plan.order)
+        del order[start: order.index(add_i) + 1]
+        order[start:start] = list(ch.ops)
+        out.append(RowsPlan(tuple(order), (*rest, ch)))
     # an op moved up to right after the producers of its inputs
     pos = {op: k for k, op in enumerate(plan.order)}
     producer = {t: op.index for op in sg.operators for t in op.outputs}
@@ -435,9 +518,9 @@ def plan_inputs(plan: RowsPlan) -> PlanInputs:
     slot = -1
     for i in plan.order:
         c = plan.chain_of(i)
-        if c is None or c.ops[0] == i:
+        if c is None or not any(op in times for op in c.ops):
             slot += 1
-        times[i] = slot if c is None or c.ops[0] == i else times[c.ops[0]]
+        times[i] = slot
     overlaps: dict[int, tuple[int, int, int]] = {}
     scratch: dict[int, int] = {}
     for k, c in enumerate(plan.chains):
@@ -560,10 +643,11 @@ def chain_c(ctx: OpContext, chain: Chain, codes: list[StageCode], key: int, offs
             "scratch": shared if c.scratch is not None else -1,
             "in_rows": s.in_rows, "in_row_bytes": s.in_row_bytes, "out_rows": s.out_rows,
             "out_row_bytes": s.out_row_bytes, "stride": s.stride, "pad": s.pad, "extent": s.extent,
-            "side": offsets[s.side] if s.side >= 0 else -1, "side_first": int(s.side_first),
+            "src": s.src, "in": offsets[s.main] if s.src < 0 else -1, "side_src": s.side_src,
+            "side": offsets[s.side] if s.side >= 0 and s.side_src < 0 else -1, "side_first": int(s.side_first),
             "out": offsets[s.out] if last else base, "cap": 0 if last else chain.caps[k],
             "acc": base if last and s.kind == "fc" else -1,
         })
         base += (win_bytes + 3) // 4 * 4
-    table = ctx.struct_array("tg_rows_stage", rows, "rows", row_bytes=4 * 18)
-    return f"tg_rows_run(A, {table}, {len(rows)}, {offsets[chain.input]});"
+    table = ctx.struct_array("tg_rows_stage", rows, "rows", row_bytes=4 * 21)
+    return f"tg_rows_run(A, {table}, {len(rows)});"
