@@ -152,30 +152,34 @@ TG_DW_INLINE int8_t finish_mh(const int32_t *m3, int32_t acc, int32_t off, int32
   return (int8_t)tg_clamp(v, lo, hi);
 }
 
-/* pixel_wide with the requantization from p->mh (3x3 filters, tinygen/codegen/aot/ops/nn.py). */
+/* pixel_wide with the requantization from p->mh (tinygen/codegen/aot/ops/nn.py). */
 TG_DW_INLINE void pixel_wide_mh(const tg_dwconv_params *p, const int8_t *img, const int32_t *taps, const int32_t *w,
                                 int8_t *o, const int sat8) {
-  const int32_t oc = p->out_c;
+  const int32_t oc = p->out_c, ntaps = p->k_h * p->k_w;
   const int32_t off = sat8 ? 0 : p->out_offset, lo = p->act_min, hi = p->act_max;
   const int32_t *const bias = p->bias;
   const int32_t *m3 = p->mh;
   const int32_t *wp = w;
   const int8_t *base = img;
-  int32_t c;
+  int32_t c, t;
 #if defined(__GNUC__)
   __asm__ volatile("" ::: "memory");  /* the tap offsets are stored before the taps read them */
 #endif
   for (c = 0; c < oc; c += 4, base += 4, m3 += 12) {
     int32_t a0 = bias[c], a1 = bias[c + 1], a2 = bias[c + 2], a3 = bias[c + 3];
-    TG_DW_TAP(0);
-    TG_DW_TAP(1);
-    TG_DW_TAP(2);
-    TG_DW_TAP(3);
-    TG_DW_TAP(4);
-    TG_DW_TAP(5);
-    TG_DW_TAP(6);
-    TG_DW_TAP(7);
-    TG_DW_TAP(8);
+    if (ntaps == 9) {
+      TG_DW_TAP(0);
+      TG_DW_TAP(1);
+      TG_DW_TAP(2);
+      TG_DW_TAP(3);
+      TG_DW_TAP(4);
+      TG_DW_TAP(5);
+      TG_DW_TAP(6);
+      TG_DW_TAP(7);
+      TG_DW_TAP(8);
+    } else {
+      for (t = 0; t < ntaps; ++t) TG_DW_TAP_AT(taps + t, 0);
+    }
     o[c] = finish_mh(m3, a0, off, lo, hi, sat8);
     o[c + 1] = finish_mh(m3 + 3, a1, off, lo, hi, sat8);
     o[c + 2] = finish_mh(m3 + 6, a2, off, lo, hi, sat8);

@@ -427,9 +427,8 @@ def depthwise_conv_2d(ctx: OpContext) -> Lowered:
         return rows
     fo = fold_offset(shifts, out_zp[0])
     # the widened path's SMMULR constants (three words a channel instead of a 32-byte tg_rq_ch row) when every shift
-    # is a right one and |2 * acc| < 2^31; 3x3 filters only (measured: vww_96_int8 -0.9% instructions, while
-    # str_ww_ref_model's one-column filters got 0.7% slower)
-    smm = (oc == ic and oc % 4 == 0 and kh * kw == 9 and bool(all_fast(shifts))
+    # is a right one and |2 * acc| < 2^31
+    smm = (oc == ic and oc % 4 == 0 and bool(all_fast(shifts))
            and int(np.abs(folded.astype(np.int64)).max(initial=0)) + kh * kw * 128 * 128 < 1 << 30)
     mh = ctx.const_array(np.array([[m, -s, (1 << (-s - 1)) + (fo << -s)] for m, s in zip(mults, shifts)],
                                   np.int64).reshape(-1).astype(np.int32), "int32_t", "mh") if smm else "NULL"
