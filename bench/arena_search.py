@@ -7,7 +7,9 @@ QEMU mps2-an386 runs:
 
 1. a run with the largest arena gives the reference output hash;
 2. a binary search finds the smallest N for which AllocateTensors and two Invokes succeed and the
-   outputs hash equal to the reference (a HardFault or a hang past --timeout counts as failure);
+   outputs hash equal to the reference (a HardFault or a hang past --timeout counts as failure;
+   bench/corpus.py tries tinygen's computed arena and one byte less first: if the first succeeds
+   and the second fails, that is N without the bisection; the checks below are the same);
 3. every size from N-32 to N-1 must fail and N..N+32 (step 4) must succeed, else the result is
    flagged "not monotonic".
 
@@ -100,12 +102,20 @@ def trial(elf: Path, size: int, timeout: float, reference_hash: str | None) -> T
     return Trial(True, "OK", used, digest, log)
 
 
-def search(elf: Path, timeout: float) -> dict:
+def search(elf: Path, timeout: float, guess: int | None = None) -> dict:
+    """The entry for one firmware. `guess` (e.g. tinygen's computed arena) only narrows the binary
+    search: it is tried first, with guess-1; the result and the checks around it are the same."""
     big = trial(elf, ARENA_MAX, timeout, None)
     if not big.ok:
         raise SystemExit(f"{elf.name}: fails even with {ARENA_MAX} B ({big.kind}: {big.log})")
     ref = big.hash
     lo, hi = 0, ARENA_MAX        # lo fails (an empty arena cannot work), hi succeeds
+    if guess is not None and 1 < guess < ARENA_MAX:
+        if trial(elf, guess, timeout, ref).ok:
+            hi = guess
+            lo = guess - 1 if not trial(elf, guess - 1, timeout, ref).ok else lo
+        else:
+            lo = guess
     while hi - lo > 1:
         mid = (lo + hi) // 2
         if trial(elf, mid, timeout, ref).ok:

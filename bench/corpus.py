@@ -12,8 +12,10 @@ model, in this order (later stages only for models intake accepts):
   tests/data/arena_truth.json (matched by sha256) or, with --measure-arena, measured now with
   bench/arena_search.py (needs TINYGEN_TFLM_DIR with the Cortex-M4F libraries);
 - run: `tinygen run --compare` (the AOT C on the host vs TFLM's interpreter, bit for bit);
-- verify: `tinygen verify --board qemu-m4 --random N` on the aot and tflm runtimes;
-- bench: AOT RAM/flash/instructions vs TFLM (bench/run.py's measurement) on QEMU.
+- verify: `tinygen verify --board qemu-m4 --random N` on the aot and tflm runtimes, with what that
+  firmware (the one users get) reports: arena size, instructions per inference, and its text/data/bss
+  (the table's cost columns: AOT vs TFLM with the reference kernels tinygen's TFLM runtime compiles);
+- bench: AOT vs TFLM reference and CMSIS-NN with bench/run.py's apps (in the json only).
 
     python bench/corpus.py [FOLDER] [--stages intake,arena,run,verify,bench] [--match TEXT]
         [--exclude TEXT] [--measure-arena [missing|all] [--record tests/data/arena_truth.json]] [--runs 5]
@@ -95,7 +97,13 @@ def arena(model: Any, truth: dict[str, dict[str, Any]], measure: str, rel: str =
     measured = truth.get(model.sha256, {})
     if measure:
         todo = [k for k in KERNELS if measure == "all" or "min_arena" not in measured.get(k, {})]
-        fresh = measure_arena(model, todo) if todo else {}
+        guesses = {}
+        for k in todo:
+            try:  # only where the binary search starts; the measurement does not depend on it
+                guesses[k] = compute_arena(model, kernels=k).total
+            except TinygenError:
+                pass
+        fresh = measure_arena(model, todo, guesses) if todo else {}
         measured = {**measured, **fresh}
         ok = {k: v for k, v in fresh.items() if "min_arena" in v}
         if ok and record is not None:
@@ -117,7 +125,7 @@ def arena(model: Any, truth: dict[str, dict[str, Any]], measure: str, rel: str =
     return out
 
 
-def measure_arena(model: Any, kernels: list[str]) -> dict[str, Any]:
+def measure_arena(model: Any, kernels: list[str], guesses: dict[str, int] | None = None) -> dict[str, Any]:
     """{kernels: arena_search entry} or {kernels: {"measure_error": why}} when the firmware does
     not build or TFLM fails even with arena_search's largest arena."""
     import arena_search  # bench/arena_search.py
@@ -132,7 +140,7 @@ def measure_arena(model: Any, kernels: list[str]) -> dict[str, Any]:
                 continue
             try:
                 elf = arena_search.build(model, Path(tflm_dir), k, Path(tmp), arena_search.resource_slots(model))
-                res[k] = arena_search.search(elf, 120.0)
+                res[k] = arena_search.search(elf, 120.0, (guesses or {}).get(k))
                 if arena_search.resource_slots(model):
                     res[k]["resource_slots"] = arena_search.resource_slots(model)
             except SystemExit as exc:  # arena_search's way of saying "cannot measure this one"
@@ -160,6 +168,18 @@ def host_compare(model: Any, runs: int) -> dict[str, Any]:
     except TinygenError as exc:
         return {"ok": False, "error": str(exc)}
     return {"ok": r.ok, "runs": r.runs, "mismatched_runs": r.mismatched_runs, "max_abs_diff": r.max_abs_diff}
+
+
+def firmware_sizes(model: Any, runtime: str) -> dict[str, int] | None:
+    """text/data/bss of the HIL firmware `verify` built for this model (its cache directory)."""
+    from tinygen.hostrun.qemu import elf_sizes
+    from tinygen.verify.firmware import cache_dir
+
+    elfs = sorted((cache_dir() / f"qemu-m4-{runtime}-{model.sha256[:16]}").glob(".pio/build/*/firmware.elf"))
+    if not elfs:
+        return None
+    text, data, bss = elf_sizes(elfs[0])
+    return {"text": text, "data": data, "bss": bss}
 
 
 def verify(path: Path, runtime: str, runs: int) -> dict[str, Any]:
@@ -229,6 +249,10 @@ def run_model(path: Path, folder: Path, stages: set[str], truth: dict[str, dict[
         row["run"] = host_compare(model, runs)
     if "verify" in stages:
         row["verify"] = {rt: verify(path, rt, runs) for rt in ("aot", "tflm")}
+        for rt, v in row["verify"].items():
+            fw = firmware_sizes(model, rt)
+            if fw:
+                v["firmware"] = fw
     if "bench" in stages and base is not None and row.get("run", {}).get("ok", True):
         try:
             row["bench"] = bench(model, 3, work, base)
@@ -269,37 +293,70 @@ def _check_cell(r: dict[str, Any] | None) -> str:
     return f"{r.get('mismatched_runs', '?')}/{r.get('runs', '?')} differ"
 
 
-def _bench_cell(b: dict[str, Any] | None, key: str) -> str:
-    """AOT / TFLM reference / TFLM CMSIS-NN."""
-    if not b or "aot" not in b:
+def _device_cell(r: dict[str, Any], key: str) -> str:
+    """AOT / TFLM from the firmware verify ran: arena bytes the device reports ("arena"), firmware
+    text+data ("flash"), instructions per inference ("instructions")."""
+    vals = []
+    for rt in ("aot", "tflm"):
+        v = r.get("verify", {}).get(rt, {})
+        perf, fw = v.get("performance", {}), v.get("firmware")
+        if key == "arena":
+            vals.append(perf.get("arena_size"))
+        elif key == "flash":
+            vals.append(fw["text"] + fw["data"] if fw else None)
+        else:
+            vals.append(round(perf["cost_per_inference"]) if "cost_per_inference" in perf else None)
+    if not any(vals):
         return "-"
-    vals = [b["aot"][key]] + [b.get(k, {}).get(key) for k in KERNELS]
-    return " / ".join(f"{v:,}" if v else "-" for v in vals)
-
-
-def _ram_cell(r: dict[str, Any]) -> str:
-    """AOT RAM (arena + state) / the smallest TFLM arena (reference kernels, measured or computed)."""
-    b = r.get("bench", {})
-    if "aot" not in b:
-        return "-"
-    ref = r.get("arena", {}).get("reference", {})
-    tflm = ref.get("measured") or ref.get("computed")
-    return f"{b['aot']['ram']:,} / {tflm:,}" if tflm else f"{b['aot']['ram']:,} / -"
+    cell = " / ".join(f"{x:,}" if x else "-" for x in vals)
+    if key == "instructions" and all(vals):
+        cell += f" ({vals[0] / vals[1]:.2f}x)"
+    return cell
 
 
 def markdown(rows: list[dict[str, Any]]) -> str:
     head = ("| model | verdict | ops | arena ref: computed / measured | arena CMSIS-NN: computed / measured "
-            "| run --compare | verify aot | verify tflm | RAM: AOT / TFLM | flash: AOT / TFLM ref / CMSIS-NN "
-            "| instructions: AOT / TFLM ref / CMSIS-NN |")
+            "| run --compare | verify aot | verify tflm | arena: AOT / TFLM | firmware flash: AOT / TFLM "
+            "| instructions: AOT / TFLM |")
     lines = [head, "|" + "---|" * 11]
     for r in rows:
         verdict = r["verdict"] if r.get("accepted") else f"refused ({r.get('refusal') or r.get('reason', '')})"
-        a, v, b = r.get("arena", {}), r.get("verify", {}), r.get("bench", {})
+        a, v = r.get("arena", {}), r.get("verify", {})
         cells = [r["model"], verdict, _ops(r.get("ops", {})), _arena_cell(a.get("reference")),
                  _arena_cell(a.get("cmsis-nn")), _check_cell(r.get("run")), _check_cell(v.get("aot")),
-                 _check_cell(v.get("tflm")), _ram_cell(r),
-                 _bench_cell(b, "flash"), _bench_cell(b, "instructions")]
+                 _check_cell(v.get("tflm")), _device_cell(r, "arena"),
+                 _device_cell(r, "flash"), _device_cell(r, "instructions")]
         lines.append("| " + " | ".join(c.replace("|", "/") for c in cells) + " |")
+    return "\n".join(lines)
+
+
+def summary(rows: list[dict[str, Any]]) -> str:
+    """The counts above the table: verdicts, and per stage how many models ran and passed."""
+    from collections import Counter
+
+    def kind(r: dict[str, Any]) -> str:
+        if r.get("accepted"):
+            return r["verdict"]
+        return "refused " + (r["verdict"] if r["verdict"] in ("float", "hybrid", "unreadable") else "(ops)")
+
+    verdicts = Counter(kind(r) for r in rows)
+    acc = [r for r in rows if r.get("accepted")]
+    runs = [r["run"] for r in acc if "run" in r]
+    lines = [f"- {len(rows)} models: " + ", ".join(f"{n} {k}" for k, n in sorted(verdicts.items())),
+             f"- run --compare: {sum(1 for x in runs if x.get('ok'))}/{len(runs)} bit-exact"]
+    for k in KERNELS:
+        cells = [r["arena"][k] for r in acc if k in r.get("arena", {})]
+        meas = [c for c in cells if "measured" in c]
+        exact = sum(1 for c in meas if 0 <= c["delta"] <= 16)
+        lines.append(f"- arena, {k} kernels: computed for {sum(1 for c in cells if 'computed' in c)}/{len(cells)}, "
+                     f"measured for {len(meas)}, computed = measured (+0..16 B) for {exact}/{len(meas)}"
+                     + (f"; not measurable {sum(1 for c in cells if 'measure_error' in c)}"
+                        if any("measure_error" in c for c in cells) else ""))
+    for rt in ("aot", "tflm"):
+        ver = [r["verify"][rt] for r in acc if rt in r.get("verify", {})]
+        bad = Counter(_check_cell(v) for v in ver if not v.get("ok"))
+        lines.append(f"- verify --runtime {rt} on qemu-m4: run on {len(ver)}, bit-exact {sum(1 for v in ver if v.get('ok'))}"
+                     + "".join(f"; {n} x {k}" for k, n in sorted(bad.items())))
     return "\n".join(lines)
 
 
@@ -359,7 +416,7 @@ def main() -> int:
             write_json(args.json, rows)
         table = markdown(rows)
         if args.markdown:
-            args.markdown.write_text(table + "\n")
+            args.markdown.write_text(summary(rows) + "\n\n" + table + "\n")
         print(table)
         return 0
     if args.folder is None or not Path(args.folder).is_dir():
@@ -372,7 +429,7 @@ def main() -> int:
                       exclude=tuple(args.exclude), json_out=args.json)
     table = markdown(rows)
     if args.markdown:
-        args.markdown.write_text(table + "\n")
+        args.markdown.write_text(summary(rows) + "\n\n" + table + "\n")
     print(table)
     return 0
 

@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 
 from tinygen.boards import get_board
-from tinygen.build.packages import install_local_packages, installed_from
+from tinygen.build.packages import install_folder_library, install_local_packages, installed_from
 from tinygen.build.pio import pio_environment
 from tinygen.config import load_settings
 from tinygen.errors import ToolMissingError, UsageError
 from tinygen.kws.project import kws_app_files
 from tinygen.model import load_model
 from tinygen.platform import QEMU_PLATFORM_DIR
-from tinygen.platform.packages import read_package_folder
+from tinygen.platform.packages import library_root, read_package_folder
 from tinygen.project import PDM_LIBRARY, TFLM_LIB_NAME, render_project
 from tinygen.report import silent
 
@@ -92,9 +92,14 @@ def test_project_pins_the_folder(folder: Path, models_dir: Path, monkeypatch: py
     assert f"toolchain-gccarmnoneeabi@file://{folder}/toolchain-gccarmnoneeabi" in ini
     assert "framework-arduinoststm32" not in ini
     # the TFLM library from the folder instead of GitHub, and the core's PDM library named
-    assert f"{TFLM_LIB_NAME}=file://{folder}/Arduino_TensorFlowLite" in ini and "github.com" not in ini
+    # by name, found in lib_extra_dirs: a URI would make PlatformIO install the library's declared
+    # dependencies (the Arduino export's depends=ArduinoBLE,...) from the registry
+    assert "github.com" not in ini and "file://" not in ini.split("lib_deps =", 1)[1]
     lib_deps = ini.split("lib_deps =", 1)[1].split("\n\n", 1)[0]
-    assert f"\n    {PDM_LIBRARY}\n" in lib_deps + "\n"
+    assert f"\n    {PDM_LIBRARY}\n" in lib_deps + "\n" and f"\n    {TFLM_LIB_NAME}\n" in lib_deps + "\n"
+    lib = read_package_folder(folder).find("library", TFLM_LIB_NAME)
+    assert lib is not None
+    assert f"lib_extra_dirs =\n    {library_root(lib, load_settings().build_cache_dir)}\n" in ini
     assert json.loads(str(files["tinygen.json"]))["packages"] == str(folder)
 
 
@@ -180,3 +185,22 @@ def test_folder_installs_with_platformio(tmp_path: Path) -> None:
     assert "tinygen-qemu @ 0.1.0" in listed.stdout, listed.stdout + listed.stderr
     with pytest.raises(ToolMissingError, match="no PlatformIO platform 'ststm32'"):
         install_local_packages(pkgs, "ststm32", core, env, silent())
+
+
+def test_folder_library_is_linked_or_unpacked(tmp_path: Path) -> None:
+    lib = tmp_path / "pkgs" / "Arduino_TensorFlowLite"
+    (lib / "src").mkdir(parents=True)
+    (lib / "library.properties").write_text(f"name={TFLM_LIB_NAME}\nversion=2.4.0-ALPHA\ndepends=ArduinoBLE\n")
+    (lib / "src" / "TensorFlowLite.h").write_text("// tflm\n")
+    cache = tmp_path / "core" / "build-cache"
+    pkg = read_package_folder(tmp_path / "pkgs").packages[0]
+    root = install_folder_library(pkg, cache)
+    assert root == library_root(pkg, cache) and root.parent == cache.parent / "folder-libs"
+    assert (root / TFLM_LIB_NAME).is_symlink() and (root / TFLM_LIB_NAME / "src" / "TensorFlowLite.h").is_file()
+    assert install_folder_library(pkg, cache) == root  # once
+    # an archive (GitHub style: one top-level directory) is unpacked once
+    shutil.make_archive(str(tmp_path / "arch" / "tflm-7948b85"), "gztar", root_dir=lib.parent, base_dir=lib.name)
+    arch = read_package_folder(tmp_path / "arch").packages[0]
+    root2 = install_folder_library(arch, cache)
+    assert root2 != root and (root2 / TFLM_LIB_NAME / "library.properties").read_text().startswith("name=")
+    assert not (root2 / TFLM_LIB_NAME).is_symlink() and [p.name for p in root2.iterdir()] == [TFLM_LIB_NAME]

@@ -38,7 +38,7 @@ from .model import ModelInfo, check_deployable, load_model
 from .model.ops import resolver_method
 from .model.variables import resource_variable_count
 from .platform import qemu_platform_uri
-from .platform.packages import PackageFolder, read_package_folder
+from .platform.packages import PackageFolder, library_root, read_package_folder
 from .platform.tflm import DEFINES as TFLM_DEFINES
 from .platform.tflm import LIBRARY_NAME as TFLM_LIBRARY_NAME
 from .platform.tflm import PROJECT_MANIFEST as TFLM_PROJECT_MANIFEST
@@ -202,6 +202,7 @@ def render_project(
     build_flags = ["-Isrc/model"] + (["-DTG_PROFILE"] if app == "profile" else [])
     lib_deps: list[str] = []
     lib_extra_dirs: list[str] = []
+    lib_extra_note = "a local TFLM tree as a library, described in tflm/library.json (tinygen build installs it here)"
     platform_packages = [f"{p.name}@{p.uri}" for p in packages.platform_tools(board.pio_platform)] if packages else []
     if app_files is not None:  # e.g. kws: AOT frontend, kws_config.h, link library (tinygen/kws/project.py)
         files.update(app_files(board, model, labels))
@@ -259,7 +260,13 @@ def render_project(
                                  "TFLM (lib_deps) does not have",
                                  hint="pass --tflm-dir with a current TFLM tree, or use --runtime aot")
             local = packages.find("library", TFLM_LIB_NAME) if packages else None
-            lib_deps.append(f"{TFLM_LIB_NAME}={local.uri}" if local else TFLM_LIB_DEP)
+            if local is not None:  # from the packages folder, by name: no registry (platform/packages.py)
+                lib_deps.append(TFLM_LIB_NAME)
+                lib_extra_dirs = [str(library_root(local, load_settings().build_cache_dir))]
+                lib_extra_note = (f"{TFLM_LIB_NAME} from the packages folder, linked here by tinygen build "
+                                  "(by name: PlatformIO installs none of its declared dependencies)")
+            else:
+                lib_deps.append(TFLM_LIB_DEP)
 
     ldscript = None
     if board.emulated:
@@ -269,6 +276,7 @@ def render_project(
     files["platformio.ini"] = env.get_template("platformio.ini.j2").render(
         ctx, platform=qemu_platform_uri() if board.emulated else board.pio_platform, ldscript=ldscript,
         upload_protocol=None, build_flags=build_flags, lib_deps=lib_deps, lib_extra_dirs=lib_extra_dirs,
+        lib_extra_note=lib_extra_note,
         platform_packages=platform_packages,
         build_cache_dir=load_settings().build_cache_dir,
         lib_ldf_mode="chain+" if tree is None and runtime == "tflm" else None)

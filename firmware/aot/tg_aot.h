@@ -71,6 +71,9 @@ typedef struct {
   int32_t per_channel;
   int32_t out_offset, act_min, act_max;
   int32_t fast;                   /* every channel has shift < 0 */
+  /* NULL, or (when fast) per channel / one for all: Q31 multiplier, right shift e, 2^(e-1) (+ the
+     folded output zero point * 2^e), for tg_mm_wide_s8 / tg_mm_q8_s8 (|2 * acc| < 2^31 checked) */
+  const int32_t *mh;
 } tg_requant_ch;
 
 /* out[c] = requant(a . w[c] + bias[c]) for one row, weights in quad-interleaved order. */

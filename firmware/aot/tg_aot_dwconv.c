@@ -134,6 +134,8 @@ static void pixel_wide_any(const tg_dwconv_params *p, const int8_t *img, const i
    * (out_offset 0), the whole int8 range */
   if (p->rq_fast && p->act_min == -128 && p->act_max == 127 && p->out_offset == 0) {
     pixel_wide(p, img, taps, w, o, 1, 1);
+  } else if (p->rq_fast) {
+    pixel_wide(p, img, taps, w, o, 1, 0);
   } else {
     pixel_wide(p, img, taps, w, o, p->rq_fast, 0);
   }

@@ -66,8 +66,31 @@ typedef struct {
   int32_t off, lo, hi;
 } range_local;
 
-TG_INLINE int8_t finish(const tg_rq_ch *ch, int32_t acc, const range_local *r, const int fast, const int sat8) {
-  const int32_t v = (fast ? tg_rq_fast(ch, acc) : tg_rq_apply(ch, acc)) + r->off;
+#if TG_AOT_DSP
+static inline int32_t mulhi_r(int32_t a, int32_t b) {
+  int32_t r;
+  __asm__("smmulr %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+  return r;
+}
+#else
+static inline int32_t mulhi_r(int32_t a, int32_t b) { return (int32_t)(((int64_t)a * b + ((int64_t)1 << 31)) >> 32); }
+#endif
+
+/* Output channel ci of acc. fast 2: mh (per channel or one: Q31 multiplier, right shift e,
+ * 2^(e-1) [+ out_offset * 2^e]): TFLM's doubling high multiply of acc is exactly the rounded high
+ * word of 2 * acc * mult (tinygen checked |2 * acc| < 2^31), its rounding division
+ * (x + 2^(e-1) - (x < 0)) >> e. fast 1: the tg_rq_ch row, tg_rq_fast; 0: tg_rq_apply. */
+TG_INLINE int8_t finish(const int32_t *mh, const tg_rq_ch *chq, int32_t ci, int32_t acc, const range_local *r,
+                        const int per_channel, const int fast, const int sat8) {
+  int32_t v;
+  if (fast == 2) {
+    const int32_t *m3 = mh + (per_channel ? 3 * ci : 0);
+    const int32_t x = mulhi_r((int32_t)((uint32_t)acc << 1), m3[0]);
+    v = ((x + m3[2] + (x >> 31)) >> m3[1]) + r->off;
+  } else {
+    const tg_rq_ch *ch = chq + (per_channel ? ci : 0);
+    v = (fast ? tg_rq_fast(ch, acc) : tg_rq_apply(ch, acc)) + r->off;
+  }
 #if TG_AOT_DSP
   if (sat8) return (int8_t)__ssat(v, 8);
 #else
@@ -243,8 +266,9 @@ TG_INLINE const int32_t *single(const int8_t *a, const int32_t *wp, int32_t k, i
 TG_INLINE void product(const int8_t *a, int32_t rows, int32_t a_stride, const int32_t *w, int32_t n, int32_t k,
                        const tg_requant_ch *q, int8_t *out, int32_t out_stride, const int fast, const int per_channel,
                        const int sat8) {
-  const tg_rq_ch *const ch = q->ch;
   const int32_t *const bias = q->bias;
+  const int32_t *const mh = q->mh;  /* locals: stores to out may alias the parameter block */
+  const tg_rq_ch *const chq = q->ch;
   range_local rl;
   int32_t r, c, acc[4];
   rl.off = sat8 ? 0 : q->out_offset;  /* sat8 variants: the offset is folded (see tg_mm_wide_s8) */
@@ -274,26 +298,25 @@ TG_INLINE void product(const int8_t *a, int32_t rows, int32_t a_stride, const in
           quads_asm(a, wp, m / 4, k / 8, buf);
         }
         wp += 2 * k * (m / 4);
-        for (i = 0; i < m; ++i) out[c + i] = finish(per_channel ? ch + c + i : ch, buf[i], &rl, fast, sat8);
+        for (i = 0; i < m; ++i) out[c + i] = finish(mh, chq, c + i, buf[i], &rl, per_channel, fast, sat8);
       }
     }
 #endif
     for (; c + 4 <= n; c += 4) {
-      const tg_rq_ch *cq = per_channel ? ch + c : ch;
       acc[0] = bias[c];
       acc[1] = bias[c + 1];
       acc[2] = bias[c + 2];
       acc[3] = bias[c + 3];
       wp = quad(a, wp, k, acc);
-      out[c] = finish(cq, acc[0], &rl, fast, sat8);
-      out[c + 1] = finish(per_channel ? cq + 1 : cq, acc[1], &rl, fast, sat8);
-      out[c + 2] = finish(per_channel ? cq + 2 : cq, acc[2], &rl, fast, sat8);
-      out[c + 3] = finish(per_channel ? cq + 3 : cq, acc[3], &rl, fast, sat8);
+      out[c] = finish(mh, chq, c, acc[0], &rl, per_channel, fast, sat8);
+      out[c + 1] = finish(mh, chq, c + 1, acc[1], &rl, per_channel, fast, sat8);
+      out[c + 2] = finish(mh, chq, c + 2, acc[2], &rl, per_channel, fast, sat8);
+      out[c + 3] = finish(mh, chq, c + 3, acc[3], &rl, per_channel, fast, sat8);
     }
     for (; c < n; ++c) {
       acc[0] = bias[c];
       wp = single(a, wp, k, acc);
-      out[c] = finish(per_channel ? ch + c : ch, acc[0], &rl, fast, sat8);
+      out[c] = finish(mh, chq, c, acc[0], &rl, per_channel, fast, sat8);
     }
   }
 }
@@ -303,10 +326,15 @@ void tg_mm_wide_s8(const int8_t *a, int32_t rows, int32_t a_stride, const int32_
   /* the common case: one-step requantization with the output zero point folded into its
    * constants (out_offset 0) and the whole int8 range */
   const int sat8 = q->act_min == -128 && q->act_max == 127 && q->out_offset == 0;
-  if (q->fast && q->per_channel && sat8) {
-    product(a, rows, a_stride, w, n, k, q, out, out_stride, 1, 1, 1);
-  } else if (q->fast && sat8) {
-    product(a, rows, a_stride, w, n, k, q, out, out_stride, 1, 0, 1);
+  /* the SMMULR requantization (q->mh) with constant flags; each variant is about 1.3 KB of flash.
+     Without mh (the sums may pass 2^30, a left shift, one multiplier with a clamped range): the
+     tg_rq_ch rows, flags at run time */
+  if (q->mh && q->per_channel && sat8) {
+    product(a, rows, a_stride, w, n, k, q, out, out_stride, 2, 1, 1);
+  } else if (q->mh && q->per_channel) {
+    product(a, rows, a_stride, w, n, k, q, out, out_stride, 2, 1, 0);
+  } else if (q->mh && sat8) {
+    product(a, rows, a_stride, w, n, k, q, out, out_stride, 2, 0, 1);
   } else {
     product(a, rows, a_stride, w, n, k, q, out, out_stride, q->fast, q->per_channel, 0);
   }
@@ -512,7 +540,8 @@ static __attribute__((noinline)) void pair2x2_asm(const int32_t *xr, const int8_
 TG_INLINE void rows2_q8(const int8_t *a0, const int8_t *a1, const int8_t *w, int32_t n4, int32_t k,
                         const tg_requant_ch *q, int8_t *o0, int8_t *o1, const range_local *rl, const int fast,
                         const int per_channel, const int sat8) {
-  const tg_rq_ch *const ch = q->ch;
+  const int32_t *const mh = q->mh;
+  const tg_rq_ch *const chq = q->ch;
   int32_t buf[4 * 32], xr[TG_Q8_KC], c, m, i, kc, kn;
   for (c = 0; c < n4; c += m) {
     m = n4 - c < 64 ? n4 - c : 64;
@@ -538,10 +567,10 @@ TG_INLINE void rows2_q8(const int8_t *a0, const int8_t *a1, const int8_t *w, int
       }
     }
     for (i = 0; i < m; i += 2) {
-      o0[c + i] = finish(per_channel ? ch + c + i : ch, buf[2 * i], rl, fast, sat8);
-      o0[c + i + 1] = finish(per_channel ? ch + c + i + 1 : ch, buf[2 * i + 1], rl, fast, sat8);
-      o1[c + i] = finish(per_channel ? ch + c + i : ch, buf[2 * i + 2], rl, fast, sat8);
-      o1[c + i + 1] = finish(per_channel ? ch + c + i + 1 : ch, buf[2 * i + 3], rl, fast, sat8);
+      o0[c + i] = finish(mh, chq, c + i, buf[2 * i], rl, per_channel, fast, sat8);
+      o0[c + i + 1] = finish(mh, chq, c + i + 1, buf[2 * i + 1], rl, per_channel, fast, sat8);
+      o1[c + i] = finish(mh, chq, c + i, buf[2 * i + 2], rl, per_channel, fast, sat8);
+      o1[c + i + 1] = finish(mh, chq, c + i + 1, buf[2 * i + 3], rl, per_channel, fast, sat8);
     }
   }
 }
@@ -550,8 +579,9 @@ TG_INLINE void rows2_q8(const int8_t *a0, const int8_t *a1, const int8_t *w, int
 TG_INLINE void product8(const int8_t *a, int32_t rows, int32_t a_stride, const int8_t *w, int32_t n, int32_t k,
                         const tg_requant_ch *q, int8_t *out, int32_t out_stride, const int fast, const int per_channel,
                         const int sat8) {
-  const tg_rq_ch *const ch = q->ch;
   const int32_t *const bias = q->bias;
+  const int32_t *const mh = q->mh;  /* locals: stores to out may alias the parameter block */
+  const tg_rq_ch *const chq = q->ch;
   range_local rl;
   int32_t r, c, m, i, buf[64];
 #if TG_WIDE_ASM
@@ -569,8 +599,8 @@ TG_INLINE void product8(const int8_t *a, int32_t rows, int32_t a_stride, const i
       const int8_t *ar = a + i * a_stride;
       const int8_t *wp = w + (n & ~3) * k;
       for (c = n & ~3; c < n; ++c, wp += k) {
-        out[i * out_stride + c] = finish(per_channel ? ch + c : ch, (int32_t)((uint32_t)bias[c] + (uint32_t)tg_dot_s8(ar, wp, k)),
-                                         &rl, fast, sat8);
+        out[i * out_stride + c] = finish(mh, chq, c, (int32_t)((uint32_t)bias[c] + (uint32_t)tg_dot_s8(ar, wp, k)),
+                                         &rl, per_channel, fast, sat8);
       }
     }
   }
@@ -597,11 +627,11 @@ TG_INLINE void product8(const int8_t *a, int32_t rows, int32_t a_stride, const i
       quads8_asm(a, wp, m / 4, k / 8, buf);
 #endif
       wp += k * m;
-      for (i = 0; i < m; ++i) out[c + i] = finish(per_channel ? ch + c + i : ch, buf[i], &rl, fast, sat8);
+      for (i = 0; i < m; ++i) out[c + i] = finish(mh, chq, c + i, buf[i], &rl, per_channel, fast, sat8);
     }
     for (; c < n; ++c, wp += k) {
-      out[c] = finish(per_channel ? ch + c : ch, (int32_t)((uint32_t)bias[c] + (uint32_t)tg_dot_s8(a, wp, k)), &rl,
-                      fast, sat8);
+      out[c] = finish(mh, chq, c, (int32_t)((uint32_t)bias[c] + (uint32_t)tg_dot_s8(a, wp, k)), &rl,
+                      per_channel, fast, sat8);
     }
   }
 }
@@ -609,10 +639,12 @@ TG_INLINE void product8(const int8_t *a, int32_t rows, int32_t a_stride, const i
 void tg_mm_q8_s8(const int8_t *a, int32_t rows, int32_t a_stride, const int8_t *w, int32_t n, int32_t k,
                  const tg_requant_ch *q, int8_t *out, int32_t out_stride) {
   const int sat8 = q->act_min == -128 && q->act_max == 127 && q->out_offset == 0;
-  if (q->fast && q->per_channel && sat8) {
-    product8(a, rows, a_stride, w, n, k, q, out, out_stride, 1, 1, 1);
-  } else if (q->fast && sat8) {
-    product8(a, rows, a_stride, w, n, k, q, out, out_stride, 1, 0, 1);
+  if (q->mh && q->per_channel && sat8) {
+    product8(a, rows, a_stride, w, n, k, q, out, out_stride, 2, 1, 1);
+  } else if (q->mh && q->per_channel) {
+    product8(a, rows, a_stride, w, n, k, q, out, out_stride, 2, 1, 0);
+  } else if (q->mh && sat8) {
+    product8(a, rows, a_stride, w, n, k, q, out, out_stride, 2, 0, 1);
   } else {
     product8(a, rows, a_stride, w, n, k, q, out, out_stride, q->fast, q->per_channel, 0);
   }

@@ -19,6 +19,7 @@ from ..locking import exclusive, lock_path
 from ..platform.tflm import PROJECT_MANIFEST, install_shared_library, shared_library_root
 from ..project import TFLM_LIB_NAME, AppFiles, IncrementalDecider, Project, generate_project
 from ..report import Reporter, silent
+from .packages import install_folder_library
 from .pio import failure_summary, preflight, run_pio
 from .size import FirmwareTooBig, MemoryReport, memory_report
 
@@ -70,6 +71,9 @@ def _pio_build(project: Project, reporter: Reporter, settings: Settings, verbose
             shared = shared_library_root(manifest.read_text(), settings.build_cache_dir)
             stack.enter_context(exclusive(lock_path(shared), f"the shared TFLM library {shared}", reporter))
         install_shared_library(project.path, settings.build_cache_dir)
+        folder_lib = project.packages.find("library", TFLM_LIB_NAME) if project.packages else None
+        if project.runtime == "tflm" and project.tflm_tree is None and folder_lib is not None:
+            install_folder_library(folder_lib, settings.build_cache_dir)
         reporter.step(f"building {project.path} with PlatformIO (log: {project.path / '.pio' / 'tinygen-build.log'})")
         run = run_pio(project.path, project.env_name, settings, reporter, verbose=verbose)
     if run.returncode != 0:

@@ -17,11 +17,13 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
+import zipfile
 from pathlib import Path
 
 from ..errors import BuildError, ToolMissingError
-from ..platform.packages import LocalPackage, PackageFolder
+from ..platform.packages import LocalPackage, PackageFolder, library_root
 from ..report import Reporter
 
 SCONS_PACKAGE = "tool-scons"
@@ -121,8 +123,8 @@ def install_local_packages(folder: PackageFolder, platform_name: str, core_dir: 
                            reporter: Reporter) -> list[LocalPackage]:
     """Install the platform `platform_name` and its tools from `folder` into `core_dir` with
     PlatformIO's package manager (`pio pkg install -g --skip-dependencies ... file://`), skipping
-    those already installed from the same place. Libraries stay in the folder: projects name them
-    in lib_deps (file://), PlatformIO copies them into the project. Returns what it installed."""
+    those already installed from the same place. Libraries: `install_folder_library`. Returns what
+    it installed."""
     platform = folder.platform(platform_name)
     if platform is None:
         raise ToolMissingError(
@@ -140,3 +142,46 @@ def install_local_packages(folder: PackageFolder, platform_name: str, core_dir: 
             raise BuildError(f"PlatformIO could not install {pkg.name} from {pkg.path}: {last}",
                              hint="check that the directory is a complete PlatformIO package (docs/boards.md)")
     return todo
+
+
+def install_folder_library(pkg: LocalPackage, cache_root: Path) -> Path:
+    """Make the folder library `pkg` visible to PlatformIO's library finder as
+    `library_root(pkg)/<name>`: a symlink to a directory, an archive unpacked once (its single
+    top-level directory, as GitHub archives have, taken as the library). Returns the library root."""
+    root = library_root(pkg, cache_root)
+    target = root / pkg.name
+    if pkg.path.is_dir():
+        if target.is_symlink() and target.resolve() == pkg.path.resolve():
+            return root
+        root.mkdir(parents=True, exist_ok=True)
+        tmp = root / f".{pkg.name}.tmp"
+        tmp.unlink(missing_ok=True)
+        tmp.symlink_to(pkg.path.resolve(), target_is_directory=True)
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target)
+        tmp.replace(target)
+        return root
+    if target.is_dir():
+        return root
+    root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".unpack-", dir=root))
+    try:
+        try:
+            if pkg.path.name.endswith(".zip"):
+                with zipfile.ZipFile(pkg.path) as zf:
+                    zf.extractall(staging)
+            else:
+                with tarfile.open(pkg.path) as tf:
+                    if hasattr(tarfile, "data_filter"):  # Python >= 3.10.12 / 3.11.4: no paths outside
+                        tf.extractall(staging, filter="data")
+                    else:
+                        tf.extractall(staging)
+        except (OSError, tarfile.TarError, zipfile.BadZipFile) as exc:
+            raise BuildError(f"cannot unpack library archive {pkg.path}: {exc}",
+                             hint="replace it with a good copy, or unpack it into the packages folder") from exc
+        entries = list(staging.iterdir())
+        top = entries[0] if len(entries) == 1 and entries[0].is_dir() else staging
+        top.replace(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return root

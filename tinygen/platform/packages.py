@@ -21,6 +21,7 @@ directory: copy it as it is.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import tarfile
 import zipfile
@@ -67,6 +68,13 @@ class PackageFolder:
         declared = {n.lower() for n in _platform_package_names(platform.path)}
         return sorted((p for p in self.packages if p.kind == "tool" and p.name.lower() in declared),
                       key=lambda p: p.name)
+
+
+def library_root(pkg: LocalPackage, cache_root: Path) -> Path:
+    """The `lib_extra_dirs` directory for a folder library (the library itself is `<it>/<name>`):
+    one per library path, beside the build cache (`tinygen.build.packages.install_folder_library`)."""
+    key = hashlib.sha256(str(pkg.path).encode()).hexdigest()[:12]
+    return Path(cache_root).parent / "folder-libs" / key
 
 
 def _read_manifest(path: Path) -> tuple[str, dict[str, object]] | None:

@@ -94,15 +94,25 @@ def _folded(bias: np.ndarray, w: np.ndarray, in_offset: int) -> np.ndarray:
 
 
 def _rq(ctx: OpContext, mults: list[int], shifts: list[int], bias: np.ndarray, out_zp: int,
-        act: tuple[int, int]) -> str:
+        act: tuple[int, int], k: int = 0) -> str:
     """A nested tg_requant_ch initialiser: constants table (output zero point folded in when
-    possible), folded bias, output range."""
+    possible), folded bias, output range. k > 0 (products of k int8 terms by tg_mm_wide_s8 /
+    tg_mm_q8_s8): the SMMULR constants `mh` instead of the table (12 bytes a channel, not 32) when every
+    shift is a right one and |2 * acc| < 2^31."""
     folded = fold_offset(shifts, out_zp)
-    table = rq_table(ctx, mults, shifts, folded)
     per_channel = int(len(set(zip(mults, shifts))) > 1)
+    mh, table = "NULL", "NULL"
+    # the kernels' SMMULR variants: per channel, or one multiplier with the whole int8 range
+    if (k and all_fast(shifts) and (per_channel or (act == (-128, 127) and out_zp == folded))
+            and int(np.abs(bias.astype(np.int64)).max(initial=0)) + k * 128 * 128 < 1 << 30):
+        rows = [[m, -s, (1 << (-s - 1)) + (folded << -s)] for m, s in zip(mults, shifts)]
+        mh = ctx.const_array(np.array(rows if per_channel else rows[:1], np.int64).reshape(-1).astype(np.int32),
+                             "int32_t", "mh")
+    else:
+        table = rq_table(ctx, mults, shifts, folded)
     return (f"{{ .ch = {table}, .bias = {ctx.const_array(bias, 'int32_t', 'biasf')}, "
             f".per_channel = {per_channel}, .out_offset = {out_zp - folded}, .act_min = {act[0]}, "
-            f".act_max = {act[1]}, .fast = {all_fast(shifts)} }}")
+            f".act_max = {act[1]}, .fast = {all_fast(shifts)}, .mh = {mh} }}")
 
 
 def interleave_pairs(w: np.ndarray) -> np.ndarray:
@@ -327,6 +337,7 @@ def _lower_conv(ctx: OpContext, w: np.ndarray, inplace_ok: bool) -> Lowered:
     grouped = fic != ic
     kp = (0 if grouped else _k_pad(ctx, kh * kw * ic)) or kh * kw * fic
     mult, shift = _per_channel(ctx, oc) if grouped else ("NULL", "NULL")
+    wide = 1 if widened(ctx) and not grouped else 2 if not grouped and kp % 8 == 0 and kp >= 32 else 0
     params = ctx.struct("tg_conv_params", {
         "batches": n, "in_h": ih, "in_w": iw, "in_c": ic, "out_h": oh, "out_w": ow, "out_c": oc,
         "k_h": kh, "k_w": kw, "filter_in_c": fic, "stride_h": o.strideH, "stride_w": o.strideW,
@@ -338,9 +349,9 @@ def _lower_conv(ctx: OpContext, w: np.ndarray, inplace_ok: bool) -> Lowered:
         "bias": ctx.const_array(np.array([wrap_i32(int(b)) for b in bias], np.int32), "int32_t", "bias")
         if grouped else "NULL",
         "bias_folded": ctx.const_array(folded_v, "int32_t", "biasf") if grouped else "NULL",
-        "rq": _rq(ctx, mults, shifts, folded_v, out_zp[0], act),
+        "rq": _rq(ctx, mults, shifts, folded_v, out_zp[0], act, kp if wide else 0),
         "in_zero_point": in_zp,
-        "wide": (wide := 1 if widened(ctx) and not grouped else 2 if not grouped and kp % 8 == 0 and kp >= 32 else 0),
+        "wide": wide,
         "k_pad": 0 if grouped else _k_pad(ctx, kh * kw * ic),
     }, "conv")
     if grouped:
@@ -464,10 +475,11 @@ def fully_connected(ctx: OpContext) -> Lowered:
     act = activation_range(o.fusedActivationFunction if o else 0, out_s[0], out_zp[0])
     bias = _bias(ctx, out_depth)
     folded = _folded(bias, w.reshape(out_depth, -1), -in_zp[0])
+    wide = 1 if widened(ctx) else 2 if in_depth % 8 == 0 and in_depth >= 32 else 0
     params = ctx.struct("tg_fc_params", {
         "batches": batches, "in_depth": in_depth, "out_depth": out_depth,
-        "rq": _rq(ctx, mults, shifts, folded, out_zp[0], act),
-        "wide": (wide := 1 if widened(ctx) else 2 if in_depth % 8 == 0 and in_depth >= 32 else 0),
+        "rq": _rq(ctx, mults, shifts, folded, out_zp[0], act, in_depth if wide else 0),
+        "wide": wide,
     }, "fc")
     if wide == 2:
         weights = ctx.const_array(interleave_quads(w.reshape(out_depth, -1)), "int8_t", "w")
