@@ -28,6 +28,7 @@ from .quant import F32, activation_range, compute_padding, f32, quantize_multipl
 # ops a row pipeline can run (a FULLY_CONNECTED only as the last stage)
 ROW_KINDS = {"CONV_2D": "conv", "DEPTHWISE_CONV_2D": "dwconv", "ADD": "add", "FULLY_CONNECTED": "fc"}
 MAX_STAGES = 8  # TG_ROWS_MAX_STAGES
+PRUNE_SLACK = 16  # a chain stays only if dropping it would grow the plan by more than 1/16
 SOURCES = ("tg_aot_rows.c", "tg_aot_dot.c")
 ROW_SOURCE = {"conv": "tg_aot_rows_conv.c", "dwconv": "tg_aot_rows_dwconv.c", "add": "tg_aot_rows_add.c", "fc": "tg_aot_rows.c"}
 HEADER = "tg_aot_rows.h"
@@ -411,7 +412,39 @@ def decide(sg: SubgraphInfo, evaluate: Evaluate, max_ops: int = 400) -> RowsPlan
         if best is None:
             break
         score, plan = best
+    # A chain costs instructions (a kernel call per row, and its stages keep the general kernels):
+    # keep only the chains without which the plan would grow by more than PRUNE_SLACK of its size.
+    limit = score[0] + score[0] // PRUNE_SLACK
+    changed = True
+    while changed:
+        changed = False
+        for c in sorted(plan.chains, key=lambda c: (len(c.ops), c.ops)):
+            others = tuple(x for x in plan.chains if x is not c)
+            for smaller in [None, *_parts(sg, c)]:
+                cand = replace(plan, chains=others + ((smaller,) if smaller is not None else ()))
+                if evaluate(cand)[0] <= limit:
+                    plan, changed = cand, True
+                    break
+            if changed:
+                break
     return plan
+
+
+def _parts(sg: SubgraphInfo, c: Chain) -> list[Chain]:
+    """Shorter chains than a linear chain `c`: without its last stage, or without its first
+    (fewest stages first)."""
+    st = c.stages
+    if len(st) < 2 or any(s.src != k - 1 or s.side_src >= 0 for k, s in enumerate(st)):
+        return []
+    out = []
+    for k in range(1, len(st)):
+        m = len(st) - k  # the tail's first stage now reads its rows from memory
+        tail = (replace(st[m], src=-1), *(replace(s, src=s.src - m) for s in st[m + 1:]))
+        for part in (st[:k], tail):
+            if part[-1].kind == "fc" and len(part) == 1:
+                continue
+            out.append(make_chain(part, _candidates(sg, part)))
+    return out
 
 
 def _moves(sg: SubgraphInfo, plan: RowsPlan) -> list[RowsPlan]:
