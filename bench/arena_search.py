@@ -7,7 +7,9 @@ QEMU mps2-an386 runs:
 
 1. a run with the largest arena gives the reference output hash;
 2. a binary search finds the smallest N for which AllocateTensors and two Invokes succeed and the
-   outputs hash equal to the reference (a HardFault or a hang past --timeout counts as failure);
+   outputs hash equal to the reference (a HardFault or a hang past --timeout counts as failure;
+   bench/corpus.py tries tinygen's computed arena and one byte less first: if the first succeeds
+   and the second fails, that is N without the bisection; the checks below are the same);
 3. every size from N-32 to N-1 must fail and N..N+32 (step 4) must succeed, else the result is
    flagged "not monotonic".
 
@@ -48,6 +50,7 @@ from run import tflm_firmware, tflm_lib  # noqa: E402
 from tinygen.codegen import tflm  # noqa: E402
 from tinygen.hostrun import qemu  # noqa: E402
 from tinygen.model import ModelInfo, load_model  # noqa: E402
+from tinygen.model.variables import resource_variable_count  # noqa: E402
 
 ARENA_MAX = 2 * 1024 * 1024
 _RESULT = re.compile(r"RESULT alloc=(-?\d+) invoke1=(-?\d+) invoke2=(-?\d+) used=(\d+) hash=([0-9a-f]+)")
@@ -63,8 +66,10 @@ class Trial:
 
 
 def resource_slots(model: ModelInfo) -> int:
-    """What the measurement firmware creates: one MicroResourceVariables slot per VAR_HANDLE op."""
-    return sum(1 for sg in model.subgraphs for op in sg.operators if op.op == "VAR_HANDLE")
+    """MicroResourceVariables slots the measurement firmware creates: one per distinct resource, as
+    tinygen's TFLM firmware does (model/variables.py; the Cortex-M3 entries of arena_truth.json were
+    measured with one per VAR_HANDLE op and say so in `resource_slots`)."""
+    return resource_variable_count(model)
 
 
 def build(model: ModelInfo, tflm_dir: Path, kernels: str, work: Path, slots: int) -> Path:
@@ -117,12 +122,20 @@ def trial(elf: Path, size: int, timeout: float, reference_hash: str | None) -> T
     return Trial(True, "OK", used, digest, log)
 
 
-def search(elf: Path, timeout: float) -> dict:
+def search(elf: Path, timeout: float, guess: int | None = None) -> dict:
+    """The entry for one firmware. `guess` (e.g. tinygen's computed arena) only narrows the binary
+    search: it is tried first, with guess-1; the result and the checks around it are the same."""
     big = trial(elf, ARENA_MAX, timeout, None)
     if not big.ok:
         raise SystemExit(f"{elf.name}: fails even with {ARENA_MAX} B ({big.kind}: {big.log})")
     ref = big.hash
     lo, hi = 0, ARENA_MAX        # lo fails (an empty arena cannot work), hi succeeds
+    if guess is not None and 1 < guess < ARENA_MAX:
+        if trial(elf, guess, timeout, ref).ok:
+            hi = guess
+            lo = guess - 1 if not trial(elf, guess - 1, timeout, ref).ok else lo
+        else:
+            lo = guess
     while hi - lo > 1:
         mid = (lo + hi) // 2
         if trial(elf, mid, timeout, ref).ok:
@@ -147,7 +160,7 @@ def main() -> int:
     ap.add_argument("--kernels", default="reference,cmsis-nn")
     ap.add_argument("--tflm-dir", type=Path, default=os.environ.get("TINYGEN_TFLM_DIR"))
     ap.add_argument("--resource-slots", type=int, default=None,
-                    help="MicroResourceVariables slots (default: one per VAR_HANDLE op)")
+                    help="MicroResourceVariables slots (default: one per distinct resource, as tinygen's firmware)")
     ap.add_argument("--timeout", type=float, default=60.0, help="seconds before a run counts as a hang")
     ap.add_argument("--json", type=Path, help="write {model: {kernels: entry}} here")
     ap.add_argument("--merge", type=Path, help="merge the entries into this arena_truth.json")

@@ -12,11 +12,15 @@ model, in this order (later stages only for models intake accepts):
   tests/data/arena_truth.json (matched by sha256) or, with --measure-arena, measured now with
   bench/arena_search.py (needs TINYGEN_TFLM_DIR with the Cortex-M4F libraries);
 - run: `tinygen run --compare` (the AOT C on the host vs TFLM's interpreter, bit for bit);
-- verify: `tinygen verify --board qemu-m4 --random N` on the aot and tflm runtimes;
-- bench: AOT RAM/flash/instructions vs TFLM (bench/run.py's measurement) on QEMU.
+- verify: `tinygen verify --board qemu-m4 --random N` on the aot and tflm runtimes, with what that
+  firmware (the one users get) reports: arena size, instructions per inference, and its text/data/bss
+  (the table's cost columns: AOT vs TFLM with the reference kernels tinygen's TFLM runtime compiles);
+- bench: AOT vs TFLM reference and CMSIS-NN with bench/run.py's apps (in the json only).
 
     python bench/corpus.py [FOLDER] [--stages intake,arena,run,verify,bench] [--match TEXT]
-        [--measure-arena [--record tests/data/arena_truth.json]] [--runs 5] [--json OUT.json] [--markdown OUT.md]
+        [--exclude TEXT] [--measure-arena [missing|all] [--record tests/data/arena_truth.json]] [--runs 5]
+        [--json OUT.json] [--markdown OUT.md]
+    python bench/corpus.py --combine A.json B.json [--json ALL.json] [--markdown OUT.md]
 
 FOLDER defaults to $TINYGEN_MODEL_CORPUS. Progress goes to stderr; the markdown table to stdout.
 """
@@ -48,8 +52,11 @@ SHARED_MODELS = ROOT.parent / "shared" / "models"
 TRUTH = ROOT / "tests" / "data" / "arena_truth.json"
 
 
-def corpus_models(folder: Path, match: str = "") -> list[Path]:
-    return sorted(p for p in folder.rglob("*.tflite") if match in str(p.relative_to(folder)))
+def corpus_models(folder: Path, match: str = "", exclude: tuple[str, ...] = ()) -> list[Path]:
+    def keep(rel: str) -> bool:
+        return match in rel and not any(x in rel for x in exclude)
+
+    return sorted(p for p in folder.rglob("*.tflite") if keep(str(p.relative_to(folder))))
 
 
 def truth_by_sha(truth: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -80,17 +87,27 @@ def intake(path: Path) -> tuple[Any, dict[str, Any]]:
     return model, row
 
 
-def arena(model: Any, truth: dict[str, dict[str, Any]], measure: bool, rel: str = "",
+def arena(model: Any, truth: dict[str, dict[str, Any]], measure: str, rel: str = "",
           record: Path | None = None) -> dict[str, Any]:
+    """measure: "" (only what arena_truth.json has), "missing" (measure the kernel sets it lacks)
+    or "all" (measure both again)."""
     from tinygen.arena import compute_arena
 
     out: dict[str, Any] = {}
     measured = truth.get(model.sha256, {})
     if measure:
-        fresh = measure_arena(model)
+        todo = [k for k in KERNELS if measure == "all" or "min_arena" not in measured.get(k, {})]
+        guesses = {}
+        for k in todo:
+            try:  # only where the binary search starts; the measurement does not depend on it
+                guesses[k] = compute_arena(model, kernels=k).total
+            except TinygenError:
+                pass
+        fresh = measure_arena(model, todo, guesses) if todo else {}
         measured = {**measured, **fresh}
-        if fresh and record is not None:
-            record_truth(record, rel, model.sha256, fresh)
+        ok = {k: v for k, v in fresh.items() if "min_arena" in v}
+        if ok and record is not None:
+            record_truth(record, rel, model.sha256, ok)
     for k in KERNELS:
         cell: dict[str, Any] = {}
         try:
@@ -100,13 +117,17 @@ def arena(model: Any, truth: dict[str, dict[str, Any]], measure: bool, rel: str 
         m = measured.get(k)
         if isinstance(m, dict) and "min_arena" in m:
             cell["measured"] = m["min_arena"]
+        elif isinstance(m, dict) and "measure_error" in m:
+            cell["measure_error"] = m["measure_error"]
         if "computed" in cell and "measured" in cell:
             cell["delta"] = cell["computed"] - cell["measured"]
         out[k] = cell
     return out
 
 
-def measure_arena(model: Any) -> dict[str, Any]:
+def measure_arena(model: Any, kernels: list[str], guesses: dict[str, int] | None = None) -> dict[str, Any]:
+    """{kernels: arena_search entry} or {kernels: {"measure_error": why}} when the firmware does
+    not build or TFLM fails even with arena_search's largest arena."""
     import arena_search  # bench/arena_search.py
 
     tflm_dir = os.environ.get("TINYGEN_TFLM_DIR")
@@ -114,11 +135,16 @@ def measure_arena(model: Any) -> dict[str, Any]:
         return {}
     res: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="tinygen-corpus-arena-") as tmp:
-        for k in KERNELS:
+        for k in kernels:
             if arena_search.tflm_lib(Path(tflm_dir), k, Path(tmp)) is None:
                 continue
-            elf = arena_search.build(model, Path(tflm_dir), k, Path(tmp), arena_search.resource_slots(model))
-            res[k] = arena_search.search(elf, 60.0)
+            try:
+                elf = arena_search.build(model, Path(tflm_dir), k, Path(tmp), arena_search.resource_slots(model))
+                res[k] = arena_search.search(elf, 120.0, (guesses or {}).get(k))
+                if arena_search.resource_slots(model):
+                    res[k]["resource_slots"] = arena_search.resource_slots(model)
+            except SystemExit as exc:  # arena_search's way of saying "cannot measure this one"
+                res[k] = {"measure_error": str(exc.code).strip().splitlines()[0][:200]}
     return res
 
 
@@ -144,6 +170,18 @@ def host_compare(model: Any, runs: int) -> dict[str, Any]:
     return {"ok": r.ok, "runs": r.runs, "mismatched_runs": r.mismatched_runs, "max_abs_diff": r.max_abs_diff}
 
 
+def firmware_sizes(model: Any, runtime: str) -> dict[str, int] | None:
+    """text/data/bss of the HIL firmware `verify` built for this model (its cache directory)."""
+    from tinygen.hostrun.qemu import elf_sizes
+    from tinygen.verify.firmware import cache_dir
+
+    elfs = sorted((cache_dir() / f"qemu-m4-{runtime}-{model.sha256[:16]}").glob(".pio/build/*/firmware.elf"))
+    if not elfs:
+        return None
+    text, data, bss = elf_sizes(elfs[0])
+    return {"text": text, "data": data, "bss": bss}
+
+
 def verify(path: Path, runtime: str, runs: int) -> dict[str, Any]:
     cmd = [sys.executable, "-m", "tinygen.cli.main", "verify", "--board", "qemu-m4", "--model", str(path),
            "--random", str(runs), "--runtime", runtime, "--json"]
@@ -155,6 +193,11 @@ def verify(path: Path, runtime: str, runs: int) -> dict[str, Any]:
         doc = {}
     if doc:
         row["summary"] = {k: doc[k] for k in ("planned", "completed", "mismatches", "error") if k in doc}
+        perf = doc.get("performance") or {}
+        # what the firmware users get measured on the device: instructions per inference, arena
+        row["performance"] = {k: perf[k] for k in ("cost_per_inference", "cost_unit", "arena_size", "arena_used",
+                                                   "stack_used") if k in perf}
+        row["max_abs_error"] = max((o.get("max_abs_error", 0) for o in doc.get("outputs", [])), default=0)
     if proc.returncode != 0:
         lines = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
         row["error"] = lines[-2:] if lines else []
@@ -190,7 +233,7 @@ def bench(model: Any, runs: int, work: Path, base: int) -> dict[str, Any]:
 
 
 def run_model(path: Path, folder: Path, stages: set[str], truth: dict[str, dict[str, Any]], runs: int,
-              measure: bool, work: Path, base: int | None, record: Path | None = None) -> dict[str, Any]:
+              measure: str, work: Path, base: int | None, record: Path | None = None) -> dict[str, Any]:
     rel = str(path.relative_to(folder))
     try:
         model, row = intake(path)
@@ -206,6 +249,10 @@ def run_model(path: Path, folder: Path, stages: set[str], truth: dict[str, dict[
         row["run"] = host_compare(model, runs)
     if "verify" in stages:
         row["verify"] = {rt: verify(path, rt, runs) for rt in ("aot", "tflm")}
+        for rt, v in row["verify"].items():
+            fw = firmware_sizes(model, rt)
+            if fw:
+                v["firmware"] = fw
     if "bench" in stages and base is not None and row.get("run", {}).get("ok", True):
         try:
             row["bench"] = bench(model, 3, work, base)
@@ -227,7 +274,7 @@ def _arena_cell(a: dict[str, Any] | None) -> str:
         return "no model"
     c, m = a.get("computed"), a.get("measured")
     if m is None:
-        return f"{c:,} / ?"
+        return f"{c:,} / not measurable" if "measure_error" in a else f"{c:,} / ?"
     return f"{c:,} / {m:,}" + ("" if c == m else f" ({c - m:+d})")
 
 
@@ -236,38 +283,87 @@ def _check_cell(r: dict[str, Any] | None) -> str:
         return "-"
     if r.get("ok"):
         return "bit-exact"
+    summ = r.get("summary", {})
+    if summ.get("mismatches") and not summ.get("error"):  # verify ran every input, some differ
+        done = summ.get("completed", 0)
+        return f"{done - summ['mismatches']}/{done} exact, max err {r.get('max_abs_error', '?')}"
     if "error" in r:
         err = r["error"]
         return "fails: " + (" ".join(err) if isinstance(err, list) else str(err))[:90]
     return f"{r.get('mismatched_runs', '?')}/{r.get('runs', '?')} differ"
 
 
-def _bench_cell(b: dict[str, Any] | None, key: str) -> str:
-    if not b or "aot" not in b:
+def _device_cell(r: dict[str, Any], key: str) -> str:
+    """AOT / TFLM from the firmware verify ran: arena bytes the device reports ("arena"), firmware
+    text+data ("flash"), instructions per inference ("instructions")."""
+    vals = []
+    for rt in ("aot", "tflm"):
+        v = r.get("verify", {}).get(rt, {})
+        perf, fw = v.get("performance", {}), v.get("firmware")
+        if key == "arena":
+            vals.append(perf.get("arena_size"))
+        elif key == "flash":
+            vals.append(fw["text"] + fw["data"] if fw else None)
+        else:
+            vals.append(round(perf["cost_per_inference"]) if "cost_per_inference" in perf else None)
+    if not any(vals):
         return "-"
-    ref = b.get("reference", {})
-    a = b["aot"][key]
-    t = ref.get(key)
-    return f"{a:,} / {t:,}" if t else f"{a:,} / -"
+    cell = " / ".join(f"{x:,}" if x else "-" for x in vals)
+    if key == "instructions" and all(vals):
+        cell += f" ({vals[0] / vals[1]:.2f}x)"
+    return cell
 
 
 def markdown(rows: list[dict[str, Any]]) -> str:
     head = ("| model | verdict | ops | arena ref: computed / measured | arena CMSIS-NN: computed / measured "
-            "| run --compare | verify aot | verify tflm | AOT RAM | flash AOT / TFLM | instructions AOT / TFLM |")
+            "| run --compare | verify aot | verify tflm | arena: AOT / TFLM | firmware flash: AOT / TFLM "
+            "| instructions: AOT / TFLM |")
     lines = [head, "|" + "---|" * 11]
     for r in rows:
         verdict = r["verdict"] if r.get("accepted") else f"refused ({r.get('refusal') or r.get('reason', '')})"
-        a, v, b = r.get("arena", {}), r.get("verify", {}), r.get("bench", {})
+        a, v = r.get("arena", {}), r.get("verify", {})
         cells = [r["model"], verdict, _ops(r.get("ops", {})), _arena_cell(a.get("reference")),
                  _arena_cell(a.get("cmsis-nn")), _check_cell(r.get("run")), _check_cell(v.get("aot")),
-                 _check_cell(v.get("tflm")), f"{b['aot']['ram']:,}" if "aot" in b else "-",
-                 _bench_cell(b, "flash"), _bench_cell(b, "instructions")]
+                 _check_cell(v.get("tflm")), _device_cell(r, "arena"),
+                 _device_cell(r, "flash"), _device_cell(r, "instructions")]
         lines.append("| " + " | ".join(c.replace("|", "/") for c in cells) + " |")
     return "\n".join(lines)
 
 
-def run_corpus(folder: Path, stages: set[str], match: str = "", runs: int = 5, measure: bool = False,
-               log: Any = sys.stderr, record: Path | None = None) -> list[dict[str, Any]]:
+def summary(rows: list[dict[str, Any]]) -> str:
+    """The counts above the table: verdicts, and per stage how many models ran and passed."""
+    from collections import Counter
+
+    def kind(r: dict[str, Any]) -> str:
+        if r.get("accepted"):
+            return r["verdict"]
+        return "refused " + (r["verdict"] if r["verdict"] in ("float", "hybrid", "unreadable") else "(ops)")
+
+    verdicts = Counter(kind(r) for r in rows)
+    acc = [r for r in rows if r.get("accepted")]
+    runs = [r["run"] for r in acc if "run" in r]
+    lines = [f"- {len(rows)} models: " + ", ".join(f"{n} {k}" for k, n in sorted(verdicts.items())),
+             f"- run --compare: {sum(1 for x in runs if x.get('ok'))}/{len(runs)} bit-exact"]
+    for k in KERNELS:
+        cells = [r["arena"][k] for r in acc if k in r.get("arena", {})]
+        meas = [c for c in cells if "measured" in c]
+        exact = sum(1 for c in meas if 0 <= c["delta"] <= 16)
+        lines.append(f"- arena, {k} kernels: computed for {sum(1 for c in cells if 'computed' in c)}/{len(cells)}, "
+                     f"measured for {len(meas)}, computed = measured (+0..16 B) for {exact}/{len(meas)}"
+                     + (f"; not measurable {sum(1 for c in cells if 'measure_error' in c)}"
+                        if any("measure_error" in c for c in cells) else ""))
+    for rt in ("aot", "tflm"):
+        ver = [r["verify"][rt] for r in acc if rt in r.get("verify", {})]
+        bad = Counter(_check_cell(v) for v in ver if not v.get("ok"))
+        lines.append(f"- verify --runtime {rt} on qemu-m4: run on {len(ver)}, bit-exact {sum(1 for v in ver if v.get('ok'))}"
+                     + "".join(f"; {n} x {k}" for k, n in sorted(bad.items())))
+    return "\n".join(lines)
+
+
+def run_corpus(folder: Path, stages: set[str], match: str = "", runs: int = 5, measure: str = "",
+               log: Any = sys.stderr, record: Path | None = None, exclude: tuple[str, ...] = (),
+               json_out: Path | None = None) -> list[dict[str, Any]]:
+    """Rows per model; with json_out, the rows so far are rewritten there after every model."""
     truth = truth_by_sha(json.loads(TRUTH.read_text())) if TRUTH.is_file() else {}
     rows = []
     with tempfile.TemporaryDirectory(prefix="tinygen-corpus-") as tmp:
@@ -277,10 +373,26 @@ def run_corpus(folder: Path, stages: set[str], match: str = "", runs: int = 5, m
             from run import baseline_flash
 
             base = baseline_flash(work)
-        for path in corpus_models(folder, match):
+        for path in corpus_models(folder, match, exclude):
             print(f"corpus {path.relative_to(folder)}", file=log, flush=True)
             rows.append(run_model(path, folder, stages, truth, runs, measure, work, base, record))
+            if json_out is not None:
+                write_json(json_out, rows)
     return rows
+
+
+def write_json(path: Path, rows: list[dict[str, Any]]) -> None:
+    path.write_text(json.dumps({"schema": "tinygen.corpus", "schema_version": 1, "rows": rows}, indent=1))
+
+
+def combine(files: list[Path]) -> list[dict[str, Any]]:
+    """Rows of several runs (e.g. intake+arena+run over all, verify over a subset) merged by model:
+    a later file's stages replace an earlier one's, stages it did not run are kept."""
+    merged: dict[str, dict[str, Any]] = {}
+    for f in files:
+        for r in json.loads(f.read_text())["rows"]:
+            merged.setdefault(r["model"], {}).update(r)
+    return [merged[k] for k in sorted(merged)]
 
 
 def main() -> int:
@@ -288,25 +400,36 @@ def main() -> int:
     ap.add_argument("folder", nargs="?", type=Path, default=os.environ.get("TINYGEN_MODEL_CORPUS"))
     ap.add_argument("--stages", default="intake,arena,run", help=f"comma-separated, from {','.join(STAGES)}")
     ap.add_argument("--match", default="", help="only models whose relative path contains this")
+    ap.add_argument("--exclude", action="append", default=[], help="skip models whose relative path contains this")
     ap.add_argument("--runs", type=int, default=5, help="random inputs per check")
-    ap.add_argument("--measure-arena", action="store_true", help="measure arenas now (bench/arena_search.py)")
+    ap.add_argument("--measure-arena", nargs="?", const="missing", default="", choices=("missing", "all"),
+                    help="measure arenas now (bench/arena_search.py): the kernel sets arena_truth.json lacks, or all")
     ap.add_argument("--record", type=Path, default=None,
                     help="with --measure-arena: merge the measurements into this arena_truth.json (corpus_models)")
-    ap.add_argument("--json", type=Path)
+    ap.add_argument("--json", type=Path, help="write the rows here (rewritten after every model)")
+    ap.add_argument("--combine", type=Path, nargs="+", help="run nothing: merge these --json outputs (later wins)")
     ap.add_argument("--markdown", type=Path)
     args = ap.parse_args()
+    if args.combine:
+        rows = combine(args.combine)
+        if args.json:
+            write_json(args.json, rows)
+        table = markdown(rows)
+        if args.markdown:
+            args.markdown.write_text(summary(rows) + "\n\n" + table + "\n")
+        print(table)
+        return 0
     if args.folder is None or not Path(args.folder).is_dir():
         ap.error("give a corpus folder or set TINYGEN_MODEL_CORPUS")
     stages = set(args.stages.split(","))
     unknown = stages - set(STAGES)
     if unknown:
         ap.error(f"unknown stage(s): {', '.join(sorted(unknown))}")
-    rows = run_corpus(Path(args.folder), stages, args.match, args.runs, args.measure_arena, record=args.record)
-    if args.json:
-        args.json.write_text(json.dumps({"schema": "tinygen.corpus", "schema_version": 1, "rows": rows}, indent=1))
+    rows = run_corpus(Path(args.folder), stages, args.match, args.runs, args.measure_arena, record=args.record,
+                      exclude=tuple(args.exclude), json_out=args.json)
     table = markdown(rows)
     if args.markdown:
-        args.markdown.write_text(table + "\n")
+        args.markdown.write_text(summary(rows) + "\n\n" + table + "\n")
     print(table)
     return 0
 

@@ -6,8 +6,9 @@
 
 Each worker runs its share of the cases (tests/fuzz/campaign.py, on hypothesis) in a private
 temporary directory; at the end the run prints one JSON summary (cases per model and mutation
-kind, exit codes per command, internal errors, hangs over 10 s, leftover files) and writes every
-failing mutant to DIR/crashes/ (turn each into a regression file under tests/data/fuzz/).
+kind, exit codes per command, internal errors, hangs over 10 s of CPU, leftover files) and writes every
+failing mutant to DIR/crashes/ (turn each into a regression file under tests/data/fuzz/); while it
+runs, DIR/progress-N.json holds worker N's counts, renewed every 500 cases.
 `--minutes` stops the workers when the time is up (the summary then says how many cases ran).
 Needs the model zoo (../shared/models beside the repository, or --models DIR).
 """
@@ -42,7 +43,8 @@ def _worker(args: tuple[int, int, int, int, str, str, float | None]) -> dict[str
     os.environ["TINYGEN_CACHE_DIR"] = str(work / "cache")
     deadline = time.monotonic() + minutes * 60 if minutes else None
     start = time.monotonic()
-    stats = campaign(zoo(Path(models_dir)), cases, run_seed, work, compare_every, Path(out) / "crashes", deadline)
+    stats = campaign(zoo(Path(models_dir)), cases, run_seed, work, compare_every, Path(out) / "crashes", deadline,
+                     Path(out) / f"progress-{index}.json")
     doc = stats.to_json()
     doc["seconds"] = round(time.monotonic() - start, 1)
     left = sorted(str(p.relative_to(work)) for p in tmp.rglob("*"))
@@ -57,7 +59,7 @@ def main() -> int:
     parser.add_argument("--cases", type=int, default=100_000)
     parser.add_argument("--workers", type=int, default=2, help="processes (at most 2 on a shared machine)")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--compare-every", type=int, default=50, help="run --compare on every Nth case (0: never)")
+    parser.add_argument("--compare-every", type=int, default=50, help="run --compare on every Nth mutant intake accepts (0: never)")
     parser.add_argument("--minutes", type=float, default=None, help="stop after this many minutes")
     parser.add_argument("--models", type=Path, default=ROOT.parent / "shared" / "models")
     parser.add_argument("--out", type=Path, default=None, help="folder for crashes and the summary")
@@ -76,11 +78,14 @@ def main() -> int:
         "command": " ".join(["python", "bench/fuzz.py"] + sys.argv[1:]),
         "models": [p.name for p in zoo(a.models)],
         "cases": sum(int(d["cases"]) for d in docs),  # type: ignore[call-overload]
+        "accepted_by_intake": sum(int(d["accepted"]) for d in docs),  # type: ignore[call-overload]
         "run_compare_cases": sum(int(d["run_compare_cases"]) for d in docs),  # type: ignore[call-overload]
         "internal_errors": sum(int(d["internal_errors"]) for d in docs),  # type: ignore[call-overload]
         "hangs_over_10s": sum(int(d["hangs"]) for d in docs),  # type: ignore[call-overload]
         "leftover_files": sum(int(d["leftover_files"]) + int(d["leftover_temp_count"]) for d in docs),  # type: ignore[call-overload]
         "slowest_case_seconds": max(float(d["slowest_case_seconds"]) for d in docs),  # type: ignore[arg-type]
+        "slowest_case_cpu_seconds": max(float(d["slowest_case_cpu_seconds"]) for d in docs),  # type: ignore[arg-type]
+        "slowest_command_cpu_seconds": max(float(d["slowest_command_cpu_seconds"]) for d in docs),  # type: ignore[arg-type]
         "wall_seconds": round(time.monotonic() - start, 1),
         "workers": docs,
         "out": str(out),

@@ -41,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 from tinygen.codegen import aot, tflm  # noqa: E402
 from tinygen.hostrun import qemu  # noqa: E402
 from tinygen.model import load_model  # noqa: E402
+from tinygen.model.variables import resource_variable_count  # noqa: E402
 from tinygen.reference import Reference  # noqa: E402
 from tinygen.report import silent  # noqa: E402
 from tinygen.verify.firmware import build_hil_firmware  # noqa: E402
@@ -121,7 +122,7 @@ def build_tflm(model, tflm_dir: Path, kernels: str, work: Path) -> Path | None:
     lib = tflm_lib(tflm_dir, kernels, work.parent)
     if lib is None:
         return None
-    nvars = sum(1 for sg in model.subgraphs for op in sg.operators if op.op == "VAR_HANDLE")
+    nvars = resource_variable_count(model)  # one slot per distinct resource, as tinygen's TFLM firmware
     elf, proc = tflm_firmware(model, tflm_dir, lib, kernels, work, BENCH_DIR / "tflm_app.cc",
                               [f"-DBENCH_VARS={nvars}"])
     if proc.returncode != 0:

@@ -153,6 +153,24 @@ def test_binary_broadcast(code: int, opt: int, cls: str) -> None:
     _check(g.build([a, b], [y]))
 
 
+@pytest.mark.parametrize("scales,zps,act", [((0.02, 0.07, 0.03), (5, -9, 2), 0), ((0.5, 0.01, 0.06), (-128, 127, -3), 1),
+                                             ((0.004, 0.0041, 0.5), (0, -1, -128), 3), ((0.1, 0.1, 0.001), (3, 3, 0), 0)])
+def test_add_tables(scales: tuple[float, float, float], zps: tuple[int, int, int], act: int) -> None:
+    """Same-shape ADD (tg_add_lut_s8: per-input tables of TFLM's scaled terms) over ~all 65536 input pairs: fused
+    activations, outputs that saturate, output scales that give large and small shifts."""
+    _check(add_model(scales, zps, act), runs=4)
+
+
+def add_model(scales: tuple[float, float, float], zps: tuple[int, int, int], act: int) -> bytes:
+    g = Graph()
+    a = g.t((1, 64, 64, 4), scale=scales[0], zp=zps[0])
+    b = g.t((1, 64, 64, 4), scale=scales[1], zp=zps[1])
+    y = g.t((1, 64, 64, 4), scale=scales[2], zp=zps[2])
+    g.ops.append(Op(fb.BuiltinOperator.ADD, [a, b], [y], fb.BuiltinOptions.AddOptions,
+                    _opts("AddOptionsT", fusedActivationFunction=act)))
+    return g.build([a, b], [y])
+
+
 def test_pad_and_mean() -> None:
     g = Graph()
     x = g.t((1, 5, 6, 4), scale=0.1, zp=7)
@@ -211,7 +229,7 @@ def _conv(g: Graph, x: int, out_shape: tuple[int, ...], w_shape: tuple[int, ...]
 
 
 CONV_CASES = ["strided_same", "dilated", "grouped", "depth_multiplier", "dw_stride2_inplace", "dw_wide_same",
-              "dw_wide_5x5"]
+              "dw_wide_5x5", "dw_rows_inplace_relu6", "dw_rows_along_h_relu", "dw_rows_valid_stride_h2"]
 
 
 def conv_model(case: str) -> bytes:
@@ -243,6 +261,22 @@ def conv_model(case: str) -> bytes:
     elif case == "dw_wide_5x5":
         x = g.t((1, 9, 8, 4), scale=0.05, zp=-4)
         y = _conv(g, x, (1, 5, 4, 4), (1, 5, 5, 4), True, padding=1, strideW=1, strideH=1, depthMultiplier=1,
+                  dilationWFactor=1, dilationHFactor=1, fusedActivationFunction=0)
+    elif case == "dw_rows_inplace_relu6":
+        # 3x3 at stride 1 with rows of >= 16 outputs: tg_dwconv_rows_s8, in place after a pointwise convolution
+        x = g.t((1, 5, 18, 8), scale=0.05, zp=-4)
+        h = _conv(g, x, (1, 5, 18, 8), (8, 1, 1, 8), False, padding=1, strideW=1, strideH=1,
+                  dilationWFactor=1, dilationHFactor=1, fusedActivationFunction=1)
+        y = _conv(g, h, (1, 5, 18, 8), (1, 3, 3, 8), True, padding=0, strideW=1, strideH=1, depthMultiplier=1,
+                  dilationWFactor=1, dilationHFactor=1, fusedActivationFunction=3)
+    elif case == "dw_rows_along_h_relu":
+        # more outputs along H than W: the rows run along H (5 channels, not a multiple of 4)
+        x = g.t((1, 20, 4, 5), scale=0.05, zp=-4)
+        y = _conv(g, x, (1, 20, 4, 5), (1, 3, 3, 5), True, padding=0, strideW=1, strideH=1, depthMultiplier=1,
+                  dilationWFactor=1, dilationHFactor=1, fusedActivationFunction=1)
+    elif case == "dw_rows_valid_stride_h2":
+        x = g.t((1, 9, 19, 4), scale=0.05, zp=-4)
+        y = _conv(g, x, (1, 4, 17, 4), (1, 3, 3, 4), True, padding=1, strideW=1, strideH=2, depthMultiplier=1,
                   dilationWFactor=1, dilationHFactor=1, fusedActivationFunction=0)
     else:
         x = g.t((1, 10, 7, 6), scale=0.05, zp=-4)

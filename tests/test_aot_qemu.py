@@ -74,12 +74,13 @@ def test_m4_real_audio_frontend_and_keyword_model(models_dir: Path) -> None:
 
 def test_m4_dsp_synthetic_ops_bit_exact() -> None:
     """The DSP kernels' edge paths (k % 4 tails, odd channel counts, grouped, dilated, depth
-    multiplier, in-place strided depthwise, pools) on the emulated M4."""
+    multiplier, in-place strided depthwise, the row depthwise, pools, table ADD) on the emulated M4."""
     from tinygen.model import parse_model
 
-    from .test_aot_ops import CONV_CASES, _pool, conv_model, fc_model
+    from .test_aot_ops import CONV_CASES, _pool, add_model, conv_model, fc_model
 
-    models = [conv_model(c) for c in CONV_CASES] + [fc_model(1), fc_model(3), fc_model(9), fc_model(9, 64, 70), _pool(17, 0), _pool(1, 1)]
+    models = [conv_model(c) for c in CONV_CASES] + [fc_model(1), fc_model(3), fc_model(9), fc_model(9, 64, 70), _pool(17, 0), _pool(1, 1),
+                                                    add_model((0.5, 0.01, 0.06), (-128, 127, -3), 1)]
     rng = np.random.default_rng(8)
     for data in models:
         info = parse_model(data)

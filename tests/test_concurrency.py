@@ -1,8 +1,8 @@
 """Files, folders and processes under concurrent and interrupted use: generated files honour the
 umask, a reused `convert -o DIR` holds only the current model's files, two builds into one folder
 or one cache entry take turns (the second waits, then reuses), a damaged object-cache entry is
-rebuilt instead of linked, SIGTERM stops the QEMU a command started, and the pytest fixture works
-under `pytest -n 2` on a cold firmware cache."""
+rebuilt instead of linked, SIGTERM or SIGINT stops the QEMU that flash, verify or demo started and
+leaves no files, and the pytest fixture works under `pytest -n 2` on a cold firmware cache."""
 
 from __future__ import annotations
 
@@ -117,6 +117,78 @@ def test_sigterm_to_flash_stops_its_qemu(models_dir: Path, tmp_path: Path) -> No
     assert flash.returncode == 128 + signal.SIGTERM and "terminated (SIGTERM)" in log
     time.sleep(0.5)
     assert not subprocess.run(["pgrep", "-f", elf], capture_output=True, text=True).stdout.strip()
+
+
+def _children(pid: int, name: str) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(pid), "-f", name], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def _gone(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] in "ZX"  # a zombie is gone too
+    except (FileNotFoundError, IndexError):
+        return True
+
+
+@pytest.fixture(scope="module")
+def hello_hil_elf(models_dir: Path) -> Path:
+    from tinygen.report import silent
+    from tinygen.verify.firmware import build_hil_firmware
+
+    return build_hil_firmware("qemu-m4", models_dir / HELLO, "aot", silent())  # cached: the verify tests build it
+
+
+@pytest.fixture(scope="module")
+def demo_elf() -> Path:
+    from tinygen.audio.micro_speech import MICRO_SPEECH_LABELS
+    from tinygen.boards import get_board
+    from tinygen.cli.demo import demo_model
+    from tinygen.kws.config import config_for_model
+    from tinygen.kws.session import build_firmware
+    from tinygen.model import load_model
+    from tinygen.report import silent
+
+    model = demo_model()
+    config = config_for_model(load_model(model), labels=list(MICRO_SPEECH_LABELS))
+    return build_firmware(get_board("qemu-m4"), model, config, "aot", silent())  # the one `tinygen demo` builds
+
+
+@pytest.mark.qemu
+@pytest.mark.build
+@pytest.mark.skipif(not qemu_available(), reason="qemu-system-arm missing")
+@pytest.mark.parametrize("command,sig", [("verify", signal.SIGINT), ("flash", signal.SIGINT), ("demo", signal.SIGTERM)])
+def test_a_signal_stops_the_qemu_a_command_started_and_leaves_no_files(
+        command: str, sig: signal.Signals, models_dir: Path, hello_hil_elf: Path, tmp_path: Path,
+        request: pytest.FixtureRequest) -> None:
+    """SIGTERM (a supervisor) or SIGINT (Ctrl-C) to `verify`, `flash` (no --port: QEMU in the
+    foreground) or `demo` while QEMU runs: the command exits 128+signal, its QEMU is gone and no
+    temporary file is left (QEMU itself gets no signal here: tinygen must stop it). SIGTERM to
+    flash is test_sigterm_to_flash_stops_its_qemu."""
+    if command == "verify":
+        args = ["verify", "--board", "qemu-m4", "--model", str(models_dir / HELLO), "--elf", str(hello_hil_elf),
+                "--random", "100000"]
+    elif command == "flash":  # the HIL project folder holds the built firmware flash runs
+        args = ["flash", "--board", "qemu-m4", "-d", str(hello_hil_elf.parents[3])]
+    else:
+        args = ["demo", "--elf", str(request.getfixturevalue("demo_elf"))]
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    proc = _tinygen(*args, env={**os.environ, "TMPDIR": str(tmp)})
+    qemu: list[int] = []
+    for _ in range(300):
+        qemu = _children(proc.pid, "qemu-system-arm")
+        if qemu or proc.poll() is not None:
+            break
+        time.sleep(0.1)
+    assert qemu, f"QEMU did not start: {proc.communicate(timeout=60)[0][-2000:]}"
+    time.sleep(0.5)  # QEMU is up and connected
+    proc.send_signal(sig)
+    log = proc.communicate(timeout=60)[0]
+    assert proc.returncode == 128 + sig, log[-2000:]
+    assert ("interrupted" if sig == signal.SIGINT else f"terminated ({sig.name})") in log
+    assert all(_gone(pid) for pid in qemu), f"QEMU {qemu} still running"
+    assert not list(tmp.iterdir()), "temporary files left behind"
 
 
 @pytest.mark.slow  # two pytest workers, a cold firmware cache and QEMU: about a minute

@@ -124,3 +124,108 @@ def test_public_model_quirks_pass_intake() -> None:
                     _opts("Conv2DOptionsT", padding=0, strideW=1, strideH=1, dilationWFactor=1, dilationHFactor=1)))
     info = parse_model(g.build([x], [y]))
     assert info.main.tensors[b].quantization is not None
+
+
+def _vela_like_model() -> bytes:
+    """The shape of TFLM's models/person_detect_vela.tflite, small: one custom 'ethos-u' operator
+    reading a command stream, weights, two scratch tensors (no data, no writer: the Ethos-U driver
+    allocates them) and the int8 input."""
+    import flatbuffers
+
+    from tinygen.model.schema import fb
+
+    m = fb.ModelT()
+    m.version = 3
+    m.buffers = [fb.BufferT()]
+    sg = fb.SubGraphT()
+    sg.tensors = []
+    specs = [("out", fb.TensorType.INT8, [1, 2], None), ("cmd", fb.TensorType.UINT8, [16], bytes(16)),
+             ("flash", fb.TensorType.UINT8, [32], bytes(32)), ("scratch", fb.TensorType.UINT8, [64], None),
+             ("scratch_fast", fb.TensorType.UINT8, [64], None), ("in", fb.TensorType.INT8, [1, 4, 4, 1], None)]
+    for name, dtype, shape, data in specs:
+        t = fb.TensorT()
+        t.name, t.type, t.shape = name.encode(), dtype, shape
+        if dtype == fb.TensorType.INT8:
+            q = fb.QuantizationParametersT()
+            q.scale, q.zeroPoint = [0.01], [0]
+            t.quantization = q
+        if data is not None:
+            b = fb.BufferT()
+            b.data = list(data)
+            m.buffers.append(b)
+            t.buffer = len(m.buffers) - 1
+        sg.tensors.append(t)
+    op = fb.OperatorT()
+    op.opcodeIndex, op.inputs, op.outputs = 0, [1, 2, 3, 4, 5], [0]
+    sg.operators, sg.inputs, sg.outputs = [op], [5], [0]
+    m.subgraphs = [sg]
+    code = fb.OperatorCodeT()
+    code.builtinCode, code.deprecatedBuiltinCode, code.customCode, code.version = (
+        fb.BuiltinOperator.CUSTOM, fb.BuiltinOperator.CUSTOM, b"ethos-u", 1)
+    m.operatorCodes = [code]
+    b = flatbuffers.Builder(1024)
+    b.Finish(m.Pack(b), file_identifier=b"TFL3")
+    return bytes(b.Output())
+
+
+def test_vela_model_is_refused_as_npu_code_not_as_damaged(tmp_path: Path) -> None:
+    """A Vela-compiled model (TFLM ships person_detect_vela.tflite) is one 'ethos-u' operator whose
+    scratch tensors nobody writes: intake reads it, and convert/verify/inspect refuse it because it
+    runs only on an Ethos-U NPU (it used to be called a damaged file)."""
+    from click.testing import CliRunner
+
+    from tinygen.cli.main import _register, cli
+    from tinygen.errors import UnsupportedOpError
+    from tinygen.model import check_deployable, load_model
+
+    _register()
+
+    path = tmp_path / "vela.tflite"
+    path.write_bytes(_vela_like_model())
+    model = load_model(path)
+    assert model.op_counts == {"ethos-u": 1}
+    with pytest.raises(UnsupportedOpError, match="Vela for an Arm Ethos-U NPU"):
+        check_deployable(model)
+    res = CliRunner().invoke(cli, ["inspect", str(path), "--json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.output)
+    assert doc["deployable"] is False and doc["runtimes"] == [] and "Ethos-U" in doc["refusal"]
+    res = CliRunner().invoke(cli, ["convert", str(path), "-o", str(tmp_path / "out")])
+    assert res.exit_code == 3 and "Ethos-U" in res.output
+    assert not (tmp_path / "out").exists()
+
+
+def _fake_tflm_tree(root: Path, sub_common: str) -> Path:
+    """The files find_tflm_tree looks for, and kernels/sub_common.cc with the given text."""
+    (root / "tensorflow/lite/micro/kernels").mkdir(parents=True)
+    (root / "tensorflow/lite/micro/micro_interpreter.h").write_text("// stand-in\n")
+    for d in ("flatbuffers/include", "gemmlowp", "ruy", "kissfft"):
+        (root / "third_party" / d).mkdir(parents=True)
+    (root / "tensorflow/lite/micro/kernels/sub_common.cc").write_text(sub_common)
+    return root
+
+
+def test_tflm_version_note_names_the_float_ratio_change(tmp_path: Path) -> None:
+    """verify --runtime tflm on a model with SUB / LEAKY_RELU explains a mismatch with the TFLM
+    version when the tree computes the multipliers from float ratios (TFLM before pull request
+    3274, e.g. 90b983c), and says nothing for a tree with the change or a model without those ops."""
+    from tinygen.platform.tflm import find_tflm_tree, ratios_in_float
+    from tinygen.verify.run import VerifyOptions, tflm_version_note
+
+    old = _fake_tflm_tree(tmp_path / "old", "    const float twice_max_input_scale =\n        2 * std::max(a, b);\n")
+    new = _fake_tflm_tree(tmp_path / "new", "    const double twice_max_input_scale =\n        2 * static_cast<double>(m);\n")
+    assert ratios_in_float(find_tflm_tree(old)) is True
+    assert ratios_in_float(find_tflm_tree(new)) is False
+    assert ratios_in_float(None) is True  # the Arduino export (2023) divides in float
+    sub4, conv0 = DATA / "seanet" / "sub4.tflite", DATA / "seanet" / "conv0.tflite"
+    note = tflm_version_note(VerifyOptions(board="qemu-m4", model=sub4, runtime="tflm", tflm_dir=old), load(sub4))
+    assert note is not None and "SUB" in note and "pull request 3274" in note and "tflite-micro 0." in note
+    assert tflm_version_note(VerifyOptions(board="qemu-m4", model=sub4, runtime="tflm", tflm_dir=new), load(sub4)) is None
+    assert tflm_version_note(VerifyOptions(board="qemu-m4", model=conv0, runtime="tflm", tflm_dir=old), load(conv0)) is None
+    assert tflm_version_note(VerifyOptions(board="qemu-m4", model=sub4, runtime="aot", tflm_dir=old), load(sub4)) is None
+
+
+def load(path: Path):  # type: ignore[no-untyped-def]
+    from tinygen.model import load_model
+
+    return load_model(path)

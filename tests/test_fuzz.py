@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -55,6 +58,30 @@ def test_run_compare_refuses_an_empty_tensor_instead_of_failing_its_compile() ->
     assert code == 3 and "empty dimension" in out and "tinygen bug" not in out
 
 
+# TFLM's own interpreter on the raw file, in a child process: a kernel's TFLITE_CHECK aborts it.
+_RAW_TFLM = """
+import sys
+import numpy as np
+from tflite_micro.python.tflite_micro import runtime
+data = open(sys.argv[1], "rb").read()
+interp = runtime.Interpreter.from_bytes(data, arena_size=max(len(data) * 10, 1 << 20))
+spec = interp.get_input_details(0)
+interp.set_input(np.zeros(spec["shape"], dtype=spec["dtype"]), 0)
+interp.invoke()
+"""
+
+
+@pytest.mark.parametrize("name", ["softmax_no_options", "add_output_scale", "add_output_shape"])
+def test_what_tflm_aborts_on_is_refused_at_intake(name: str) -> None:
+    """These once ended `run --compare` with SIGABRT (exit 134): TFLM's kernels abort on them, so
+    intake refuses them (exit 3) before the reference interpreter ever sees them."""
+    path = DATA / f"{name}.tflite"
+    raw = subprocess.run([sys.executable, "-c", _RAW_TFLM, str(path)], capture_output=True, timeout=120)
+    assert raw.returncode == -signal.SIGABRT, raw  # the reason intake gives is true
+    code, out = _invoke("run", str(path), "--random", "2", "--compare")
+    assert code == 3 and out.startswith("error: ") and "tinygen bug" not in out, out
+
+
 @pytest.mark.parametrize("kind", ["device", "fifo", "directory", "too big"])
 def test_only_regular_files_of_bounded_size_are_read(kind: str, tmp_path: Path) -> None:
     if kind == "device":
@@ -87,3 +114,25 @@ def test_short_seeded_fuzzing_run(models_dir: Path, tmp_path: Path) -> None:
     codes = {k.split(": ")[1] for k in stats.exit_codes}
     assert {"0", "3"} <= codes  # some mutants are refused at intake, some go all the way through
     assert not list((tmp_path / "tmp").iterdir()) and not list(tmp_path.glob("case-*"))
+
+
+def test_a_command_past_the_cpu_bound_is_a_hang(models_dir: Path, tmp_path: Path) -> None:
+    """The harness's hang bound is CPU time per command: with a bound of 20 ms the first command
+    (inspect of vww_96_int8, whose flatbuffer alone takes several times that to unpack) is the hang."""
+    result = run_case((models_dir / "mlperf_tiny/vww_96_int8.tflite").read_bytes(), tmp_path, hang_seconds=0.02)
+    assert result.failed and result.hang == "inspect", result.summary()
+    assert not any(tmp_path.iterdir())
+
+
+def test_an_arena_past_the_search_bound_is_a_model_error(models_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 14 saw ArenaTooSmall (not a TinygenError) and assertions escape the arena search on
+    mutants: a model whose arena cannot be found below the bound is a clear exit 3."""
+    from collections import OrderedDict
+
+    import tinygen.arena as arena
+    import tinygen.arena.tflm as tflm
+
+    monkeypatch.setattr(tflm, "MAX_ARENA_BYTES", 1 << 10)  # a 1 KiB bound: hello_world needs 1068 B
+    monkeypatch.setattr(arena, "_PLANS", OrderedDict())  # nothing computed before this test
+    code, out = _invoke("arena", str(models_dir / "hello_world/hello_world_int8.tflite"), "--json")
+    assert code == 3 and "needs an arena of more than" in out and "Traceback" not in out, out

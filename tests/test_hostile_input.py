@@ -144,3 +144,23 @@ def test_readme_lists_every_exit_code() -> None:
     classes += [DeviceReset, LinkClosed, LinkTimeout, ProtocolError]
     used = {c.exit_code for c in classes} | {0, 70, 130, 143, 129}
     assert used <= listed, f"exit codes missing from the README: {sorted(used - listed)}"
+
+
+def test_hints_name_only_options_that_exist() -> None:
+    """Every `tinygen CMD ... --option` that tinygen's messages and hints print names an option CMD
+    has (a hint once told users `tinygen run --runtime`, which does not exist)."""
+    import re
+
+    root = Path(__file__).resolve().parent.parent
+    _register()
+    checked = 0
+    for path in sorted((root / "tinygen").rglob("*.py")):
+        for m in re.finditer(r"tinygen ([a-z]+)((?: [^\"'\n`]*)?)", path.read_text()):
+            command = cli.commands.get(m.group(1))  # type: ignore[attr-defined]
+            if command is None:
+                continue
+            known = {o for p in command.params for o in [*getattr(p, "opts", []), *getattr(p, "secondary_opts", [])]}
+            for option in re.findall(r"(?<![\w-])(--[a-z][\w-]*)", m.group(2)):
+                checked += 1
+                assert option in known | {"--help"}, f"{path.relative_to(root)}: '{m.group(0)}': {m.group(1)} has no {option}"
+    assert checked > 10

@@ -132,7 +132,8 @@ def _model_sources(model: ModelInfo, runtime: str, name: str, labels: list[str] 
     return tflm.generate(model, name, labels, sizes)
 
 
-def _resolve_tflm(board: Board, runtime: str, tflm_dir: Path | None) -> TflmTree | None:
+def resolve_tflm(board: Board, runtime: str, tflm_dir: Path | None) -> TflmTree | None:
+    """The TFLM tree a `runtime` project for `board` compiles (None: the pinned Arduino export)."""
     if runtime != "tflm":
         return None
     tflm_dir = tflm_dir or load_settings().tflm_dir
@@ -172,7 +173,7 @@ def render_project(
     if app not in apps:
         raise UsageError(f"unknown app '{app}'", hint=f"available apps: {', '.join(apps) or 'none'}")
     name = model_prefix(name, model.path.stem)
-    tree = _resolve_tflm(board, runtime, tflm_dir)
+    tree = resolve_tflm(board, runtime, tflm_dir)
     packages = resolve_packages(board, packages_dir)
     version = identify(tree) if runtime == "tflm" else None
     if runtime == "tflm" and tree is None and board.pio_platform not in ARDUINO_EXPORT_PLATFORMS:
@@ -335,7 +336,7 @@ def generate_project(
                          hint="choose an empty or new directory: tinygen will not overwrite other files")
     reporter.step(f"generating {board.name} project ({app} app, {runtime} runtime) for {model.path.name}")
     if runtime == "tflm" and arena_size is None:
-        version = identify(_resolve_tflm(board, runtime, tflm_dir))
+        version = identify(resolve_tflm(board, runtime, tflm_dir))
         if not version.modelled:
             reporter.warn(f"TFLM arena: {version.arena_note}")
     files, tree, cname = render_project(board, model, app, runtime, name, labels, tflm_dir, arena_size,

@@ -83,7 +83,7 @@ class Reference:
         main = parse_model(data).main  # the interpreter cannot say how many inputs it has
         try:
             return cls(runtime.Interpreter.from_bytes(data, arena_size=arena), len(main.inputs), len(main.outputs))
-        except Exception as exc:
+        except (RuntimeError, ValueError) as exc:  # what the interpreter wrapper raises when TFLM returns an error
             raise ModelError(f"the reference interpreter rejected the model: {exc}") from exc
 
     def reset(self) -> None:

@@ -71,6 +71,9 @@ typedef struct {
   int32_t per_channel;
   int32_t out_offset, act_min, act_max;
   int32_t fast;                   /* every channel has shift < 0 */
+  /* NULL, or (when fast) per channel / one for all: Q31 multiplier, right shift e, 2^(e-1) (+ the
+     folded output zero point * 2^e), for tg_mm_wide_s8 / tg_mm_q8_s8 (|2 * acc| < 2^31 checked) */
+  const int32_t *mh;
 } tg_requant_ch;
 
 /* out[c] = requant(a . w[c] + bias[c]) for one row, weights in quad-interleaved order. */
@@ -118,6 +121,9 @@ typedef struct {
   int32_t in_zero_point;
   int32_t cache_rows;             /* > 0: may run in place (input rows cached in scratch) */
   int32_t wide;                   /* multiplier 1, out_c % 4 == 0: weights widened (tg_aot_dwconv.c) */
+  /* wide layers only, NULL or per channel: Q31 multiplier, right shift e, 2^(e-1) (+ the folded
+     output zero point * 2^e) for SMMULR of the doubled sum (|2 * acc| < 2^31 checked); rq is then NULL */
+  const int32_t *mh;
 } tg_dwconv_params;
 
 typedef struct {
@@ -125,6 +131,26 @@ typedef struct {
   tg_requant_ch rq;               /* bias = bias + in_offset * sum(weights row) */
   int32_t wide;                   /* weights: 1 tg_mm_wide_s8's int16 pairs (int32_t words), 2 tg_mm_q8_s8's quads */
 } tg_fc_params;
+
+/* 3x3 DEPTHWISE_CONV_2D with multiplier 1, dilation 1, stride 1 along the row, one channel at a
+ * time over int16 rows (tg_aot_dwrow.c). Batch 1; every channel's shift is a right shift and
+ * |2 * accumulator| < 2^31 (tinygen checks). */
+typedef struct {
+  int32_t in_h, in_w, c;          /* input, channels (= output channels) */
+  int32_t out_h, out_w;
+  int32_t stride_h, pad_h, pad_w;
+  int32_t in_zero_point;
+  int32_t row_len;                /* int16 entries per ring row, even, >= pad_w + in_w and out_w + 3 */
+  /* bytes between inputs along a row / between rows (row = one of the image's two axes, which
+     tinygen picks), the same for outputs */
+  int32_t in_step, in_row_step, out_step, out_row_step;
+  const int8_t *w;                /* per channel and filter row: one word of taps (w0, w2, w1, 0) */
+  const int32_t *ch;              /* per channel: Q31 multiplier, right shift e, 2^(e-1) [+ out_offset * 2^e], 2 * folded bias */
+  int32_t out_offset, act_min, act_max;  /* out_offset: 0 when folded into ch */
+} tg_dwrow_params;
+
+/* scratch: 4 * row_len int16, then out_w int32 (word aligned) */
+void tg_dwconv_rows_s8(const tg_dwrow_params *p, const int8_t *in, int8_t *out, int16_t *scratch);
 
 /* conv scratch: 2 * k_h * k_w * in_c bytes (patches of two output pixels), unused for 1x1
    convolutions (2 * in_c bytes when it runs in place); dwconv scratch: k_h * k_w int32 + in_c
@@ -178,6 +204,19 @@ typedef struct {
 } tg_add_params;
 
 void tg_add_s8(const tg_add_params *p, const int8_t *a, const int8_t *b, int8_t *out);
+
+/* int8 ADD without broadcasting from two tables: t1[x + 128] and t2[y + 128] are TFLM's shifted
+ * and scaled inputs (its left shift and first requantization, computed at generation time for all
+ * 256 values), so an element costs two loads and the output requantization (one tg_rq_ch row). */
+typedef struct {
+  int32_t size;
+  const int32_t *t1, *t2;
+  const tg_rq_ch *rq;
+  int32_t fast;                   /* rq takes tg_rq_fast */
+  int32_t out_offset, act_min, act_max;
+} tg_add_lut_params;
+
+void tg_add_lut_s8(const tg_add_lut_params *p, const int8_t *a, const int8_t *b, int8_t *out);
 
 typedef struct {
   int32_t size;

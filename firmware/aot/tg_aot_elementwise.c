@@ -37,6 +37,35 @@ void tg_add_s8(const tg_add_params *p, const int8_t *a, const int8_t *b, int8_t 
   TG_BROADCAST_LOOP(p, out[o_] = add_one(p, a[i1_], b[i2_]));
 }
 
+#if defined(__GNUC__)
+#define TG_EW_INLINE static inline __attribute__((always_inline))
+#else
+#define TG_EW_INLINE static inline
+#endif
+
+/* The table ADD for one requantization kind; the row is copied to a local so its constants stay
+ * in registers (stores to out may alias anything). */
+TG_EW_INLINE void add_lut(const tg_add_lut_params *p, const int8_t *a, const int8_t *b, int8_t *out, const int fast,
+                          const int sat8) {
+  const int32_t *const t1 = p->t1 + 128, *const t2 = p->t2 + 128;
+  const tg_rq_ch q = *p->rq;
+  const int32_t off = p->out_offset, lo = p->act_min, hi = p->act_max, n = p->size;
+  int32_t i;
+  for (i = 0; i < n; ++i) {
+    const int32_t s = (int32_t)((uint32_t)t1[a[i]] + (uint32_t)t2[b[i]]);
+    const int32_t v = fast ? tg_rq_fast(&q, s) : tg_rq_apply(&q, s);
+    out[i] = (int8_t)(sat8 ? tg_clamp(v, -128, 127) : tg_clamp(v + off, lo, hi));
+  }
+}
+
+void tg_add_lut_s8(const tg_add_lut_params *p, const int8_t *a, const int8_t *b, int8_t *out) {
+  if (p->fast && p->out_offset == 0 && p->act_min == -128 && p->act_max == 127) {
+    add_lut(p, a, b, out, 1, 1);
+  } else {
+    add_lut(p, a, b, out, p->fast, 0);
+  }
+}
+
 static int8_t mul_one(const tg_mul_params *p, int32_t x, int32_t y) {
   const int32_t prod = (x + p->in1_offset) * (y + p->in2_offset);
   const int32_t r = tg_requant(prod, p->out_mult, p->out_shift) + p->out_offset;

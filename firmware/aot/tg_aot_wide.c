@@ -66,8 +66,31 @@ typedef struct {
   int32_t off, lo, hi;
 } range_local;
 
-TG_INLINE int8_t finish(const tg_rq_ch *ch, int32_t acc, const range_local *r, const int fast, const int sat8) {
-  const int32_t v = (fast ? tg_rq_fast(ch, acc) : tg_rq_apply(ch, acc)) + r->off;
+#if TG_AOT_DSP
+static inline int32_t mulhi_r(int32_t a, int32_t b) {
+  int32_t r;
+  __asm__("smmulr %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+  return r;
+}
+#else
+static inline int32_t mulhi_r(int32_t a, int32_t b) { return (int32_t)(((int64_t)a * b + ((int64_t)1 << 31)) >> 32); }
+#endif
+
+/* Output channel ci of acc. fast 2: mh (per channel or one: Q31 multiplier, right shift e,
+ * 2^(e-1) [+ out_offset * 2^e]): TFLM's doubling high multiply of acc is exactly the rounded high
+ * word of 2 * acc * mult (tinygen checked |2 * acc| < 2^31), its rounding division
+ * (x + 2^(e-1) - (x < 0)) >> e. fast 1: the tg_rq_ch row, tg_rq_fast; 0: tg_rq_apply. */
+TG_INLINE int8_t finish(const int32_t *mh, const tg_rq_ch *chq, int32_t ci, int32_t acc, const range_local *r,
+                        const int per_channel, const int fast, const int sat8) {
+  int32_t v;
+  if (fast == 2) {
+    const int32_t *m3 = mh + (per_channel ? 3 * ci : 0);
+    const int32_t x = mulhi_r((int32_t)((uint32_t)acc << 1), m3[0]);
+    v = ((x + m3[2] + (x >> 31)) >> m3[1]) + r->off;
+  } else {
+    const tg_rq_ch *ch = chq + (per_channel ? ci : 0);
+    v = (fast ? tg_rq_fast(ch, acc) : tg_rq_apply(ch, acc)) + r->off;
+  }
 #if TG_AOT_DSP
   if (sat8) return (int8_t)__ssat(v, 8);
 #else
@@ -243,8 +266,9 @@ TG_INLINE const int32_t *single(const int8_t *a, const int32_t *wp, int32_t k, i
 TG_INLINE void product(const int8_t *a, int32_t rows, int32_t a_stride, const int32_t *w, int32_t n, int32_t k,
                        const tg_requant_ch *q, int8_t *out, int32_t out_stride, const int fast, const int per_channel,
                        const int sat8) {
-  const tg_rq_ch *const ch = q->ch;
   const int32_t *const bias = q->bias;
+  const int32_t *const mh = q->mh;  /* locals: stores to out may alias the parameter block */
+  const tg_rq_ch *const chq = q->ch;
   range_local rl;
   int32_t r, c, acc[4];
   rl.off = sat8 ? 0 : q->out_offset;  /* sat8 variants: the offset is folded (see tg_mm_wide_s8) */
@@ -274,26 +298,25 @@ TG_INLINE void product(const int8_t *a, int32_t rows, int32_t a_stride, const in
           quads_asm(a, wp, m / 4, k / 8, buf);
         }
         wp += 2 * k * (m / 4);
-        for (i = 0; i < m; ++i) out[c + i] = finish(per_channel ? ch + c + i : ch, buf[i], &rl, fast, sat8);
+        for (i = 0; i < m; ++i) out[c + i] = finish(mh, chq, c + i, buf[i], &rl, per_channel, fast, sat8);
       }
     }
 #endif
     for (; c + 4 <= n; c += 4) {
-      const tg_rq_ch *cq = per_channel ? ch + c : ch;
       acc[0] = bias[c];
       acc[1] = bias[c + 1];
       acc[2] = bias[c + 2];
       acc[3] = bias[c + 3];
       wp = quad(a, wp, k, acc);
-      out[c] = finish(cq, acc[0], &rl, fast, sat8);
-      out[c + 1] = finish(per_channel ? cq + 1 : cq, acc[1], &rl, fast, sat8);
-      out[c + 2] = finish(per_channel ? cq + 2 : cq, acc[2], &rl, fast, sat8);
-      out[c + 3] = finish(per_channel ? cq + 3 : cq, acc[3], &rl, fast, sat8);
+      out[c] = finish(mh, chq, c, acc[0], &rl, per_channel, fast, sat8);
+      out[c + 1] = finish(mh, chq, c + 1, acc[1], &rl, per_channel, fast, sat8);
+      out[c + 2] = finish(mh, chq, c + 2, acc[2], &rl, per_channel, fast, sat8);
+      out[c + 3] = finish(mh, chq, c + 3, acc[3], &rl, per_channel, fast, sat8);
     }
     for (; c < n; ++c) {
       acc[0] = bias[c];
       wp = single(a, wp, k, acc);
-      out[c] = finish(per_channel ? ch + c : ch, acc[0], &rl, fast, sat8);
+      out[c] = finish(mh, chq, c, acc[0], &rl, per_channel, fast, sat8);
     }
   }
 }
@@ -303,10 +326,15 @@ void tg_mm_wide_s8(const int8_t *a, int32_t rows, int32_t a_stride, const int32_
   /* the common case: one-step requantization with the output zero point folded into its
    * constants (out_offset 0) and the whole int8 range */
   const int sat8 = q->act_min == -128 && q->act_max == 127 && q->out_offset == 0;
-  if (q->fast && q->per_channel && sat8) {
-    product(a, rows, a_stride, w, n, k, q, out, out_stride, 1, 1, 1);
-  } else if (q->fast && sat8) {
-    product(a, rows, a_stride, w, n, k, q, out, out_stride, 1, 0, 1);
+  /* the SMMULR requantization (q->mh) with constant flags; each variant is about 1.3 KB of flash.
+     Without mh (the sums may pass 2^30, a left shift, one multiplier with a clamped range): the
+     tg_rq_ch rows, flags at run time */
+  if (q->mh && q->per_channel && sat8) {
+    product(a, rows, a_stride, w, n, k, q, out, out_stride, 2, 1, 1);
+  } else if (q->mh && q->per_channel) {
+    product(a, rows, a_stride, w, n, k, q, out, out_stride, 2, 1, 0);
+  } else if (q->mh && sat8) {
+    product(a, rows, a_stride, w, n, k, q, out, out_stride, 2, 0, 1);
   } else {
     product(a, rows, a_stride, w, n, k, q, out, out_stride, q->fast, q->per_channel, 0);
   }
@@ -451,11 +479,109 @@ static void quads8_asm(const int8_t *row, const int8_t *wp, int32_t nq, int32_t 
 }
 #endif
 
+#if TG_WIDE_ASM
+/* Two rows against two channels of a quad, int8 weights: each weight word is split once for both
+ * rows. xr: per four k the words sxtb16(x0), sxtb16(x0 ror 8), sxtb16(x1), sxtb16(x1 ror 8) (rows
+ * 0 and 1); wp: the first channel's word in the quad layout (per four k 16 bytes, the quad's four
+ * channels in turn), the second channel's follows it. Per four k: one LDM of the inputs, two LDRs
+ * and four SXTB16 of weights, eight SMLADs (16 products); n8 = k / 8. acc: s00 s01 (row 0),
+ * s10 s11 (row 1). */
+static __attribute__((noinline)) void pair2x2_asm(const int32_t *xr, const int8_t *wp, int32_t n8, int32_t *acc) {
+  int32_t s00 = acc[0], s01 = acc[1], s10 = acc[2], s11 = acc[3];
+  __asm__ volatile(
+      "1:\n\t"
+      "ldmia %[x]!, {r4, r5, r6, r8}\n\t"
+      "ldr r9, [%[wp]], #4\n\t"
+      "sxtb16 r10, r9\n\t"
+      "sxtb16 r9, r9, ror #8\n\t"
+      "smlad %[s00], r4, r10, %[s00]\n\t"
+      "smlad %[s00], r5, r9, %[s00]\n\t"
+      "smlad %[s10], r6, r10, %[s10]\n\t"
+      "smlad %[s10], r8, r9, %[s10]\n\t"
+      "ldr r9, [%[wp]], #12\n\t"
+      "sxtb16 r10, r9\n\t"
+      "sxtb16 r9, r9, ror #8\n\t"
+      "smlad %[s01], r4, r10, %[s01]\n\t"
+      "smlad %[s01], r5, r9, %[s01]\n\t"
+      "smlad %[s11], r6, r10, %[s11]\n\t"
+      "smlad %[s11], r8, r9, %[s11]\n\t"
+      "ldmia %[x]!, {r4, r5, r6, r8}\n\t"
+      "ldr r9, [%[wp]], #4\n\t"
+      "sxtb16 r10, r9\n\t"
+      "sxtb16 r9, r9, ror #8\n\t"
+      "smlad %[s00], r4, r10, %[s00]\n\t"
+      "smlad %[s00], r5, r9, %[s00]\n\t"
+      "smlad %[s10], r6, r10, %[s10]\n\t"
+      "smlad %[s10], r8, r9, %[s10]\n\t"
+      "ldr r9, [%[wp]], #12\n\t"
+      "sxtb16 r10, r9\n\t"
+      "sxtb16 r9, r9, ror #8\n\t"
+      "smlad %[s01], r4, r10, %[s01]\n\t"
+      "smlad %[s01], r5, r9, %[s01]\n\t"
+      "smlad %[s11], r6, r10, %[s11]\n\t"
+      "smlad %[s11], r8, r9, %[s11]\n\t"
+      "subs %[n], %[n], #1\n\t"
+      "bne 1b"
+      : [s00] "+r"(s00), [s01] "+r"(s01), [s10] "+r"(s10), [s11] "+r"(s11), [x] "+r"(xr), [wp] "+r"(wp),
+        [n] "+r"(n8)
+      :
+      : "r4", "r5", "r6", "r8", "r9", "r10", "cc", "memory");
+  acc[0] = s00;
+  acc[1] = s01;
+  acc[2] = s10;
+  acc[3] = s11;
+}
+
+#define TG_Q8_KC 128 /* k per pass of the two-row product (xr: 4 * TG_Q8_KC / 4 words on the stack) */
+
+/* Rows r and r + 1 of the int8-weight product (quad channels only; the n % 4 rest is done by the
+ * caller): per chunk of 64 channels the sums of both rows, k in passes of TG_Q8_KC, then the
+ * requantization of both rows. */
+TG_INLINE void rows2_q8(const int8_t *a0, const int8_t *a1, const int8_t *w, int32_t n4, int32_t k,
+                        const tg_requant_ch *q, int8_t *o0, int8_t *o1, const range_local *rl, const int fast,
+                        const int per_channel, const int sat8) {
+  const int32_t *const mh = q->mh;
+  const tg_rq_ch *const chq = q->ch;
+  int32_t buf[4 * 32], xr[TG_Q8_KC], c, m, i, kc, kn;
+  for (c = 0; c < n4; c += m) {
+    m = n4 - c < 64 ? n4 - c : 64;
+    for (i = 0; i < m; i += 2) {
+      buf[2 * i] = q->bias[c + i];
+      buf[2 * i + 1] = q->bias[c + i + 1];
+      buf[2 * i + 2] = q->bias[c + i];
+      buf[2 * i + 3] = q->bias[c + i + 1];
+    }
+    for (kc = 0; kc < k; kc += kn) {
+      kn = k - kc < TG_Q8_KC ? k - kc : TG_Q8_KC;
+      for (i = 0; i < kn / 4; ++i) {
+        const uint32_t v0 = tg_load_u32(a0 + kc + 4 * i), v1 = tg_load_u32(a1 + kc + 4 * i);
+        xr[4 * i] = tg_sxtb16_even(v0);
+        xr[4 * i + 1] = tg_sxtb16_odd(v0);
+        xr[4 * i + 2] = tg_sxtb16_even(v1);
+        xr[4 * i + 3] = tg_sxtb16_odd(v1);
+      }
+      for (i = 0; i < m; i += 2) {
+        /* channels c + i, c + i + 1: quad (c + i) / 4, pair (i / 2) % 2 within it */
+        const int8_t *wp = w + (c + (i & ~3)) * k + 4 * kc + 4 * (i & 2);
+        pair2x2_asm(xr, wp, kn / 8, buf + 2 * i);
+      }
+    }
+    for (i = 0; i < m; i += 2) {
+      o0[c + i] = finish(mh, chq, c + i, buf[2 * i], rl, per_channel, fast, sat8);
+      o0[c + i + 1] = finish(mh, chq, c + i + 1, buf[2 * i + 1], rl, per_channel, fast, sat8);
+      o1[c + i] = finish(mh, chq, c + i, buf[2 * i + 2], rl, per_channel, fast, sat8);
+      o1[c + i + 1] = finish(mh, chq, c + i + 1, buf[2 * i + 3], rl, per_channel, fast, sat8);
+    }
+  }
+}
+#endif
+
 TG_INLINE void product8(const int8_t *a, int32_t rows, int32_t a_stride, const int8_t *w, int32_t n, int32_t k,
                         const tg_requant_ch *q, int8_t *out, int32_t out_stride, const int fast, const int per_channel,
                         const int sat8) {
-  const tg_rq_ch *const ch = q->ch;
   const int32_t *const bias = q->bias;
+  const int32_t *const mh = q->mh;  /* locals: stores to out may alias the parameter block */
+  const tg_rq_ch *const chq = q->ch;
   range_local rl;
   int32_t r, c, m, i, buf[64];
 #if TG_WIDE_ASM
@@ -464,7 +590,22 @@ TG_INLINE void product8(const int8_t *a, int32_t rows, int32_t a_stride, const i
   rl.off = sat8 ? 0 : q->out_offset;
   rl.lo = q->act_min;
   rl.hi = q->act_max;
-  for (r = 0; r < rows; ++r, a += a_stride, out += out_stride) {
+  r = 0;
+#if TG_WIDE_ASM
+  /* two rows at a time: the quads' channels, then each row's n % 4 rest */
+  for (; r + 2 <= rows; r += 2, a += 2 * a_stride, out += 2 * out_stride) {
+    rows2_q8(a, a + a_stride, w, n & ~3, k, q, out, out + out_stride, &rl, fast, per_channel, sat8);
+    for (i = 0; i < 2; ++i) {
+      const int8_t *ar = a + i * a_stride;
+      const int8_t *wp = w + (n & ~3) * k;
+      for (c = n & ~3; c < n; ++c, wp += k) {
+        out[i * out_stride + c] = finish(mh, chq, c, (int32_t)((uint32_t)bias[c] + (uint32_t)tg_dot_s8(ar, wp, k)),
+                                         &rl, per_channel, fast, sat8);
+      }
+    }
+  }
+#endif
+  for (; r < rows; ++r, a += a_stride, out += out_stride) {
     const int8_t *wp = w;
     for (c = 0; c + 4 <= n; c += m) {
       m = n - c < 64 ? (n - c) & ~3 : 64;
@@ -486,11 +627,11 @@ TG_INLINE void product8(const int8_t *a, int32_t rows, int32_t a_stride, const i
       quads8_asm(a, wp, m / 4, k / 8, buf);
 #endif
       wp += k * m;
-      for (i = 0; i < m; ++i) out[c + i] = finish(per_channel ? ch + c + i : ch, buf[i], &rl, fast, sat8);
+      for (i = 0; i < m; ++i) out[c + i] = finish(mh, chq, c + i, buf[i], &rl, per_channel, fast, sat8);
     }
     for (; c < n; ++c, wp += k) {
-      out[c] = finish(per_channel ? ch + c : ch, (int32_t)((uint32_t)bias[c] + (uint32_t)tg_dot_s8(a, wp, k)), &rl,
-                      fast, sat8);
+      out[c] = finish(mh, chq, c, (int32_t)((uint32_t)bias[c] + (uint32_t)tg_dot_s8(a, wp, k)), &rl,
+                      per_channel, fast, sat8);
     }
   }
 }
@@ -498,10 +639,12 @@ TG_INLINE void product8(const int8_t *a, int32_t rows, int32_t a_stride, const i
 void tg_mm_q8_s8(const int8_t *a, int32_t rows, int32_t a_stride, const int8_t *w, int32_t n, int32_t k,
                  const tg_requant_ch *q, int8_t *out, int32_t out_stride) {
   const int sat8 = q->act_min == -128 && q->act_max == 127 && q->out_offset == 0;
-  if (q->fast && q->per_channel && sat8) {
-    product8(a, rows, a_stride, w, n, k, q, out, out_stride, 1, 1, 1);
-  } else if (q->fast && sat8) {
-    product8(a, rows, a_stride, w, n, k, q, out, out_stride, 1, 0, 1);
+  if (q->mh && q->per_channel && sat8) {
+    product8(a, rows, a_stride, w, n, k, q, out, out_stride, 2, 1, 1);
+  } else if (q->mh && q->per_channel) {
+    product8(a, rows, a_stride, w, n, k, q, out, out_stride, 2, 1, 0);
+  } else if (q->mh && sat8) {
+    product8(a, rows, a_stride, w, n, k, q, out, out_stride, 2, 0, 1);
   } else {
     product8(a, rows, a_stride, w, n, k, q, out, out_stride, q->fast, q->per_channel, 0);
   }

@@ -46,7 +46,8 @@ typedef enum {
 tg_status tg_runtime_init(void);
 /* Reset streaming state (resource variables) to what init left. */
 tg_status tg_runtime_reset(void);
-/* Run one inference on the current input buffers. */
+/* Run one inference on the current input buffers. Like TFLM's arena, the AOT runtime may reuse
+ * an input's bytes once the model has read it: write every input before each invoke. */
 tg_status tg_runtime_invoke(void);
 
 uint32_t tg_runtime_input_count(void);

@@ -6,13 +6,17 @@ crash there must not end the fuzzer). A case fails when a command exits 70 (an i
 says it hit a tinygen bug (a host compile of generated C that fails, outputs that differ from
 TFLM), dies of a signal, takes longer than the hang limit, or leaves files behind (a refused
 `convert` must not leave output; the private temporary directory must end empty).
-Every command starts with the same intake (`load_model`): a model it refuses runs through
-`inspect` only.
+The hang limit is CPU time (HANG_SECONDS per command, the child's CPU for `run --compare`): on a
+shared machine wall time says more about the other jobs than about tinygen. A wall-clock guard
+(WALL_SECONDS) still catches a command that blocks without using CPU.
+Every command starts with the same intake (`load_model`): a model that `inspect` refuses runs
+through `inspect` only.
 """
 
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -27,10 +31,9 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from tinygen.cli.main import _register, cli
-from tinygen.errors import TinygenError
-from tinygen.model import load_model
 
-HANG_SECONDS = 10.0
+HANG_SECONDS = 10.0  # CPU seconds per command
+WALL_SECONDS = 60.0  # wall seconds per command: blocked, not busy
 INTERNAL = 70
 BUG_MARK = "tinygen bug"  # the hint of errors that only a bug in tinygen can cause
 _registered = False
@@ -44,8 +47,9 @@ class Hang(BaseException):
 class Outcome:
     command: str
     exit_code: int
-    seconds: float
+    seconds: float  # wall
     message: str = ""
+    cpu_seconds: float = 0.0
 
     @property
     def internal(self) -> bool:
@@ -57,6 +61,7 @@ class CaseResult:
     outcomes: list[Outcome] = field(default_factory=list)
     hang: str = ""
     leftovers: list[str] = field(default_factory=list)
+    accepted: bool = False  # intake accepted the model (every command ran on it)
 
     @property
     def failed(self) -> bool:
@@ -87,23 +92,29 @@ def commands(model: Path, out: Path) -> list[tuple[str, list[str]]]:
     return cmds
 
 
+def _children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)  # every reaped descendant (the compiler too)
+    return r.ru_utime + r.ru_stime
+
+
 def _run_compare(model: Path, hang_seconds: float) -> Outcome | str:
     """`tinygen run --compare` in a child process; the name of the hang when it does not end."""
-    start = time.monotonic()
+    start, cpu0 = time.monotonic(), _children_cpu()
     try:
         proc = subprocess.run([sys.executable, "-m", "tinygen.cli.main", "-q", "run", str(model), "--random", "2",
-                               "--compare"], capture_output=True, text=True, timeout=hang_seconds * 3,
+                               "--compare"], capture_output=True, text=True, timeout=WALL_SECONDS * 2,
                               stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
         return "run --compare"
-    seconds = time.monotonic() - start
+    seconds, cpu = time.monotonic() - start, _children_cpu() - cpu0
     text = (proc.stdout + proc.stderr).strip()
     code = proc.returncode
     if code < 0 or BUG_MARK in text:
         code = INTERNAL
-    if seconds > hang_seconds * 2:  # two processes: the child also starts Python and loads TFLM
+    if cpu > hang_seconds * 2:  # two processes: the child starts Python, loads TFLM and runs the compiler
         return "run --compare"
-    return Outcome("run --compare", code, seconds, text[-3000:] if code == INTERNAL else text.splitlines()[-1:][0] if text else "")
+    return Outcome("run --compare", code, seconds, text[-3000:] if code == INTERNAL else text.splitlines()[-1:][0] if text else "",
+                   cpu)
 
 
 def run_case(data: bytes, workdir: Path, compare: bool = False, hang_seconds: float = HANG_SECONDS) -> CaseResult:
@@ -119,46 +130,48 @@ def run_case(data: bytes, workdir: Path, compare: bool = False, hang_seconds: fl
     out.mkdir()
     result = CaseResult()
     runner = CliRunner()
-    try:  # every command starts with this same intake: once it refuses, `inspect` shows how
-        load_model(model)
-        refused = False
-    except TinygenError:
-        refused = True
-    previous = signal.signal(signal.SIGALRM, _on_alarm)
+    previous = signal.signal(signal.SIGALRM, _on_alarm), signal.signal(signal.SIGPROF, _on_alarm)
     try:
-        for name, args in commands(model, out)[:1] if refused else commands(model, out):
-            start = time.monotonic()
-            signal.setitimer(signal.ITIMER_REAL, hang_seconds)
+        for name, args in commands(model, out):
+            start, cpu0 = time.monotonic(), time.process_time()
+            signal.setitimer(signal.ITIMER_PROF, hang_seconds)  # CPU time of this process
+            signal.setitimer(signal.ITIMER_REAL, WALL_SECONDS)
             try:
                 res = runner.invoke(cli, args, catch_exceptions=True)
             except Hang:
                 result.hang = name
                 break
             finally:
+                signal.setitimer(signal.ITIMER_PROF, 0)
                 signal.setitimer(signal.ITIMER_REAL, 0)
-            seconds = time.monotonic() - start
-            message = res.output.strip().splitlines()[-1] if res.output.strip() else ""
+            seconds, cpu = time.monotonic() - start, time.process_time() - cpu0
+            lines = res.output.strip().splitlines()
+            message = next((ln for ln in lines if ln.startswith("error: ")), lines[-1] if lines else "")
             if res.exception is not None and not isinstance(res.exception, SystemExit):  # escaped handle_errors
                 tb = "".join(traceback.format_exception(res.exception))
-                result.outcomes.append(Outcome(name, INTERNAL, seconds, tb[-3000:]))
+                result.outcomes.append(Outcome(name, INTERNAL, seconds, tb[-3000:], cpu))
                 continue
             if res.exit_code == INTERNAL or BUG_MARK in res.output:  # handle_errors printed the traceback
-                result.outcomes.append(Outcome(name, INTERNAL, seconds, res.output[-3000:]))
+                result.outcomes.append(Outcome(name, INTERNAL, seconds, res.output[-3000:], cpu))
                 continue
-            result.outcomes.append(Outcome(name, res.exit_code, seconds, message))
+            result.outcomes.append(Outcome(name, res.exit_code, seconds, message, cpu))
+            if name == "inspect" and res.exit_code != 0:
+                break  # refused at intake, which every other command starts with too
             if name.startswith("convert") and res.exit_code != 0:
                 target = out / name.split()[1]
                 if target.exists() and any(target.iterdir()):
                     result.leftovers += [str(p.relative_to(case_dir)) for p in target.rglob("*")]
+        result.accepted = bool(result.outcomes) and result.outcomes[0].exit_code == 0
         accepted = all(o.exit_code == 0 for o in result.outcomes if o.command.startswith("convert aot"))
-        if compare and not result.hang and accepted and result.outcomes:
+        if compare and result.accepted and not result.hang and accepted:
             ran = _run_compare(model, hang_seconds)
             if isinstance(ran, str):
                 result.hang = ran
             else:
                 result.outcomes.append(ran)
     finally:
-        signal.signal(signal.SIGALRM, previous)
+        signal.signal(signal.SIGALRM, previous[0])
+        signal.signal(signal.SIGPROF, previous[1])
         shutil.rmtree(case_dir, ignore_errors=True)
     return result
 

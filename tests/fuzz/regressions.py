@@ -27,6 +27,8 @@ HELLO = "hello_world/hello_world_int8.tflite"
 SPEECH = "micro_speech/micro_speech_quantized.tflite"
 FRONTEND = "micro_speech/audio_preprocessor_int8.tflite"
 NABU = "micro_wake_word/okay_nabu.tflite"
+KWS = "mlperf_tiny/kws_ref_model.tflite"
+RESNET = "mlperf_tiny/pretrainedResnet_quant.tflite"
 
 
 def _pack(m: Any) -> bytes:
@@ -184,6 +186,65 @@ def _depth_multiplier(m: Any) -> None:  # run --compare: AOT != TFLM ('a tinygen
     dw.builtinOptions.depthMultiplier = 5
 
 
+def _softmax_no_options(m: Any) -> None:  # beta 0: TFLM's int8 softmax aborted run --compare (exit 134)
+    softmax = next(op for op in m.subgraphs[0].operators if op.builtinOptionsType == fb.BuiltinOptions.SoftmaxOptions)
+    softmax.builtinOptionsType, softmax.builtinOptions = fb.BuiltinOptions.NONE, None
+
+
+def _variable_input(m: Any) -> None:  # KeyError in the AOT generator (inspect, convert, run exited 70)
+    m.subgraphs[0].tensors[m.subgraphs[0].inputs[0]].isVariable = True
+
+
+def _variable_output(m: Any) -> None:
+    m.subgraphs[0].tensors[m.subgraphs[0].outputs[0]].isVariable = True
+
+
+def _first_add(m: Any) -> Any:
+    sg = m.subgraphs[0]
+    return next(op for op in sg.operators if op.builtinOptionsType == fb.BuiltinOptions.AddOptions)
+
+
+def _add_output_scale(m: Any) -> None:  # output rescaling multiplier above 1: TFLM's ADD aborts
+    m.subgraphs[0].tensors[_first_add(m).outputs[0]].quantization.scale = [1e-9]
+
+
+def _add_output_shape(m: Any) -> None:  # output smaller than its inputs: TFLM's ADD aborts
+    t = m.subgraphs[0].tensors[_first_add(m).outputs[0]]
+    t.shape = list(t.shape[:3]) + [int(t.shape[3]) // 2]
+
+
+def _slice_begin(m: Any) -> None:  # a begin vector shorter than the input's rank (TFLM reads past it)
+    sg = m.subgraphs[0]
+    op = next(op for op in sg.operators if op.builtinOptionsType == fb.BuiltinOptions.StridedSliceOptions)
+    begin = sg.tensors[op.inputs[1]]
+    begin.shape = [2]
+    m.buffers[begin.buffer].data = m.buffers[begin.buffer].data[:8]
+
+
+def _int2_tensor(m: Any) -> None:  # TypeError in numpy ('int2' not understood) in the AOT generator
+    m.subgraphs[0].tensors[3].type = fb.TensorType.INT2
+
+
+def _softmax_output_shape(m: Any) -> None:  # run --compare: AOT != TFLM (the AOT code ran over 36 outputs)
+    sg = m.subgraphs[0]
+    softmax = next(op for op in sg.operators if op.builtinOptionsType == fb.BuiltinOptions.SoftmaxOptions)
+    sg.tensors[softmax.outputs[0]].shape = [3, 1, 12]
+
+
+def _variable_op_output(m: Any) -> None:  # run --compare: AOT != TFLM
+    sg = m.subgraphs[0]
+    concat = next(op for op in sg.operators if op.builtinOptionsType == fb.BuiltinOptions.ConcatenationOptions)
+    sg.tensors[concat.outputs[0]].isVariable = True
+
+
+def _concat_rank(m: Any) -> None:  # IndexError in the AOT generator's CONCATENATION (exit 70)
+    sg = m.subgraphs[0]
+    concat = next(op for op in sg.operators if op.builtinOptionsType == fb.BuiltinOptions.ConcatenationOptions)
+    vector = next(i for i, t in enumerate(sg.tensors) if len(t.shape) == 1 and m.buffers[t.buffer].data is not None
+                  and len(m.buffers[t.buffer].data))
+    concat.inputs = [concat.inputs[0], vector]
+
+
 def _truncated(data: bytes) -> bytes:
     return data[: len(data) // 3]
 
@@ -247,6 +308,29 @@ CASES: dict[str, tuple[str, Structural | Callable[[bytes], bytes], str, int, str
                       "AOT != TFLM, reported as a tinygen bug)", 3, "do not fit together"),
     "depth_multiplier": (SPEECH, _depth_multiplier, "a depthwise convolution's depth multiplier 5 for its shapes "
                          "(run --compare: AOT != TFLM)", 3, "depth multiplier 5"),
+    "softmax_no_options": (KWS, _softmax_no_options, "a SOFTMAX without options, so beta 0 (a structural mutant "
+                           "of the long fuzz run: run --compare aborted, exit 134, in TFLM's int8 softmax)", 3,
+                           "beta 0 times the input scale"),
+    "variable_input": (KWS, _variable_input, "the model input marked variable (a structural mutant of bench/fuzz.py "
+                       "--seed 99: KeyError in the AOT generator, exit 70)", 3, "input tensor 0 is marked variable"),
+    "variable_output": (HELLO, _variable_output, "the model output marked variable (KeyError in the AOT generator)", 3,
+                        "writes tensor 9, which is marked variable"),
+    "add_output_scale": (RESNET, _add_output_scale, "an ADD output scale of 1e-9 (TFLM's ADD aborts: rescaling "
+                         "multiplier above 1)", 3, "rescaling multiplier"),
+    "add_output_shape": (RESNET, _add_output_shape, "an ADD output with half its inputs' channels (TFLM's ADD aborts)",
+                         3, "for inputs [1, 32, 32, 16]"),
+    "slice_begin": (NABU, _slice_begin, "a STRIDED_SLICE begin vector of 2 for a rank-4 input (TFLM reads past it)", 3,
+                    "needs int32[4]"),
+    "int2_tensor": (FRONTEND, _int2_tensor, "a constant typed int2 (a structural mutant of the final fuzz run, seed "
+                    "2026: TypeError in numpy, exit 70)", 3, "has type int2"),
+    "softmax_output_shape": (KWS, _softmax_output_shape, "the SOFTMAX output shaped [3, 1, 12] for its [1, 12] input (a "
+                             "structural mutant of the final fuzz run: run --compare AOT != TFLM)", 3,
+                             "SOFTMAX keeps the shape"),
+    "variable_op_output": (NABU, _variable_op_output, "a CONCATENATION output marked variable (a structural mutant of "
+                           "the final fuzz run: run --compare AOT != TFLM)", 3, "which is marked variable"),
+    "concat_rank": ("micro_wake_word/vad.tflite", _concat_rank, "a rank-1 constant as the second input of a rank-4 "
+                    "CONCATENATION (a structural mutant of the final fuzz run: IndexError, exit 70)", 3,
+                    "concatenated along axis"),
     "truncated": (SPEECH, _truncated, "the first third of the file", 3, "corrupt or truncated"),
     "length_field": (HELLO, _length_field, "the tensors vector's length set to 2^31-1", 3, "corrupt or truncated"),
 }
@@ -267,11 +351,12 @@ def main() -> None:
     parser.add_argument("--zoo", type=Path, default=DATA.parents[2].parent / "shared" / "models")
     zoo = parser.parse_args().zoo
     DATA.mkdir(parents=True, exist_ok=True)
-    manifest = {}
+    # entries without a recipe here are fuzzer mutants kept as found (their files are not rebuilt)
+    manifest = json.loads((DATA / "manifest.json").read_text()) if (DATA / "manifest.json").exists() else {}
     for name, (source, _, what, code, fragment) in CASES.items():
         (DATA / f"{name}.tflite").write_bytes(build(zoo, name))
         manifest[name] = {"source": source, "change": what, "inspect_exit": code, "message": fragment}
-    (DATA / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    (DATA / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import click
 from ..arena import compute_arena
 from ..codegen.aot import sizes as aot_sizes
 from ..errors import ModelError
-from ..model import ModelInfo, TensorInfo, classify_quantization, load_model
+from ..model import ModelInfo, TensorInfo, check_deployable, classify_quantization, load_model
 from ..model.cost import model_macs, op_macs
 from ..model.ops import resolver_method
 from .common import emit_json, handle_errors, json_option, model_argument
@@ -33,6 +33,11 @@ def _tensor_dict(t: TensorInfo) -> dict[str, Any]:
 def describe(model: ModelInfo) -> dict[str, Any]:
     """Everything `inspect` reports, as plain data."""
     quant = classify_quantization(model)
+    refusal: str | None = None
+    try:
+        check_deployable(model)  # what convert and verify would refuse (quantization, an op TFLM lacks)
+    except ModelError as exc:
+        refusal = exc.message
     # A model the arena model or the AOT runtime cannot handle (an op they lack) is still worth
     # inspecting: say why that figure is unavailable. Anything else is a bug and propagates.
     arena: dict[str, Any]
@@ -53,8 +58,9 @@ def describe(model: ModelInfo) -> dict[str, Any]:
         "quantization": quant.kind,
         "full_int8": quant.kind == "full-int8",
         "quantization_reason": quant.reason,
-        "deployable": quant.deployable,
-        "runtimes": list(quant.runtimes),
+        "deployable": quant.deployable and refusal is None,
+        "refusal": refusal,
+        "runtimes": list(quant.runtimes) if refusal is None else [],
         "inputs": [_tensor_dict(t) for t in model.inputs],
         "outputs": [_tensor_dict(t) for t in model.outputs],
         "ops": [
@@ -104,6 +110,8 @@ def _print_human(d: dict[str, Any], show_tensors: bool) -> None:
     echo(f"sha256     {d['sha256'][:16]}…  {d['file_bytes']} B file, {d['constant_bytes']} B constants (flash)")
     runs = ", ".join(d["runtimes"]) if d["deployable"] else "refused by tinygen"
     echo(f"quant      {d['quantization']}: {d['quantization_reason']}  [{runs}]")
+    if d["refusal"] and d["quantization"] in ("full-int8", "int16x8"):
+        echo(f"refused    {d['refusal'].removeprefix(d['path'] + ': ')}")
     for t in d["inputs"]:
         echo(f"input      {_fmt_tensor(t)}")
     for t in d["outputs"]:

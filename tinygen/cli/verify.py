@@ -11,8 +11,9 @@ from ..link import LinkConfig
 from ..mlperf.benchmarks import NAMES as BENCHMARK_NAMES
 from ..mlperf.client import ClientConfig
 from ..mlperf.verify import MlperfOptions
+from ..model import load_model
 from ..verify.report import result_dict, write_reports
-from ..verify.run import VerifyOptions, verify_model
+from ..verify.run import VerifyOptions, tflm_version_note, verify_model
 from .common import emit_json, handle_errors, json_option, make_reporter
 
 
@@ -113,8 +114,9 @@ def command(board: str, model: Path, port: str | None, inputs: tuple[str, ...], 
                           hint="the report lists exactly which inputs ran" if report_path or junit_path
                           else "pass --report out.json to see exactly which inputs ran")
     if not result.ok:
+        note = tflm_version_note(opts, load_model(opts.model))
         raise VerifyMismatch(f"{result.mismatches} of {result.completed} inputs differ from the reference",
-                             hint="see the per-output statistics above (--report for the failing input names)")
+                             hint=note or "see the per-output statistics above (--report for the failing input names)")
 
 
 def _print_summary(doc: dict) -> None:  # type: ignore[type-arg]

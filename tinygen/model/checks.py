@@ -186,6 +186,12 @@ def check_deployable(model: ModelInfo) -> QuantReport:
             f"{model.path}: hybrid-quantized model (int8 weights, float activations): {report.reason}",
             hint=hint,
         )
+    if "ethos-u" in model.op_counts:
+        raise UnsupportedOpError(
+            f"{model.path}: compiled by Vela for an Arm Ethos-U NPU (operator 'ethos-u' holds the network as an NPU "
+            "command stream); it runs only on a Cortex-M with an Ethos-U, which no tinygen board has",
+            hint="give tinygen the model as it was before Vela compiled it",
+        )
     missing = [name for name in model.op_counts if resolver_method(name) is None]
     if missing:
         raise UnsupportedOpError(

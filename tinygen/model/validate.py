@@ -16,8 +16,14 @@ and before `ModelInfo` is built, so every later stage may rely on a structurally
   and convolutions, fully connected layers and pools have shapes that fit together (output size
   from padding and strides, channels, depth multiplier, bias length);
 - operators read only tensors that exist by the time they run, write no constant and no tensor
-  another operator writes, and every subgraph output is written (dataflow in execution order);
+  another operator writes, and every subgraph output is written (dataflow in execution order;
+  Vela's `ethos-u` operator may read its driver-allocated scratch tensors);
 - subgraph calls (CALL_ONCE, WHILE, IF, ...) never recurse;
+- nothing on which TFLM's kernels abort the process instead of returning an error (_KERNEL_CHECKS:
+  the TFLITE_CHECKs of their Prepare and Eval: multipliers that softmax, add, sub and comparisons
+  cannot quantize, elementwise shapes that do not broadcast to the output, squeeze and strided-slice
+  shapes), elementwise ops' outputs shaped as their inputs, concatenations whose shapes add up, and
+  no model input, model output or operator output marked variable;
 - custom operator names and metadata names are UTF-8, and Signal ops' custom options are a
   flexbuffer map of plain values.
 
@@ -34,6 +40,7 @@ from ..errors import ModelError
 from .info import DTYPE_SIZES
 from .schema import builtin_name, fb, type_name
 
+ETHOS_U_OP = "ethos-u"  # the custom op of a Vela-compiled model (model/checks.py refuses it)
 MAX_RANK = 8
 MAX_TENSOR_BYTES = 1 << 26  # 64 MiB: more than any microcontroller's RAM or flash
 MAX_TOTAL_TENSOR_BYTES = 1 << 28  # all tensors of the model together
@@ -242,18 +249,26 @@ def _dataflow(raw: Any, si: int, where: str, sg: Any, names: list[tuple[str, boo
     for i in input_list:
         if i in constant:
             raise ModelError(f"{where}: input tensor {i} is a constant (it has data): damaged file")
+        if si == 0 and tensors[i].isVariable:
+            raise ModelError(f"{where}: input tensor {i} is marked variable (state TFLM keeps and resets itself), "
+                             "not data the caller feeds: damaged file")
         if si == 0 and type_name(tensors[i].type) in ("resource", "variant", "string"):
             raise ModelError(f"{where}: input tensor {i} is a {type_name(tensors[i].type)} handle, not data")
     ready = set(inputs) | constant | {i for i, t in enumerate(tensors) if t.isVariable}
     writer: dict[int, int] = {}
     for oi, op in enumerate(sg.operators or []):
         label = f"{where}: operator {oi} ({names[int(op.opcodeIndex)][0]})"
+        # Vela's NPU op reads its scratch tensors, which the Ethos-U driver allocates: no writer
+        npu = names[int(op.opcodeIndex)][0] == ETHOS_U_OP
         for i in (int(i) for i in (op.inputs if op.inputs is not None else [])):
-            if i >= 0 and i not in ready:
+            if i >= 0 and i not in ready and not npu:
                 raise ModelError(f"{label} reads tensor {i} before any operator writes it: damaged file")
         for i in (int(i) for i in (op.outputs if op.outputs is not None else [])):
             if i in constant:
                 raise ModelError(f"{label} writes tensor {i}, a constant: damaged file")
+            if i >= 0 and tensors[i].isVariable:
+                raise ModelError(f"{label} writes tensor {i}, which is marked variable (state an op keeps "
+                                 "through its inputs, never an output): damaged file")
             if i in writer or i in inputs:
                 first = f"operator {writer[i]}" if i in writer else "the subgraph's input"
                 raise ModelError(f"{label} writes tensor {i}, which {first} writes already: damaged file")
@@ -264,10 +279,13 @@ def _dataflow(raw: Any, si: int, where: str, sg: Any, names: list[tuple[str, boo
             raise ModelError(f"{where}: output tensor {i} is written by no operator: damaged file")
         if si == 0 and type_name(tensors[i].type) in ("resource", "variant", "string"):
             raise ModelError(f"{where}: output tensor {i} is a {type_name(tensors[i].type)} handle, not data")
+        if si == 0 and tensors[i].isVariable:
+            raise ModelError(f"{where}: output tensor {i} is marked variable (state TFLM keeps and resets itself), "
+                             "not a result the caller reads: damaged file")
 
 
 # types whose data numpy cannot hold (np.dtype raises): refused at intake
-_NO_NUMPY_TYPES = frozenset({"bfloat16", "float8_e4m3fn", "float8_e5m2"})
+_NO_NUMPY_TYPES = frozenset({"bfloat16", "float8_e4m3fn", "float8_e5m2", "int2", "uint4"})
 
 
 def _tensor(raw: Any, ti: int, t: Any, where: str, empty_ok: bool = False) -> int:
@@ -372,6 +390,8 @@ def _operator(raw: Any, where: str, oi: int, op: Any, names: list[tuple[str, boo
         _signature(label, name, op, tensors)
         if name in _SHAPE_CHECKS:
             _SHAPE_CHECKS[name](label, op, tensors)
+    if name in _KERNEL_CHECKS:
+        _KERNEL_CHECKS[name](label, name, op, tensors)
 
 
 def _shape(tensors: list[Any], i: int) -> list[int]:
@@ -521,3 +541,221 @@ def _builtin_options(label: str, name: str, op: Any, n_subgraphs: int) -> None:
         if field.endswith("SubgraphIndex") and not 0 <= int(value) < n_subgraphs:
             raise ModelError(f"{label}: option {field} = {int(value)}, but the model has {n_subgraphs} "
                              "subgraph(s): damaged file")
+
+
+# --- What TFLM's kernels abort on -------------------------------------------------------------
+# TFLITE_CHECK in a kernel's Prepare or Eval ends the process (abort, exit 134) instead of returning
+# an error: the host reference interpreter of `run --compare` and `verify`, and the firmware on a
+# device, die on such a model. These mirror those checks (tflite-micro kernels and
+# kernels/internal/quantization_util.cc, reference ops), so intake refuses the model instead.
+
+_TWO_31 = float(1 << 31)
+
+
+def _shift(x: float) -> int:
+    """The shift QuantizeMultiplier returns for a finite x > 0."""
+    q, e = math.frexp(x)
+    if math.floor(abs(q) * _TWO_31 + 0.5) == _TWO_31:  # TfLiteRound rounds half away from zero
+        e += 1
+    return 0 if e < -31 else e
+
+
+def _below_one(x: float) -> bool:
+    """QuantizeMultiplierSmallerThanOneExp(x) does not abort."""
+    return math.isfinite(x) and 0.0 < x < 1.0 and _shift(x) <= 0
+
+
+def _params(t: Any) -> tuple[float, int]:
+    """TFLM's per-tensor params.scale and zero point (0 and 0 without quantization)."""
+    q = t.quantization
+    if q is None or q.scale is None or len(q.scale) == 0:
+        return 0.0, 0
+    return float(q.scale[0]), int(q.zeroPoint[0]) if q.zeroPoint is not None and len(q.zeroPoint) else 0
+
+
+def _io(op: Any) -> tuple[list[int], list[int]]:
+    return ([int(i) for i in (op.inputs if op.inputs is not None else [])],
+            [int(i) for i in (op.outputs if op.outputs is not None else [])])
+
+
+def _aborts(label: str, what: str, hint: str | None = None) -> ModelError:
+    return ModelError(f"{label}: {what}: TFLite Micro's kernel aborts on that (damaged file)",
+                      hint=hint or "re-export the model from its converter")
+
+
+def _f32(x: float) -> float:
+    import numpy as np
+
+    with np.errstate(all="ignore"):
+        return float(np.float32(x))
+
+
+def _softmax_limits(label: str, name: str, op: Any, tensors: list[Any]) -> None:
+    inputs, _ = _io(op)
+    if not inputs or inputs[0] < 0 or type_name(tensors[inputs[0]].type) != "int8":
+        return
+    scale = _params(tensors[inputs[0]])[0]
+    beta = 1.0 if name == "LOG_SOFTMAX" else _f32(float(op.builtinOptions.beta))
+    real = min(beta * scale * float(1 << 26), float((1 << 31) - 1))  # PreprocessSoftmaxScaling, 5 integer bits
+    if not real > 1.0:
+        what = f"beta {beta:g}" if name == "SOFTMAX" else "its fixed beta 1"
+        raise _aborts(label, f"{what} times the input scale {scale:g} is at most 2^-26",
+                      "a SOFTMAX without options has beta 0: re-export the model with its SoftmaxOptions"
+                      if name == "SOFTMAX" and beta == 0 else None)
+    if name == "LOG_SOFTMAX":
+        shift = _shift(real)
+        multiplier = math.floor(math.frexp(real)[0] * _TWO_31 + 0.5)
+        if multiplier == 1 << 31:
+            multiplier //= 2
+        divisor = float(1 << max(31 - shift, 0)) / multiplier
+        if not _below_one(divisor):
+            raise _aborts(label, f"input scale {scale:g} gives no reverse scaling divisor below 1")
+
+
+def _add_limits(label: str, name: str, op: Any, tensors: list[Any]) -> None:
+    """ADD, SUB (int8/int16 outputs), ADD_N and CUMSUM (int8): input and output rescaling below 1."""
+    inputs, outputs = _io(op)
+    if not outputs or not inputs or min(inputs) < 0:
+        return
+    out = tensors[outputs[0]]
+    kind = type_name(out.type)
+    if kind not in (("int8", "int16") if name in ("ADD", "SUB") else ("int8",)):
+        return
+    if name in ("ADD", "SUB") and len(inputs) >= 2:
+        scales = [_params(tensors[i])[0] for i in inputs[:2]]
+    else:
+        scales = [_params(tensors[inputs[0]])[0]]
+    out_scale = _params(out)[0]
+    if not all(s > 0 for s in scales + [out_scale]):
+        which = "output" if out_scale <= 0 else "input"
+        raise ModelError(f"{label}: an {kind} {which} has no quantization (the quantized kernel needs its scale "
+                         "and zero point): damaged file")
+    shift = 15 if kind == "int16" else 20
+    twice = 2.0 * max(scales)
+    f = _f32 if name == "SUB" else float  # SUB computes its multipliers in float, the others in double
+    if name == "SUB":
+        twice = _f32(twice)
+    multipliers = [f(s / twice) for s in scales] + [f(twice / f((1 << shift) * out_scale))]
+    bad = next((m for m in multipliers if not _below_one(m)), None)
+    if bad is not None:
+        raise _aborts(label, f"input scales {[f'{s:g}' for s in scales]} and output scale {out_scale:g} "
+                      f"give a rescaling multiplier of {bad:g} (it must be in (0, 1))")
+
+
+_COMPARISONS = ("EQUAL", "NOT_EQUAL", "LESS", "LESS_EQUAL", "GREATER", "GREATER_EQUAL")
+_BROADCAST_RANK = {"MAXIMUM": 5, "MINIMUM": 5, "DIV": 5}  # the others broadcast in 4 dimensions
+
+
+def _comparison_limits(label: str, name: str, op: Any, tensors: list[Any]) -> None:
+    inputs, _ = _io(op)
+    if len(inputs) < 2 or min(inputs) < 0 or type_name(tensors[inputs[0]].type) != "int8":
+        return
+    for i in inputs[:2]:
+        scale = _params(tensors[i])[0]
+        if not _below_one(scale):
+            raise _aborts(label, f"int8 input tensor {i} has scale {scale:g} (must be in (0, 1))")
+
+
+def _squared_difference_limits(label: str, name: str, op: Any, tensors: list[Any]) -> None:
+    inputs, _ = _io(op)
+    if len(inputs) < 2 or min(inputs) < 0 or type_name(tensors[inputs[0]].type) not in ("int8", "int16"):
+        return
+    scales = [_params(tensors[i])[0] for i in inputs[:2]]
+    if not all(s > 0 for s in scales) or not all(_below_one(s / (2.0 * max(scales))) for s in scales):
+        raise _aborts(label, f"input scales {[f'{s:g}' for s in scales]} give no rescaling multiplier in (0, 1)")
+
+
+def _broadcast(label: str, name: str, op: Any, tensors: list[Any]) -> None:
+    """Elementwise binary ops: the output has the broadcast shape of the inputs (TFLM's reference
+    ops abort on other sizes: MatchingElementsSize, ExtendedShape)."""
+    inputs, outputs = _io(op)
+    if len(inputs) < 2 or min(inputs[:2]) < 0 or not outputs:
+        return
+    a, b, out = _shape(tensors, inputs[0]), _shape(tensors, inputs[1]), _shape(tensors, outputs[0])
+    rank = max(len(a), len(b))
+    pa, pb = [1] * (rank - len(a)) + a, [1] * (rank - len(b)) + b
+    if any(x != y and 1 not in (x, y) for x, y in zip(pa, pb)):
+        raise _mismatch(label, f"inputs {a} and {b} do not broadcast")
+    want = [max(x, y) for x, y in zip(pa, pb)]
+    if out != want:
+        raise _mismatch(label, f"output {out} for inputs {a} and {b} (expected {want})")
+    limit = _BROADCAST_RANK.get(name, 4)
+    if a != b and max(rank, len(out)) > limit:
+        raise _aborts(label, f"a broadcast of rank {rank} (TFLM broadcasts {name} in at most {limit} dimensions)")
+    if name in ("ADD", "SUB"):
+        _add_limits(label, name, op, tensors)
+    elif name in _COMPARISONS:
+        _comparison_limits(label, name, op, tensors)
+    elif name == "SQUARED_DIFFERENCE":
+        _squared_difference_limits(label, name, op, tensors)
+
+
+def _squeeze_shape(label: str, name: str, op: Any, tensors: list[Any]) -> None:
+    inputs, outputs = _io(op)
+    if not inputs or inputs[0] < 0 or not outputs:
+        return
+    inp, out = _shape(tensors, inputs[0]), _shape(tensors, outputs[0])
+    dims = [int(d) for d in (op.builtinOptions.squeezeDims if op.builtinOptions.squeezeDims is not None else [])]
+    if not dims:
+        want = [d for d in inp if d != 1]
+    else:
+        axes = {d + len(inp) if d < 0 else d for d in dims}
+        if not all(0 <= a < len(inp) and inp[a] == 1 for a in axes):
+            raise _mismatch(label, f"squeeze dimensions {dims} of input {inp}")
+        want = [d for i, d in enumerate(inp) if i not in axes]
+    if out != want:
+        raise _mismatch(label, f"output {out} for SQUEEZE of {inp} (expected {want})")
+
+
+def _strided_slice_shape(label: str, name: str, op: Any, tensors: list[Any]) -> None:
+    inputs, _ = _io(op)
+    rank = len(_shape(tensors, inputs[0]))
+    for k, what in zip(inputs[1:4], ("begin", "end", "strides")):
+        if k < 0 or _shape(tensors, k) != [rank] or type_name(tensors[k].type) != "int32":
+            raise _mismatch(label, f"{what} tensor {k} is {type_name(tensors[k].type) if k >= 0 else 'absent'}"
+                            f"{_shape(tensors, k)}, the input has rank {rank} (needs int32[{rank}])")
+
+
+# Ops whose output has the shape of their (first) input: TFLM's kernels run over the input's
+# elements, the AOT code over the output's.
+_SAME_SHAPE = ("SOFTMAX", "LOG_SOFTMAX", "LOGISTIC", "TANH", "RELU", "RELU6", "RELU_N1_TO_1", "RELU_0_TO_1",
+               "HARD_SWISH", "LEAKY_RELU", "PRELU", "EXP", "LOG", "SQRT", "RSQRT", "SQUARE", "SIN", "COS",
+               "QUANTIZE", "DEQUANTIZE", "CAST", "ELU", "NEG", "ABS", "FLOOR", "CEIL", "ROUND", "LOGICAL_NOT")
+
+
+def _same_shape(label: str, name: str, op: Any, tensors: list[Any]) -> None:
+    inputs, outputs = _io(op)
+    if not inputs or inputs[0] < 0 or not outputs:
+        return
+    inp, out = _shape(tensors, inputs[0]), _shape(tensors, outputs[0])
+    if out != inp:
+        raise _mismatch(label, f"output {out} for input {inp} ({name} keeps the shape)")
+    if name in ("SOFTMAX", "LOG_SOFTMAX"):
+        _softmax_limits(label, name, op, tensors)
+
+
+def _concat_shapes(label: str, name: str, op: Any, tensors: list[Any]) -> None:
+    """Every input has the output's rank and dimensions but along the axis, where they add up
+    (TFLM's Prepare checks none of it and reads each input's shape as the output's)."""
+    inputs, outputs = _io(op)
+    if not outputs or min(inputs, default=0) < 0:
+        return
+    out = _shape(tensors, outputs[0])
+    axis = int(op.builtinOptions.axis)
+    axis = axis + len(out) if axis < 0 else axis
+    if not 0 <= axis < len(out):
+        raise _mismatch(label, f"axis {int(op.builtinOptions.axis)} of output {out}")
+    shapes = [_shape(tensors, i) for i in inputs]
+    bad = next((sh for sh in shapes if len(sh) != len(out) or any(a != b for k, (a, b) in enumerate(zip(sh, out))
+                                                                   if k != axis)), None)
+    if bad is not None or sum(sh[axis] for sh in shapes) != out[axis]:
+        raise _mismatch(label, f"inputs {shapes} concatenated along axis {axis} for output {out}")
+
+
+_KERNEL_CHECKS: dict[str, Any] = {
+    **{op: _same_shape for op in _SAME_SHAPE},
+    "CONCATENATION": _concat_shapes,
+    "ADD_N": _add_limits, "CUMSUM": _add_limits,
+    "SQUEEZE": _squeeze_shape, "STRIDED_SLICE": _strided_slice_shape,
+    **{op: _broadcast for op in ("ADD", "SUB", "MUL", "DIV", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE", *_COMPARISONS)},
+}

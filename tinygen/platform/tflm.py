@@ -35,6 +35,31 @@ _EXCLUDED = {"tensorflow/lite/micro/debug_log.cc", "tensorflow/lite/array.cc"}
 DEFINES = ("TF_LITE_STATIC_MEMORY", "TF_LITE_DISABLE_X86_NEON", "TF_LITE_MCU_DEBUG_LOG")
 
 
+# Ops whose Prepare turns float32 scales into a fixed-point multiplier through a ratio that TFLM up
+# to 90b983c computes in float, then widens to double (sub_common.cc, leaky_relu_common.cc), and the
+# PyPI interpreter tinygen's reference comes from in double, as tflite-micro pull request 3274
+# ("Fixed all foubles") does. For some scales the multipliers differ by a few units and an output
+# by 1: measured on the seanet SUB and LEAKY_RELU layers, bit-exact on a tree with that change
+# (docs/models.md). The pull request touches RELU, HARD_SWISH, SVDF, DIV, ABS, RSQRT and
+# SQUARED_DIFFERENCE as well; no output of the corpus shows a difference there, so they are not listed.
+FLOAT_RATIO_OPS = frozenset({"LEAKY_RELU", "SUB"})
+_FLOAT_RATIO_MARK = "const float twice_max_input_scale"  # sub_common.cc before that change
+
+
+def ratios_in_float(tree: TflmTree | None) -> bool | None:
+    """Whether this TFLM computes FLOAT_RATIO_OPS' multiplier ratios in float (None: cannot tell).
+    No tree means the pinned Arduino export (2023), which does."""
+    if tree is None:
+        return True
+    for name in ("sub_common.cc", "sub_common.cpp"):
+        for kernels in (tree.root / "tensorflow/lite/micro/kernels", tree.root / "src/tensorflow/lite/micro/kernels"):
+            try:
+                return _FLOAT_RATIO_MARK in (kernels / name).read_text(errors="replace")
+            except OSError:
+                continue
+    return None
+
+
 @dataclass(frozen=True)
 class TflmTree:
     root: Path

@@ -11,6 +11,8 @@ from ..emulator import EmulatorConfig
 from ..errors import ModelError, UsageError
 from ..link import LinkConfig
 from ..model import ModelInfo, check_deployable, load_model
+from ..platform.tflm import FLOAT_RATIO_OPS, ratios_in_float
+from ..project import resolve_tflm
 from ..reference import Reference
 from ..report import Reporter, silent
 from .firmware import build_hil_firmware
@@ -90,3 +92,27 @@ def _recommended_arena(model: ModelInfo) -> dict[str, int] | None:
         return {k: compute_arena(model, kernels=k).total for k in ("reference", "cmsis-nn")}
     except ModelError:  # includes UnsupportedOpError: an op without a kernel model
         return None
+
+
+def tflm_version_note(opts: VerifyOptions, info: ModelInfo) -> str | None:
+    """Why a TFLM firmware may differ from the reference by 1 on this model, when it is so: its
+    TFLM computes some multipliers in float, the reference interpreter in double (platform/tflm.py).
+    A statement for the mismatch's hint, never a tolerance."""
+    if opts.runtime != "tflm" or opts.elf is not None:
+        return None
+    ops = sorted(FLOAT_RATIO_OPS & set(info.op_counts))
+    if not ops:
+        return None
+    try:
+        board = get_board(opts.board)
+        tree = resolve_tflm(board, opts.runtime, opts.tflm_dir)
+    except UsageError:
+        return None
+    if not ratios_in_float(tree):
+        return None
+    import tflite_micro
+
+    which = f"TFLM at {tree.root} ({tree.revision})" if tree else "the Arduino TFLM export"
+    return (f"{which} computes the multipliers of {', '.join(ops)} from float ratios, the reference interpreter "
+            f"(tflite-micro {tflite_micro.__version__}) from double ratios (tflite-micro pull request 3274): "
+            "outputs can differ by 1; a TFLM tree with that change verifies bit-exact (docs/models.md)")

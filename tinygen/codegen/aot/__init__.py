@@ -21,7 +21,7 @@ def generate(model: ModelInfo, name: str, labels: list[str] | None = None,
     plan (incremental.analyse) NAME_run() reuses rows earlier windows computed."""
     from .emit import all_files
 
-    m = build(model, name)
+    m = build(model, name, row_pipelines=incremental is None)
     if incremental is not None:
         from .incremental import apply
 

@@ -79,6 +79,9 @@ class OpContext:
         self.subgraph = subgraph
         self.op = op
         self._state = state
+        # set by the generator when the op runs as a stage of a row pipeline (rows.py): its lowering must then be
+        # a kernel call rows.stage_code knows
+        self.row_stage = False
 
     def plan(self, key: str, compute: Any) -> Any:
         """A whole-model decision, computed once per generation by `compute(ctx)`."""

@@ -64,6 +64,20 @@ def wrap_i32(x: int) -> int:
     return x - (1 << 32) if x >= (1 << 31) else x
 
 
+def requantize(x: int, multiplier: int, shift: int) -> int:
+    """TFLM's MultiplyByQuantizedMultiplier on int32 (tg_requant in tg_aot_fixedpoint.h): x * 2^max(shift, 0),
+    saturating rounding doubling high multiply, rounding division by 2^max(-shift, 0) (ties away from zero)."""
+    left, right = max(shift, 0), max(-shift, 0)
+    a = wrap_i32(x << left)
+    if a == multiplier == -(1 << 31):
+        hi = (1 << 31) - 1
+    else:
+        hi = (a * multiplier + (1 << 30)) >> 31
+    mask = (1 << right) - 1
+    threshold = (mask >> 1) + (1 if hi < 0 else 0)
+    return (hi >> right) + (1 if (hi & mask) > threshold else 0)
+
+
 def compute_padding(in_size: int, filter_size: int, stride: int, dilation: int, out_size: int, same: bool) -> int:
     """TFLM ComputePaddingHeightWidth for one axis (the leading pad)."""
     if not same:

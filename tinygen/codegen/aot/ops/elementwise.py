@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..context import TG_DTYPES, OpContext
-from ..quant import activation_range, f32, quantize_multiplier
+from ..quant import activation_range, f32, quantize_multiplier, requantize
 from . import Lowered, register
+from .nn import all_fast, fold_offset, rq_table
 
 
 def _all_int8(ctx: OpContext) -> bool:
@@ -46,11 +49,24 @@ def add(ctx: OpContext) -> Lowered:
     m2, sh2 = quantize_multiplier(s2 / twice_max)
     mo, sho = quantize_multiplier(twice_max / ((1 << left_shift) * so))
     act = activation_range(ctx.options.fusedActivationFunction if ctx.options else 0, qo.scale[0], qo.zero_point[0])
+    fields = broadcast_fields(ctx)
+    if not fields["broadcast"]:
+        # every int8 input value's shifted and scaled term, as TFLM computes it per element
+        def table(off: int, m: int, sh: int) -> str:
+            return ctx.const_array(np.array([requantize((x + off) << left_shift, m, sh) for x in range(-128, 128)], np.int32),
+                                   "int32_t", "addt")
+        folded = fold_offset([sho], qo.zero_point[0])
+        lut = ctx.struct("tg_add_lut_params", {
+            "size": ctx.output(0).num_elements, "t1": table(-q1.zero_point[0], m1, sh1), "t2": table(-q2.zero_point[0], m2, sh2),
+            "rq": rq_table(ctx, [mo], [sho], folded), "fast": all_fast([sho]), "out_offset": qo.zero_point[0] - folded,
+            "act_min": act[0], "act_max": act[1],
+        }, "add")
+        return Lowered(f"tg_add_lut_s8(&{lut}, {ctx.inp(0)}, {ctx.inp(1)}, {ctx.out(0)});", ("tg_aot_elementwise.c",))
     params = ctx.struct("tg_add_params", {
         "size": ctx.output(0).num_elements, "in1_offset": -q1.zero_point[0], "in2_offset": -q2.zero_point[0],
         "left_shift": left_shift, "in1_mult": m1, "in1_shift": sh1, "in2_mult": m2, "in2_shift": sh2,
         "out_mult": mo, "out_shift": sho, "out_offset": qo.zero_point[0], "act_min": act[0], "act_max": act[1],
-        **broadcast_fields(ctx),
+        **fields,
     }, "add")
     return Lowered(f"tg_add_s8(&{params}, {ctx.inp(0)}, {ctx.inp(1)}, {ctx.out(0)});", ("tg_aot_elementwise.c",))
 

@@ -94,15 +94,25 @@ def _folded(bias: np.ndarray, w: np.ndarray, in_offset: int) -> np.ndarray:
 
 
 def _rq(ctx: OpContext, mults: list[int], shifts: list[int], bias: np.ndarray, out_zp: int,
-        act: tuple[int, int]) -> str:
+        act: tuple[int, int], k: int = 0) -> str:
     """A nested tg_requant_ch initialiser: constants table (output zero point folded in when
-    possible), folded bias, output range."""
+    possible), folded bias, output range. k > 0 (products of k int8 terms by tg_mm_wide_s8 /
+    tg_mm_q8_s8): the SMMULR constants `mh` instead of the table (12 bytes a channel, not 32) when every
+    shift is a right one and |2 * acc| < 2^31."""
     folded = fold_offset(shifts, out_zp)
-    table = rq_table(ctx, mults, shifts, folded)
     per_channel = int(len(set(zip(mults, shifts))) > 1)
+    mh, table = "NULL", "NULL"
+    # the kernels' SMMULR variants: per channel, or one multiplier with the whole int8 range
+    if (k and all_fast(shifts) and (per_channel or (act == (-128, 127) and out_zp == folded))
+            and int(np.abs(bias.astype(np.int64)).max(initial=0)) + k * 128 * 128 < 1 << 30):
+        rows = [[m, -s, (1 << (-s - 1)) + (folded << -s)] for m, s in zip(mults, shifts)]
+        mh = ctx.const_array(np.array(rows if per_channel else rows[:1], np.int64).reshape(-1).astype(np.int32),
+                             "int32_t", "mh")
+    else:
+        table = rq_table(ctx, mults, shifts, folded)
     return (f"{{ .ch = {table}, .bias = {ctx.const_array(bias, 'int32_t', 'biasf')}, "
             f".per_channel = {per_channel}, .out_offset = {out_zp - folded}, .act_min = {act[0]}, "
-            f".act_max = {act[1]}, .fast = {all_fast(shifts)} }}")
+            f".act_max = {act[1]}, .fast = {all_fast(shifts)}, .mh = {mh} }}")
 
 
 def interleave_pairs(w: np.ndarray) -> np.ndarray:
@@ -219,6 +229,60 @@ def widen_dw(w: np.ndarray) -> np.ndarray:
     return np.stack([even, odd], axis=-1).reshape(-1).astype(np.int64).astype(np.uint32).view(np.int32)
 
 
+def dw_row_weights(w: np.ndarray) -> np.ndarray:
+    """[oc, 3, 3] depthwise weights as tg_dwconv_rows_s8 reads them: per channel and filter row one word of bytes
+    (w0, w2, w1, 0), so SXTB16 gives the pairs (w0, w1) and (w2, 0)."""
+    padded = np.zeros((w.shape[0], 3, 4), np.int8)
+    padded[:, :, :3] = w
+    return np.ascontiguousarray(padded[..., [0, 2, 1, 3]]).reshape(-1)
+
+
+def _dw_rows(ctx: OpContext, w: np.ndarray, pads: tuple[int, int], folded: np.ndarray, mults: list[int],
+             shifts: list[int], out_zp: int, act: tuple[int, int]) -> Lowered | None:
+    """tg_dwconv_rows_s8 for 3x3, multiplier 1, dilation 1, batch 1, right shifts and accumulators inside +-2^30,
+    stride 1 along rows of at least 16 outputs (per output row it pays a fixed cost, ring row, calls and setup,
+    that shorter rows do not repay: they stay with tg_dwconv_s8), not as a row-pipeline stage (rows.py runs
+    tg_dwconv_s8's parameters row by row), or None. Its rows run along the image axis with
+    more outputs, along H only when in place cannot be asked for or input and output have one shape (then each
+    output pixel overwrites only its own input pixel, which the ring already holds)."""
+    o = ctx.options
+    n, ih, iw, ic = ctx.arg(0).shape
+    _, kh, kw, oc = w.shape
+    _, oh, ow, _ = ctx.output(0).shape
+    if (ctx.row_stage or n != 1 or oc != ic or (kh, kw) != (3, 3) or o.dilationHFactor != 1 or o.dilationWFactor != 1
+            or any(sh >= 0 for sh in shifts)):
+        return None
+    # |2 * (sum of products + bias)| < 2^31, so SMMULR of the doubled sum is TFLM's doubling high multiply
+    if int(np.abs(folded.astype(np.int64)).max()) + 9 * 128 * 128 >= 1 << 30:
+        return None
+    wk = np.ascontiguousarray(w.reshape(kh, kw, oc).transpose(2, 0, 1))   # [oc, kh, kw]
+    sh, sw, ph, pw = o.strideH, o.strideW, pads[0], pads[1]
+    steps = (ic, iw * ic, oc, ow * oc)
+    if oh > ow and o.strideH == 1 and ((ih, iw) == (oh, ow) or not dw_cache_rows(ctx)):
+        steps = (iw * ic, ic, ow * oc, oc)
+        ih, iw, oh, ow, sh, sw, ph, pw = iw, ih, ow, oh, sw, sh, pw, ph
+        wk = np.ascontiguousarray(wk.transpose(0, 2, 1))
+    if sw != 1 or ow < 16:
+        return None
+    # the output zero point goes into the rounding constant when it stays well inside int32
+    fold = all(abs(out_zp) * (1 << -s) + (1 << (-s - 1)) < (1 << 30) for s in shifts)
+    ch = [[m, -s, (1 << (-s - 1)) + (out_zp << -s if fold else 0), wrap_i32(2 * int(b))]
+          for m, s, b in zip(mults, shifts, folded)]
+    row_len = max(int(pw) + iw, ow + 3)
+    row_len += row_len % 2
+    params = ctx.struct("tg_dwrow_params", {
+        "in_h": ih, "in_w": iw, "c": oc, "out_h": oh, "out_w": ow, "stride_h": sh, "pad_h": ph, "pad_w": pw,
+        "in_zero_point": _qparams(ctx, 0)[1][0], "row_len": row_len,
+        "in_step": steps[0], "in_row_step": steps[1], "out_step": steps[2], "out_row_step": steps[3],
+        "w": ctx.const_array(dw_row_weights(wk), "int8_t", "w"),
+        "ch": ctx.const_array(np.array(ch, np.int64).reshape(-1).astype(np.int32), "int32_t", "dwch"),
+        "out_offset": 0 if fold else out_zp, "act_min": act[0], "act_max": act[1],
+    }, "dwrow")
+    scratch = ctx.scratch(2 * 4 * row_len + 4 * ow)
+    return Lowered(f"tg_dwconv_rows_s8(&{params}, {ctx.inp(0)}, {ctx.out(0)}, (int16_t *){scratch});",
+                   ("tg_aot_dwrow.c",))
+
+
 def group_channels(w: np.ndarray) -> np.ndarray:
     """[taps, oc] depthwise weights as tg_dwconv_s8 reads them: [oc/4][tap][4], then [tap][rest]."""
     taps, oc = w.shape
@@ -273,6 +337,7 @@ def _lower_conv(ctx: OpContext, w: np.ndarray, inplace_ok: bool) -> Lowered:
     grouped = fic != ic
     kp = (0 if grouped else _k_pad(ctx, kh * kw * ic)) or kh * kw * fic
     mult, shift = _per_channel(ctx, oc) if grouped else ("NULL", "NULL")
+    wide = 1 if widened(ctx) and not grouped else 2 if not grouped and kp % 8 == 0 and kp >= 32 else 0
     params = ctx.struct("tg_conv_params", {
         "batches": n, "in_h": ih, "in_w": iw, "in_c": ic, "out_h": oh, "out_w": ow, "out_c": oc,
         "k_h": kh, "k_w": kw, "filter_in_c": fic, "stride_h": o.strideH, "stride_w": o.strideW,
@@ -284,9 +349,9 @@ def _lower_conv(ctx: OpContext, w: np.ndarray, inplace_ok: bool) -> Lowered:
         "bias": ctx.const_array(np.array([wrap_i32(int(b)) for b in bias], np.int32), "int32_t", "bias")
         if grouped else "NULL",
         "bias_folded": ctx.const_array(folded_v, "int32_t", "biasf") if grouped else "NULL",
-        "rq": _rq(ctx, mults, shifts, folded_v, out_zp[0], act),
+        "rq": _rq(ctx, mults, shifts, folded_v, out_zp[0], act, kp if wide else 0),
         "in_zero_point": in_zp,
-        "wide": (wide := 1 if widened(ctx) and not grouped else 2 if not grouped and kp % 8 == 0 and kp >= 32 else 0),
+        "wide": wide,
         "k_pad": 0 if grouped else _k_pad(ctx, kh * kw * ic),
     }, "conv")
     if grouped:
@@ -355,21 +420,34 @@ def depthwise_conv_2d(ctx: OpContext) -> Lowered:
     bias = _bias(ctx, oc)
     # weights as [oc, taps] for the folded bias; the kernel reads them in the model's [taps, oc]
     folded = _folded(bias, np.ascontiguousarray(w.reshape(kh * kw, oc).T), -in_zp)
-    params = ctx.struct("tg_dwconv_params", {
+    pads = (compute_padding(ih, kh, o.strideH, o.dilationHFactor, oh2, same),
+            compute_padding(iw, kw, o.strideW, o.dilationWFactor, ow2, same))
+    rows = _dw_rows(ctx, w, pads, folded, mults, shifts, out_zp[0], act)
+    if rows is not None:
+        return rows
+    fo = fold_offset(shifts, out_zp[0])
+    # the widened path's SMMULR constants (three words a channel instead of a 32-byte tg_rq_ch row) when every shift
+    # is a right one and |2 * acc| < 2^31
+    smm = (oc == ic and oc % 4 == 0 and bool(all_fast(shifts))
+           and int(np.abs(folded.astype(np.int64)).max(initial=0)) + kh * kw * 128 * 128 < 1 << 30)
+    mh = ctx.const_array(np.array([[m, -s, (1 << (-s - 1)) + (fo << -s)] for m, s in zip(mults, shifts)],
+                                  np.int64).reshape(-1).astype(np.int32), "int32_t", "mh") if smm else "NULL"
+    fields: dict[str, object] = {
         "batches": n, "in_h": ih, "in_w": iw, "in_c": ic, "out_h": oh, "out_w": ow, "out_c": oc,
         "depth_mult": oc // ic, "k_h": kh, "k_w": kw, "stride_h": o.strideH, "stride_w": o.strideW,
         "dil_h": o.dilationHFactor, "dil_w": o.dilationWFactor,
-        "pad_h": compute_padding(ih, kh, o.strideH, o.dilationHFactor, oh2, same),
-        "pad_w": compute_padding(iw, kw, o.strideW, o.dilationWFactor, ow2, same),
-        "out_offset": out_zp[0] - (fo := fold_offset(shifts, out_zp[0])), "act_min": act[0], "act_max": act[1],
-        "rq": rq_table(ctx, mults, shifts, fo) if len(set(zip(mults, shifts))) > 1
+        "pad_h": pads[0], "pad_w": pads[1],
+        "out_offset": out_zp[0] - fo, "act_min": act[0], "act_max": act[1],
+        "rq": "NULL" if smm else rq_table(ctx, mults, shifts, fo) if len(set(zip(mults, shifts))) > 1
         else ctx.struct_array("tg_rq_ch", [_rq_row(mults[0], shifts[0], fo)] * oc, "rq", row_bytes=32),
         "bias": ctx.const_array(folded, "int32_t", "biasf"),
         "rq_fast": all_fast(shifts),
         "in_zero_point": in_zp,
         "cache_rows": (cache := dw_cache_rows(ctx)),
         "wide": int(wide := oc == ic and oc % 4 == 0),
-    }, "dwconv")
+        "mh": mh,
+    }
+    params = ctx.struct("tg_dwconv_params", fields, "dwconv")
     # tap offsets, a zero-point row, the in-place row cache (+ padding to a word, the wide path's
     # row tap offsets)
     extra = (-(ic + cache * iw * ic)) % 4 + 4 * kh * kw if wide else 0
@@ -405,10 +483,11 @@ def fully_connected(ctx: OpContext) -> Lowered:
     act = activation_range(o.fusedActivationFunction if o else 0, out_s[0], out_zp[0])
     bias = _bias(ctx, out_depth)
     folded = _folded(bias, w.reshape(out_depth, -1), -in_zp[0])
+    wide = 1 if widened(ctx) else 2 if in_depth % 8 == 0 and in_depth >= 32 else 0
     params = ctx.struct("tg_fc_params", {
         "batches": batches, "in_depth": in_depth, "out_depth": out_depth,
-        "rq": _rq(ctx, mults, shifts, folded, out_zp[0], act),
-        "wide": (wide := 1 if widened(ctx) else 2 if in_depth % 8 == 0 and in_depth >= 32 else 0),
+        "rq": _rq(ctx, mults, shifts, folded, out_zp[0], act, in_depth if wide else 0),
+        "wide": wide,
     }, "fc")
     if wide == 2:
         weights = ctx.const_array(interleave_quads(w.reshape(out_depth, -1)), "int8_t", "w")
