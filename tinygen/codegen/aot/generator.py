@@ -186,16 +186,16 @@ def _lower_subgraph(model: ModelInfo, sg: SubgraphInfo, state: ModelState, sourc
             continue
         if chain is not None:
             k = rplan.chains.index(chain)
-            if chain.stages[chain.ops.index(op_index)].kind == "fc":
-                stage = rows.lower_fc(ctx)
-            else:
-                try:
+            try:
+                if chain.stages[chain.ops.index(op_index)].kind == "fc":
+                    stage = rows.lower_fc(ctx)
+                else:
                     low = reg.lower(ctx)
-                except UnsupportedActivation as exc:
-                    raise ctx.error(str(exc)) from exc
-                sources.update(low.sources)
-                state.headers.update(low.headers)
-                stage = rows.stage_code(low.code, op.op)
+                    sources.update(low.sources)
+                    state.headers.update(low.headers)
+                    stage = rows.stage_code(low.code, op.op)
+            except UnsupportedActivation as exc:
+                raise ctx.error(str(exc)) from exc
             low_x.stage_codes.setdefault(k, []).append(stage)
             sources.add(rows.ROW_SOURCE[stage.kind])
             if op_index == chain.ops[0]:
