@@ -7,7 +7,9 @@
 #include <cstdlib>
 #include <new>
 
+#ifndef ARENA_STRING_LOG  // the Arduino export has DebugLog(const char*) (bench/arduino_export_shim.cc)
 #include "tensorflow/lite/micro/cortex_m_generic/debug_log_callback.h"
+#endif
 #include "tensorflow/lite/micro/micro_allocator.h"
 #include "tensorflow/lite/micro/micro_interpreter.h"
 #include "tensorflow/lite/micro/micro_resource_variable.h"
@@ -26,10 +28,14 @@ alignas(16) static uint8_t arena[ARENA_MAX];
 alignas(MOpResolver) static uint8_t resolver_buf[sizeof(MOpResolver)];
 alignas(tflite::MicroInterpreter) static uint8_t interp_buf[sizeof(tflite::MicroInterpreter)];
 
+#ifndef ARENA_STRING_LOG
 static void log_line(const char* s) { fputs(s, stdout); }
+#endif
 
 int main() {
+#ifndef ARENA_STRING_LOG
   RegisterDebugLogCallback(log_line);
+#endif
   unsigned long size = 0;
   FILE* f = fopen("arena.txt", "r");
   if (!f || fscanf(f, "%lu", &size) != 1 || size > ARENA_MAX) return 2;

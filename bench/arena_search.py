@@ -15,6 +15,12 @@ QEMU mps2-an386 runs:
 
     python bench/arena_search.py MODEL.tflite [MODEL...] [--kernels reference,cmsis-nn]
         [--resource-slots N] [--json OUT.json] [--merge tests/data/arena_truth.json --key REL]
+    python bench/arena_search.py MODEL.tflite [MODEL...] --arduino-export DIR [--work DIR] [--json OUT.json]
+
+With --arduino-export, the TFLM measured is the Arduino export real boards get without a local
+tree (a copy of tflite-micro-arduino-examples, e.g. at 7948b85), compiled for the emulated
+Cortex-M4F with the flags the nano33ble project uses (bench/arduino_export.py; kernels "arduino":
+its CMSIS-NN kernels); --work keeps its compiled library between runs.
 
 The entry printed (and merged with --merge) has the arena_truth.json fields: min_arena,
 arena_used_bytes (at the minimum), arena_used_bytes_4mib (at the largest arena, despite the name
@@ -38,8 +44,10 @@ BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(BENCH_DIR))
 
+from arduino_export import export_firmware, export_library  # noqa: E402
 from run import tflm_firmware, tflm_lib  # noqa: E402
 
+from tinygen.codegen import tflm  # noqa: E402
 from tinygen.hostrun import qemu  # noqa: E402
 from tinygen.model import ModelInfo, load_model  # noqa: E402
 from tinygen.model.variables import resource_variable_count  # noqa: E402
@@ -73,6 +81,18 @@ def build(model: ModelInfo, tflm_dir: Path, kernels: str, work: Path, slots: int
                               [f"-DARENA_VARS={slots}", f"-DARENA_MAX={ARENA_MAX}"])
     if proc.returncode != 0:
         raise SystemExit(f"TFLM {kernels} build failed:\n{proc.stderr[-2000:]}")
+    return elf
+
+
+def build_arduino(model: ModelInfo, export: Path, lib: Path, work: Path, slots: int) -> Path:
+    src = work / "src"
+    src.mkdir(parents=True, exist_ok=True)
+    for name, content in tflm.generate(model, "m", None, tflm.ArenaSizes(0, 0)).items():
+        (src / name).write_text(content)
+    elf, proc = export_firmware(src, export, lib, work, BENCH_DIR / "arena_app.cc",
+                                [f"-DARENA_VARS={slots}", f"-DARENA_MAX={ARENA_MAX}"])
+    if proc.returncode != 0:
+        raise SystemExit(f"TFLM Arduino export build failed:\n{proc.stderr[-2000:]}")
     return elf
 
 
@@ -145,18 +165,27 @@ def main() -> int:
     ap.add_argument("--json", type=Path, help="write {model: {kernels: entry}} here")
     ap.add_argument("--merge", type=Path, help="merge the entries into this arena_truth.json")
     ap.add_argument("--key", help="with one model and --merge: the key under 'models' (default: file name)")
+    ap.add_argument("--arduino-export", type=Path, help="measure this TFLM Arduino export instead of --tflm-dir")
+    ap.add_argument("--work", type=Path, help="with --arduino-export: keep its compiled library here")
     args = ap.parse_args()
-    if args.tflm_dir is None:
+    if args.arduino_export is None and args.tflm_dir is None:
         ap.error("set TINYGEN_TFLM_DIR or --tflm-dir to a TFLM tree with Cortex-M4F libraries built")
     results: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="tg-arena-build-") as tmp:
+        lib = None
+        if args.arduino_export is not None:
+            lib = export_library(args.arduino_export, args.work or Path(tmp) / "arduino-lib")
+            args.kernels = "arduino"
         for path in args.models:
             model = load_model(path)
             slots = resource_slots(model) if args.resource_slots is None else args.resource_slots
             key = args.key if args.key and len(args.models) == 1 else path.name
             results[key] = {}
             for kernels in args.kernels.split(","):
-                elf = build(model, args.tflm_dir, kernels, Path(tmp) / path.stem, slots)
+                if lib is not None:
+                    elf = build_arduino(model, args.arduino_export, lib, Path(tmp) / path.stem, slots)
+                else:
+                    elf = build(model, args.tflm_dir, kernels, Path(tmp) / path.stem, slots)
                 entry = search(elf, args.timeout)
                 results[key][kernels] = entry
                 print(f"{key} {kernels}: {json.dumps(entry)}", file=sys.stderr)

@@ -8,10 +8,12 @@ TINYGEN_TFLM_DIR when set (TFLM 90b983c), else the Arduino export from the folde
 Skipped with a reason without them; marked slow (each build compiles a whole Arduino core once).
 
 What is checked: tinygen's sources compile with -Wall -Wextra -Werror (build_src_flags); the ST
-boards and any Mbed board whose precompiled libmbed.a is present link to a complete ELF whose
-memory report fits the board's limits; where libmbed.a is absent (public git lacks nano33ble's),
-the link is redone without it and every unresolved symbol tinygen's own objects reference must be
-an Mbed OS symbol (the main-thread stack `_main_stack`), none of tinygen's.
+boards and any Mbed board whose precompiled libmbed.a is present (pico's is in ArduinoCore-mbed's
+git) link to a complete ELF whose memory report fits the board's limits; for the Mbed boards the
+link is also redone without libmbed.a (nano33ble's is tracked in git but not every copy of the
+repository has the blob): every unresolved symbol tinygen's own objects reference must be an Mbed
+OS symbol (the main-thread stack `_main_stack`), none of tinygen's, and every symbol the real link
+(--gc-sections from the core's main()) needs from libmbed.a must be an Mbed OS one.
 """
 
 from __future__ import annotations

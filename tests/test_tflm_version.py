@@ -20,7 +20,7 @@ from tinygen.platform.tflm import (
     find_tflm_tree,
     identify,
 )
-from tinygen.project import render_project
+from tinygen.project import render_project, tflm_arena_sizes
 
 KWS = "micro_speech/micro_speech_quantized.tflite"
 TFLM_DIR = os.environ.get("TINYGEN_TFLM_DIR")
@@ -78,14 +78,31 @@ def test_90b983c_is_modelled_by_commit_and_by_content(tmp_path: Path) -> None:
     assert identify(copy).modelled and identify(copy).ident.startswith("sha256:")
 
 
+ARDUINO_TRUTH = json.loads((Path(__file__).parent / "data" / "arena_truth_arduino.json").read_text())
+
+
 def test_default_real_board_tflm_says_not_exact(no_local_tflm: None, models_dir: Path) -> None:
     model = load_model(models_dir / KWS)
     files, tree, name = render_project(get_board("nano33ble"), model, "hil", "tflm")
     assert tree is None
     header = str(files[f"src/model/{name}_arena.h"])
     assert "NOT EXACT" in header and "7948b85" in header
+    # the nano33ble build does not define CMSIS_NN: the REFERENCE figure is the arena, and it holds
+    # what the export needs (measured: tests/data/arena_truth_arduino.json)
+    reserved = int(header.split(f"{name.upper()}_ARENA_SIZE_REFERENCE ", 1)[1].split()[0])
+    assert reserved >= ARDUINO_TRUTH["models"][KWS]["min_arena"]
     info = json.loads(str(files["tinygen.json"]))["tflm"]
     assert info["modelled"] is False and "not exact" in info["arena"]
+
+
+@pytest.mark.parametrize("rel", sorted(ARDUINO_TRUTH["models"]))
+def test_margin_holds_the_arduino_exports_measured_arena(models_dir: Path, rel: str) -> None:
+    """The export (7948b85) is not modelled; its measured minimum arena on qemu-m4 is above
+    tinygen's 90b983c figure (up to ~10 % on the zoo) and within the reserve (figure + 25 % + 1024)."""
+    sizes = tflm_arena_sizes(load_model(models_dir / rel))
+    need = ARDUINO_TRUTH["models"][rel]["min_arena"]
+    assert need > sizes.reference  # why 90b983c's exact figure is not the export's
+    assert identify(None).reserve(sizes.reference) >= need, f"{rel}: the export needs {need}"
 
 
 @pytest.mark.parametrize("board", ["nucleo_l4r5zi", "disco_f746ng", "pico"])

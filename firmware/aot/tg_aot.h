@@ -121,6 +121,9 @@ typedef struct {
   int32_t in_zero_point;
   int32_t cache_rows;             /* > 0: may run in place (input rows cached in scratch) */
   int32_t wide;                   /* multiplier 1, out_c % 4 == 0: weights widened (tg_aot_dwconv.c) */
+  /* wide layers only, NULL or per channel: Q31 multiplier, right shift e, 2^(e-1) (+ the folded
+     output zero point * 2^e) for SMMULR of the doubled sum (|2 * acc| < 2^31 checked); rq is then NULL */
+  const int32_t *mh;
 } tg_dwconv_params;
 
 typedef struct {

@@ -128,6 +128,74 @@ TG_DW_INLINE void pixel_wide(const tg_dwconv_params *p, const int8_t *img, const
   }
 }
 
+#if TG_AOT_DSP
+static inline int32_t mulhi_r(int32_t a, int32_t b) {
+  int32_t r;
+  __asm__("smmulr %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+  return r;
+}
+#else
+static inline int32_t mulhi_r(int32_t a, int32_t b) { return (int32_t)(((int64_t)a * b + ((int64_t)1 << 31)) >> 32); }
+#endif
+
+/* m3 = the channel's (Q31 multiplier, right shift e, 2^(e-1) [+ out_offset * 2^e]): SMMULR of the
+ * doubled sum is TFLM's doubling high multiply (tinygen checked |2 * acc| < 2^31), then its
+ * rounding division by 2^e. */
+TG_DW_INLINE int8_t finish_mh(const int32_t *m3, int32_t acc, int32_t off, int32_t lo, int32_t hi, const int sat8) {
+  const int32_t x = mulhi_r((int32_t)((uint32_t)acc << 1), m3[0]);
+  const int32_t v = ((x + m3[2] + (x >> 31)) >> m3[1]) + off;
+#if TG_AOT_DSP
+  if (sat8) return (int8_t)__ssat(v, 8);
+#else
+  (void)sat8;
+#endif
+  return (int8_t)tg_clamp(v, lo, hi);
+}
+
+/* pixel_wide with the requantization from p->mh (tinygen/codegen/aot/ops/nn.py). */
+TG_DW_INLINE void pixel_wide_mh(const tg_dwconv_params *p, const int8_t *img, const int32_t *taps, const int32_t *w,
+                                int8_t *o, const int sat8) {
+  const int32_t oc = p->out_c, ntaps = p->k_h * p->k_w;
+  const int32_t off = sat8 ? 0 : p->out_offset, lo = p->act_min, hi = p->act_max;
+  const int32_t *const bias = p->bias;
+  const int32_t *m3 = p->mh;
+  const int32_t *wp = w;
+  const int8_t *base = img;
+  int32_t c, t;
+#if defined(__GNUC__)
+  __asm__ volatile("" ::: "memory");  /* the tap offsets are stored before the taps read them */
+#endif
+  for (c = 0; c < oc; c += 4, base += 4, m3 += 12) {
+    int32_t a0 = bias[c], a1 = bias[c + 1], a2 = bias[c + 2], a3 = bias[c + 3];
+    if (ntaps == 9) {
+      TG_DW_TAP(0);
+      TG_DW_TAP(1);
+      TG_DW_TAP(2);
+      TG_DW_TAP(3);
+      TG_DW_TAP(4);
+      TG_DW_TAP(5);
+      TG_DW_TAP(6);
+      TG_DW_TAP(7);
+      TG_DW_TAP(8);
+    } else {
+      for (t = 0; t < ntaps; ++t) TG_DW_TAP_AT(taps + t, 0);
+    }
+    o[c] = finish_mh(m3, a0, off, lo, hi, sat8);
+    o[c + 1] = finish_mh(m3 + 3, a1, off, lo, hi, sat8);
+    o[c + 2] = finish_mh(m3 + 6, a2, off, lo, hi, sat8);
+    o[c + 3] = finish_mh(m3 + 9, a3, off, lo, hi, sat8);
+  }
+}
+
+static void pixel_mh_any(const tg_dwconv_params *p, const int8_t *img, const int32_t *taps, const int32_t *w,
+                         int8_t *o) {
+  if (p->act_min == -128 && p->act_max == 127 && p->out_offset == 0) {
+    pixel_wide_mh(p, img, taps, w, o, 1);
+  } else {
+    pixel_wide_mh(p, img, taps, w, o, 0);
+  }
+}
+
 static void pixel_wide_any(const tg_dwconv_params *p, const int8_t *img, const int32_t *taps, const int32_t *w,
                            int8_t *o) {
   /* the common case: one-step requantization, output zero point folded into its constants
@@ -188,7 +256,8 @@ void tg_dwconv_s8(const tg_dwconv_params *p, const int8_t *in, const int8_t *w, 
         int8_t *o = out + ((n * p->out_h + oy) * p->out_w + ox) * oc;
         const int8_t *wg = w;
         if (rows_in && ix0 >= 0 && ix0 + (p->k_w - 1) * p->dil_w < p->in_w) {
-          pixel_wide_any(p, img + ix0 * p->in_c, row_taps, (const int32_t *)(const void *)w, o);
+          if (p->mh) pixel_mh_any(p, img + ix0 * p->in_c, row_taps, (const int32_t *)(const void *)w, o);
+          else pixel_wide_any(p, img + ix0 * p->in_c, row_taps, (const int32_t *)(const void *)w, o);
           continue;
         }
         for (ky = 0, t = 0; ky < p->k_h; ++ky) {
@@ -205,7 +274,8 @@ void tg_dwconv_s8(const tg_dwconv_params *p, const int8_t *in, const int8_t *w, 
           }
         }
         if (p->wide) {
-          pixel_wide_any(p, img, taps, (const int32_t *)(const void *)w, o);
+          if (p->mh) pixel_mh_any(p, img, taps, (const int32_t *)(const void *)w, o);
+          else pixel_wide_any(p, img, taps, (const int32_t *)(const void *)w, o);
           continue;
         }
         for (g = 0; g < groups && mult != 1; ++g) {

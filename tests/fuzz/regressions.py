@@ -221,6 +221,30 @@ def _slice_begin(m: Any) -> None:  # a begin vector shorter than the input's ran
     m.buffers[begin.buffer].data = m.buffers[begin.buffer].data[:8]
 
 
+def _int2_tensor(m: Any) -> None:  # TypeError in numpy ('int2' not understood) in the AOT generator
+    m.subgraphs[0].tensors[3].type = fb.TensorType.INT2
+
+
+def _softmax_output_shape(m: Any) -> None:  # run --compare: AOT != TFLM (the AOT code ran over 36 outputs)
+    sg = m.subgraphs[0]
+    softmax = next(op for op in sg.operators if op.builtinOptionsType == fb.BuiltinOptions.SoftmaxOptions)
+    sg.tensors[softmax.outputs[0]].shape = [3, 1, 12]
+
+
+def _variable_op_output(m: Any) -> None:  # run --compare: AOT != TFLM
+    sg = m.subgraphs[0]
+    concat = next(op for op in sg.operators if op.builtinOptionsType == fb.BuiltinOptions.ConcatenationOptions)
+    sg.tensors[concat.outputs[0]].isVariable = True
+
+
+def _concat_rank(m: Any) -> None:  # IndexError in the AOT generator's CONCATENATION (exit 70)
+    sg = m.subgraphs[0]
+    concat = next(op for op in sg.operators if op.builtinOptionsType == fb.BuiltinOptions.ConcatenationOptions)
+    vector = next(i for i, t in enumerate(sg.tensors) if len(t.shape) == 1 and m.buffers[t.buffer].data is not None
+                  and len(m.buffers[t.buffer].data))
+    concat.inputs = [concat.inputs[0], vector]
+
+
 def _truncated(data: bytes) -> bytes:
     return data[: len(data) // 3]
 
@@ -290,13 +314,23 @@ CASES: dict[str, tuple[str, Structural | Callable[[bytes], bytes], str, int, str
     "variable_input": (KWS, _variable_input, "the model input marked variable (a structural mutant of bench/fuzz.py "
                        "--seed 99: KeyError in the AOT generator, exit 70)", 3, "input tensor 0 is marked variable"),
     "variable_output": (HELLO, _variable_output, "the model output marked variable (KeyError in the AOT generator)", 3,
-                        "output tensor 9 is marked variable"),
+                        "writes tensor 9, which is marked variable"),
     "add_output_scale": (RESNET, _add_output_scale, "an ADD output scale of 1e-9 (TFLM's ADD aborts: rescaling "
                          "multiplier above 1)", 3, "rescaling multiplier"),
     "add_output_shape": (RESNET, _add_output_shape, "an ADD output with half its inputs' channels (TFLM's ADD aborts)",
                          3, "for inputs [1, 32, 32, 16]"),
     "slice_begin": (NABU, _slice_begin, "a STRIDED_SLICE begin vector of 2 for a rank-4 input (TFLM reads past it)", 3,
                     "needs int32[4]"),
+    "int2_tensor": (FRONTEND, _int2_tensor, "a constant typed int2 (a structural mutant of the final fuzz run, seed "
+                    "2026: TypeError in numpy, exit 70)", 3, "has type int2"),
+    "softmax_output_shape": (KWS, _softmax_output_shape, "the SOFTMAX output shaped [3, 1, 12] for its [1, 12] input (a "
+                             "structural mutant of the final fuzz run: run --compare AOT != TFLM)", 3,
+                             "SOFTMAX keeps the shape"),
+    "variable_op_output": (NABU, _variable_op_output, "a CONCATENATION output marked variable (a structural mutant of "
+                           "the final fuzz run: run --compare AOT != TFLM)", 3, "which is marked variable"),
+    "concat_rank": ("micro_wake_word/vad.tflite", _concat_rank, "a rank-1 constant as the second input of a rank-4 "
+                    "CONCATENATION (a structural mutant of the final fuzz run: IndexError, exit 70)", 3,
+                    "concatenated along axis"),
     "truncated": (SPEECH, _truncated, "the first third of the file", 3, "corrupt or truncated"),
     "length_field": (HELLO, _length_field, "the tensors vector's length set to 2^31-1", 3, "corrupt or truncated"),
 }

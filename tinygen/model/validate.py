@@ -22,7 +22,8 @@ and before `ModelInfo` is built, so every later stage may rely on a structurally
 - nothing on which TFLM's kernels abort the process instead of returning an error (_KERNEL_CHECKS:
   the TFLITE_CHECKs of their Prepare and Eval: multipliers that softmax, add, sub and comparisons
   cannot quantize, elementwise shapes that do not broadcast to the output, squeeze and strided-slice
-  shapes), and no model input or output marked variable;
+  shapes), elementwise ops' outputs shaped as their inputs, concatenations whose shapes add up, and
+  no model input, model output or operator output marked variable;
 - custom operator names and metadata names are UTF-8, and Signal ops' custom options are a
   flexbuffer map of plain values.
 
@@ -265,6 +266,9 @@ def _dataflow(raw: Any, si: int, where: str, sg: Any, names: list[tuple[str, boo
         for i in (int(i) for i in (op.outputs if op.outputs is not None else [])):
             if i in constant:
                 raise ModelError(f"{label} writes tensor {i}, a constant: damaged file")
+            if i >= 0 and tensors[i].isVariable:
+                raise ModelError(f"{label} writes tensor {i}, which is marked variable (state an op keeps "
+                                 "through its inputs, never an output): damaged file")
             if i in writer or i in inputs:
                 first = f"operator {writer[i]}" if i in writer else "the subgraph's input"
                 raise ModelError(f"{label} writes tensor {i}, which {first} writes already: damaged file")
@@ -281,7 +285,7 @@ def _dataflow(raw: Any, si: int, where: str, sg: Any, names: list[tuple[str, boo
 
 
 # types whose data numpy cannot hold (np.dtype raises): refused at intake
-_NO_NUMPY_TYPES = frozenset({"bfloat16", "float8_e4m3fn", "float8_e5m2"})
+_NO_NUMPY_TYPES = frozenset({"bfloat16", "float8_e4m3fn", "float8_e5m2", "int2", "uint4"})
 
 
 def _tensor(raw: Any, ti: int, t: Any, where: str, empty_ok: bool = False) -> int:
@@ -712,8 +716,45 @@ def _strided_slice_shape(label: str, name: str, op: Any, tensors: list[Any]) -> 
                             f"{_shape(tensors, k)}, the input has rank {rank} (needs int32[{rank}])")
 
 
+# Ops whose output has the shape of their (first) input: TFLM's kernels run over the input's
+# elements, the AOT code over the output's.
+_SAME_SHAPE = ("SOFTMAX", "LOG_SOFTMAX", "LOGISTIC", "TANH", "RELU", "RELU6", "RELU_N1_TO_1", "RELU_0_TO_1",
+               "HARD_SWISH", "LEAKY_RELU", "PRELU", "EXP", "LOG", "SQRT", "RSQRT", "SQUARE", "SIN", "COS",
+               "QUANTIZE", "DEQUANTIZE", "CAST", "ELU", "NEG", "ABS", "FLOOR", "CEIL", "ROUND", "LOGICAL_NOT")
+
+
+def _same_shape(label: str, name: str, op: Any, tensors: list[Any]) -> None:
+    inputs, outputs = _io(op)
+    if not inputs or inputs[0] < 0 or not outputs:
+        return
+    inp, out = _shape(tensors, inputs[0]), _shape(tensors, outputs[0])
+    if out != inp:
+        raise _mismatch(label, f"output {out} for input {inp} ({name} keeps the shape)")
+    if name in ("SOFTMAX", "LOG_SOFTMAX"):
+        _softmax_limits(label, name, op, tensors)
+
+
+def _concat_shapes(label: str, name: str, op: Any, tensors: list[Any]) -> None:
+    """Every input has the output's rank and dimensions but along the axis, where they add up
+    (TFLM's Prepare checks none of it and reads each input's shape as the output's)."""
+    inputs, outputs = _io(op)
+    if not outputs or min(inputs, default=0) < 0:
+        return
+    out = _shape(tensors, outputs[0])
+    axis = int(op.builtinOptions.axis)
+    axis = axis + len(out) if axis < 0 else axis
+    if not 0 <= axis < len(out):
+        raise _mismatch(label, f"axis {int(op.builtinOptions.axis)} of output {out}")
+    shapes = [_shape(tensors, i) for i in inputs]
+    bad = next((sh for sh in shapes if len(sh) != len(out) or any(a != b for k, (a, b) in enumerate(zip(sh, out))
+                                                                   if k != axis)), None)
+    if bad is not None or sum(sh[axis] for sh in shapes) != out[axis]:
+        raise _mismatch(label, f"inputs {shapes} concatenated along axis {axis} for output {out}")
+
+
 _KERNEL_CHECKS: dict[str, Any] = {
-    "SOFTMAX": _softmax_limits, "LOG_SOFTMAX": _softmax_limits,
+    **{op: _same_shape for op in _SAME_SHAPE},
+    "CONCATENATION": _concat_shapes,
     "ADD_N": _add_limits, "CUMSUM": _add_limits,
     "SQUEEZE": _squeeze_shape, "STRIDED_SLICE": _strided_slice_shape,
     **{op: _broadcast for op in ("ADD", "SUB", "MUL", "DIV", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE", *_COMPARISONS)},

@@ -425,19 +425,27 @@ def depthwise_conv_2d(ctx: OpContext) -> Lowered:
     rows = _dw_rows(ctx, w, pads, folded, mults, shifts, out_zp[0], act)
     if rows is not None:
         return rows
+    fo = fold_offset(shifts, out_zp[0])
+    # the widened path's SMMULR constants (three words a channel instead of a 32-byte tg_rq_ch row) when every shift
+    # is a right one and |2 * acc| < 2^31
+    smm = (oc == ic and oc % 4 == 0 and bool(all_fast(shifts))
+           and int(np.abs(folded.astype(np.int64)).max(initial=0)) + kh * kw * 128 * 128 < 1 << 30)
+    mh = ctx.const_array(np.array([[m, -s, (1 << (-s - 1)) + (fo << -s)] for m, s in zip(mults, shifts)],
+                                  np.int64).reshape(-1).astype(np.int32), "int32_t", "mh") if smm else "NULL"
     fields: dict[str, object] = {
         "batches": n, "in_h": ih, "in_w": iw, "in_c": ic, "out_h": oh, "out_w": ow, "out_c": oc,
         "depth_mult": oc // ic, "k_h": kh, "k_w": kw, "stride_h": o.strideH, "stride_w": o.strideW,
         "dil_h": o.dilationHFactor, "dil_w": o.dilationWFactor,
         "pad_h": pads[0], "pad_w": pads[1],
-        "out_offset": out_zp[0] - (fo := fold_offset(shifts, out_zp[0])), "act_min": act[0], "act_max": act[1],
-        "rq": rq_table(ctx, mults, shifts, fo) if len(set(zip(mults, shifts))) > 1
+        "out_offset": out_zp[0] - fo, "act_min": act[0], "act_max": act[1],
+        "rq": "NULL" if smm else rq_table(ctx, mults, shifts, fo) if len(set(zip(mults, shifts))) > 1
         else ctx.struct_array("tg_rq_ch", [_rq_row(mults[0], shifts[0], fo)] * oc, "rq", row_bytes=32),
         "bias": ctx.const_array(folded, "int32_t", "biasf"),
         "rq_fast": all_fast(shifts),
         "in_zero_point": in_zp,
         "cache_rows": (cache := dw_cache_rows(ctx)),
         "wide": int(wide := oc == ic and oc % 4 == 0),
+        "mh": mh,
     }
     params = ctx.struct("tg_dwconv_params", fields, "dwconv")
     # tap offsets, a zero-point row, the in-place row cache (+ padding to a word, the wide path's
