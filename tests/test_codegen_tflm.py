@@ -93,8 +93,9 @@ def test_op_resolver_compiles_against_tflm(models_dir: Path, tmp_path: Path) -> 
     tflm_dir = os.environ.get("TINYGEN_TFLM_DIR")
     if not tflm_dir:
         pytest.skip("no TFLite Micro source tree configured (set TINYGEN_TFLM_DIR)")
-    # the include path tinygen's own TFLM builds use (the tree plus flatbuffers, gemmlowp, ruy, kissfft)
-    includes = [f"-I{d}" for d in find_tflm_tree(Path(tflm_dir)).include_dirs]
+    # the include path tinygen's own TFLM builds use: the tree plus flatbuffers, gemmlowp, ruy, kissfft,
+    # as system headers (TFLM's are not -Wextra clean; the generated files must be)
+    includes = [arg for d in find_tflm_tree(Path(tflm_dir)).include_dirs for arg in ("-isystem", str(d))]
     for rel in ("micro_speech/micro_speech_quantized.tflite", "micro_wake_word/okay_nabu.tflite"):
         files = _render(models_dir / rel, "m")
         write_files(tmp_path, files)
