@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "tg_aot_rows.h"
+#include "tg_aot_simd.h"
 
 /* Rows [first, first + count) of a stage's window sit at slots (row - base). */
 typedef struct {
@@ -68,20 +69,53 @@ static void pull(uint8_t *A, const tg_rows_stage *s, rows_state *st, int32_t k, 
   }
 }
 
+/* Four outputs' sums over one row: every input word loaded once (integer sums, any order: the
+ * same bits as one dot product per output). */
+static void dot4(const int8_t *x, const int8_t *w0, int32_t stride, int32_t n, int32_t *acc) {
+  const int8_t *w1 = w0 + stride, *w2 = w1 + stride, *w3 = w2 + stride;
+  int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0, k = 0;
+#if TG_AOT_DSP
+  for (; k + 4 <= n; k += 4) {
+    const uint32_t v = tg_load_u32(x + k);
+    const int32_t ve = tg_sxtb16_even(v), vo = tg_sxtb16_odd(v);
+    uint32_t u = tg_load_u32(w0 + k);
+    s0 = __smlad(ve, tg_sxtb16_even(u), __smlad(vo, tg_sxtb16_odd(u), s0));
+    u = tg_load_u32(w1 + k);
+    s1 = __smlad(ve, tg_sxtb16_even(u), __smlad(vo, tg_sxtb16_odd(u), s1));
+    u = tg_load_u32(w2 + k);
+    s2 = __smlad(ve, tg_sxtb16_even(u), __smlad(vo, tg_sxtb16_odd(u), s2));
+    u = tg_load_u32(w3 + k);
+    s3 = __smlad(ve, tg_sxtb16_even(u), __smlad(vo, tg_sxtb16_odd(u), s3));
+  }
+#endif
+  for (; k < n; ++k) {
+    const int32_t v = x[k];
+    s0 += v * w0[k];
+    s1 += v * w1[k];
+    s2 += v * w2[k];
+    s3 += v * w3[k];
+  }
+  acc[0] = (int32_t)((uint32_t)acc[0] + (uint32_t)s0);
+  acc[1] = (int32_t)((uint32_t)acc[1] + (uint32_t)s1);
+  acc[2] = (int32_t)((uint32_t)acc[2] + (uint32_t)s2);
+  acc[3] = (int32_t)((uint32_t)acc[3] + (uint32_t)s3);
+}
+
 /* TG_ROWS_FC: input row i meets columns [i * row, (i + 1) * row) of every output */
 void tg_rows_fc(uint8_t *A, const tg_rows_stage *g, int32_t i, int32_t lo, int32_t hi, int32_t top,
                 const int8_t *src, const int8_t *side, int8_t *dst) {
   const tg_fc_params *p = (const tg_fc_params *)g->params;
   int32_t *acc = (int32_t *)(void *)(A + g->acc);
-  int32_t o;
+  const int8_t *w = g->w + i * g->in_row_bytes;
+  int32_t o = 0;
   (void)lo;
   (void)hi;
   (void)top;
   (void)side;
   (void)dst;
-  for (o = 0; o < p->out_depth; ++o) {
-    acc[o] = (int32_t)((uint32_t)acc[o] +
-                       (uint32_t)tg_dot_s8(src, g->w + o * p->in_depth + i * g->in_row_bytes, g->in_row_bytes));
+  for (; o + 4 <= p->out_depth; o += 4) dot4(src, w + o * p->in_depth, p->in_depth, g->in_row_bytes, acc + o);
+  for (; o < p->out_depth; ++o) {
+    acc[o] = (int32_t)((uint32_t)acc[o] + (uint32_t)tg_dot_s8(src, w + o * p->in_depth, g->in_row_bytes));
   }
 }
 

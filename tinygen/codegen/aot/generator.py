@@ -186,19 +186,16 @@ def _lower_subgraph(model: ModelInfo, sg: SubgraphInfo, state: ModelState, sourc
             continue
         if chain is not None:
             k = rplan.chains.index(chain)
-            if chain.stages[chain.ops.index(op_index)].kind == "fc":
-                try:
+            try:
+                if chain.stages[chain.ops.index(op_index)].kind == "fc":
                     stage = rows.lower_fc(ctx)
-                except UnsupportedActivation as exc:  # e.g. a fused SIGN_BIT (tests/data/fuzz/fused_sign_bit)
-                    raise ctx.error(str(exc)) from exc
-            else:
-                try:
+                else:
                     low = reg.lower(ctx)
-                except UnsupportedActivation as exc:
-                    raise ctx.error(str(exc)) from exc
-                sources.update(low.sources)
-                state.headers.update(low.headers)
-                stage = rows.stage_code(low.code, op.op)
+                    sources.update(low.sources)
+                    state.headers.update(low.headers)
+                    stage = rows.stage_code(low.code, op.op)
+            except UnsupportedActivation as exc:
+                raise ctx.error(str(exc)) from exc
             low_x.stage_codes.setdefault(k, []).append(stage)
             sources.add(rows.ROW_SOURCE[stage.kind])
             if op_index == chain.ops[0]:
