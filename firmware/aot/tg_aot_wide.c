@@ -106,10 +106,10 @@ TG_INLINE int8_t finish(const int32_t *mh, const tg_rq_ch *chq, int32_t ci, int3
  * nine operands and four fixed registers always fit. Per four k: one LDR, two SXTB16, two LDMs of
  * four weight words, eight SMLADs. */
 static __attribute__((noinline)) void quads_asm(const int8_t *row, const int32_t *wp, int32_t nq, int32_t n8,
-                                                int32_t *acc) {
-  for (; nq > 0; --nq, acc += 4) {
+                                                const int32_t *init, int32_t *acc) {
+  for (; nq > 0; --nq, init += 4, acc += 4) {
     const int8_t *a = row;
-    int32_t s0 = acc[0], s1 = acc[1], s2 = acc[2], s3 = acc[3], n = n8, x_, xo_;
+    int32_t s0 = init[0], s1 = init[1], s2 = init[2], s3 = init[3], n = n8, x_, xo_;
     __asm__ volatile(
         "1:\n\t"
         "ldr %[x], [%[a]], #4\n\t"
@@ -155,10 +155,10 @@ static __attribute__((noinline)) void quads_asm(const int8_t *row, const int32_t
  * sxtb16(x), sxtb16(x ror 8)), done once per row for all its channels: per four k one LDRD of the
  * input halves, two LDMs of weights, eight SMLADs. */
 static __attribute__((noinline)) void quadsx_asm(const int32_t *xrow, const int32_t *wp, int32_t nq, int32_t n8,
-                                                 int32_t *acc) {
-  for (; nq > 0; --nq, acc += 4) {
+                                                 const int32_t *init, int32_t *acc) {
+  for (; nq > 0; --nq, init += 4, acc += 4) {
     const int32_t *x = xrow;
-    int32_t s0 = acc[0], s1 = acc[1], s2 = acc[2], s3 = acc[3], n = n8, xe_, xo_;
+    int32_t s0 = init[0], s1 = init[1], s2 = init[2], s3 = init[3], n = n8, xe_, xo_;
     __asm__ volatile(
         "1:\n\t"
         "ldrd %[xe], %[xo], [%[x]], #8\n\t"
@@ -284,7 +284,6 @@ TG_INLINE void product(const int8_t *a, int32_t rows, int32_t a_stride, const in
       int32_t buf[64], xrow[128], i, m;
       for (; c + 4 <= n; c += m) {
         m = n - c < 64 ? (n - c) & ~3 : 64;
-        memcpy(buf, bias + c, (size_t)m * sizeof(int32_t));
         if (k <= 256 && n >= 32) {
           if (c == 0) {
             for (i = 0; i < k / 4; ++i) {
@@ -293,9 +292,9 @@ TG_INLINE void product(const int8_t *a, int32_t rows, int32_t a_stride, const in
               xrow[2 * i + 1] = tg_sxtb16_odd(v);
             }
           }
-          quadsx_asm(xrow, wp, m / 4, k / 8, buf);
+          quadsx_asm(xrow, wp, m / 4, k / 8, bias + c, buf);
         } else {
-          quads_asm(a, wp, m / 4, k / 8, buf);
+          quads_asm(a, wp, m / 4, k / 8, bias + c, buf);
         }
         wp += 2 * k * (m / 4);
         for (i = 0; i < m; ++i) out[c + i] = finish(mh, chq, c + i, buf[i], &rl, per_channel, fast, sat8);
@@ -346,10 +345,10 @@ void tg_mm_wide_s8(const int8_t *a, int32_t rows, int32_t a_stride, const int32_
  * double loads of weights, eight SXTB16 and eight SMLADs; eight k per loop iteration. */
 #if TG_WIDE_ASM
 static __attribute__((noinline)) void quads8_asm(const int8_t *row, const int8_t *wp, int32_t nq, int32_t n8,
-                                                 int32_t *acc) {
-  for (; nq > 0; --nq, acc += 4) {
+                                                 const int32_t *init, int32_t *acc) {
+  for (; nq > 0; --nq, init += 4, acc += 4) {
     const int8_t *a = row;
-    int32_t s0 = acc[0], s1 = acc[1], s2 = acc[2], s3 = acc[3], n = n8, x_, xo_;
+    int32_t s0 = init[0], s1 = init[1], s2 = init[2], s3 = init[3], n = n8, x_, xo_;
     __asm__ volatile(
         "1:\n\t"
         "ldr %[x], [%[a]], #4\n\t"
@@ -409,10 +408,10 @@ static __attribute__((noinline)) void quads8_asm(const int8_t *row, const int8_t
 
 /* The same from a row split into SXTB16 halves once (see quadsx_asm). */
 static __attribute__((noinline)) void quads8x_asm(const int32_t *xrow, const int8_t *wp, int32_t nq, int32_t n8,
-                                                 int32_t *acc) {
-  for (; nq > 0; --nq, acc += 4) {
+                                                 const int32_t *init, int32_t *acc) {
+  for (; nq > 0; --nq, init += 4, acc += 4) {
     const int32_t *x = xrow;
-    int32_t s0 = acc[0], s1 = acc[1], s2 = acc[2], s3 = acc[3], n = n8, xe_, xo_;
+    int32_t s0 = init[0], s1 = init[1], s2 = init[2], s3 = init[3], n = n8, xe_, xo_;
     __asm__ volatile(
         "1:\n\t"
         "ldrd %[xe], %[xo], [%[x]], #8\n\t"
@@ -466,10 +465,11 @@ static __attribute__((noinline)) void quads8x_asm(const int32_t *xrow, const int
   }
 }
 #else
-static void quads8_asm(const int8_t *row, const int8_t *wp, int32_t nq, int32_t n8, int32_t *acc) {
+static void quads8_asm(const int8_t *row, const int8_t *wp, int32_t nq, int32_t n8, const int32_t *init, int32_t *acc) {
   int32_t j, i, c;
-  for (; nq > 0; --nq, acc += 4) {
+  for (; nq > 0; --nq, init += 4, acc += 4) {
     const int8_t *a = row;
+    for (c = 0; c < 4; ++c) acc[c] = init[c];
     for (j = 0; j < 2 * n8; ++j, a += 4, wp += 16) {
       for (c = 0; c < 4; ++c) {
         for (i = 0; i < 4; ++i) acc[c] += a[i] * wp[4 * c + i];
@@ -609,7 +609,6 @@ TG_INLINE void product8(const int8_t *a, int32_t rows, int32_t a_stride, const i
     const int8_t *wp = w;
     for (c = 0; c + 4 <= n; c += m) {
       m = n - c < 64 ? (n - c) & ~3 : 64;
-      memcpy(buf, bias + c, (size_t)m * sizeof(int32_t));
 #if TG_WIDE_ASM
       if (k <= 256 && n >= 32) {
         if (c == 0) {
@@ -619,12 +618,12 @@ TG_INLINE void product8(const int8_t *a, int32_t rows, int32_t a_stride, const i
             xrow[2 * i + 1] = tg_sxtb16_odd(v);
           }
         }
-        quads8x_asm(xrow, wp, m / 4, k / 8, buf);
+        quads8x_asm(xrow, wp, m / 4, k / 8, bias + c, buf);
       } else {
-        quads8_asm(a, wp, m / 4, k / 8, buf);
+        quads8_asm(a, wp, m / 4, k / 8, bias + c, buf);
       }
 #else
-      quads8_asm(a, wp, m / 4, k / 8, buf);
+      quads8_asm(a, wp, m / 4, k / 8, bias + c, buf);
 #endif
       wp += k * m;
       for (i = 0; i < m; ++i) out[c + i] = finish(mh, chq, c + i, buf[i], &rl, per_channel, fast, sat8);
