@@ -289,7 +289,10 @@ def _check_cell(r: dict[str, Any] | None) -> str:
         return f"{done - summ['mismatches']}/{done} exact, max err {r.get('max_abs_error', '?')}"
     if "error" in r:
         err = r["error"]
-        return "fails: " + (" ".join(err) if isinstance(err, list) else str(err))[:90]
+        first = (err[0] if err else "") if isinstance(err, list) else str(err)
+        first = first.removeprefix("error: ").split(" (limits")[0].split("; full log")[0]
+        code = f" (exit {r['exit_code']})" if "exit_code" in r else ""
+        return f"fails{code}: {first[:110]}"
     return f"{r.get('mismatched_runs', '?')}/{r.get('runs', '?')} differ"
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -57,11 +56,11 @@ def _mbed_lib_missing(log: str) -> bool:
 
 
 def _link_command(project: Path, env_name: str) -> str:
-    """PlatformIO's link command line (the ELF is removed and the build cache bypassed, so that
-    `pio run -v` relinks instead of taking the ELF from the cache)."""
+    """PlatformIO's link command line: the ELF is removed and SCons' cache disabled (SCONSFLAGS), so
+    `pio run -v` relinks instead of taking the ELF from the cache, and compiles nothing (another
+    build_cache_dir would change the project's configuration: PlatformIO would rebuild it all)."""
     (project / ".pio" / "build" / env_name / "firmware.elf").unlink(missing_ok=True)
-    env = pio_environment(load_settings()) | {"PLATFORMIO_BUILD_CACHE_DIR": str(project / ".pio" / "link-cache")}
-    shutil.rmtree(project / ".pio" / "link-cache", ignore_errors=True)
+    env = pio_environment(load_settings()) | {"SCONSFLAGS": "--cache-disable"}
     run = subprocess.run([sys.executable, "-m", "platformio", "run", "-v", "-d", str(project), "-e", env_name],
                          capture_output=True, text=True, env=env, check=False)
     return next(ln for ln in run.stdout.splitlines() if ln.startswith("arm-none-eabi-g++ -o ") and "firmware.elf" in ln)

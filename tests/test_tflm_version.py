@@ -87,9 +87,11 @@ def test_default_real_board_tflm_says_not_exact(no_local_tflm: None, models_dir:
     assert tree is None
     header = str(files[f"src/model/{name}_arena.h"])
     assert "NOT EXACT" in header and "7948b85" in header
-    # the nano33ble build does not define CMSIS_NN: the REFERENCE figure is the arena, and it holds
-    # what the export needs (measured: tests/data/arena_truth_arduino.json)
+    # the export compiles CMSIS-NN kernels but the nano33ble build does not define CMSIS_NN: both
+    # figures are the CMSIS-NN one + margin, and that holds what the export needs (measured)
     reserved = int(header.split(f"{name.upper()}_ARENA_SIZE_REFERENCE ", 1)[1].split()[0])
+    assert f"{name.upper()}_ARENA_SIZE_CMSIS_NN {reserved}\n" in header
+    assert reserved == identify(None).reserve(tflm_arena_sizes(model).cmsis_nn) and "cmsis-nn figure" in header
     assert reserved >= ARDUINO_TRUTH["models"][KWS]["min_arena"]
     info = json.loads(str(files["tinygen.json"]))["tflm"]
     assert info["modelled"] is False and "not exact" in info["arena"]
@@ -97,12 +99,13 @@ def test_default_real_board_tflm_says_not_exact(no_local_tflm: None, models_dir:
 
 @pytest.mark.parametrize("rel", sorted(ARDUINO_TRUTH["models"]))
 def test_margin_holds_the_arduino_exports_measured_arena(models_dir: Path, rel: str) -> None:
-    """The export (7948b85) is not modelled; its measured minimum arena on qemu-m4 is above
-    tinygen's 90b983c figure (up to ~10 % on the zoo) and within the reserve (figure + 25 % + 1024)."""
+    """The export (7948b85) is not modelled; its measured minimum arena on qemu-m4 differs from
+    tinygen's 90b983c figures (up to 9.9 % above the reference one on the zoo) and is within the
+    reserve tinygen writes for it (the CMSIS-NN figure + 25 % + 1024)."""
     sizes = tflm_arena_sizes(load_model(models_dir / rel))
     need = ARDUINO_TRUTH["models"][rel]["min_arena"]
-    assert need > sizes.reference  # why 90b983c's exact figure is not the export's
-    assert identify(None).reserve(sizes.reference) >= need, f"{rel}: the export needs {need}"
+    assert need not in (sizes.reference, sizes.cmsis_nn)  # why 90b983c's exact figures are not the export's
+    assert identify(None).reserve(sizes.cmsis_nn) >= need, f"{rel}: the export needs {need}"
 
 
 @pytest.mark.parametrize("board", ["nucleo_l4r5zi", "disco_f746ng", "pico"])

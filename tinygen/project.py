@@ -127,8 +127,12 @@ def _model_sources(model: ModelInfo, runtime: str, name: str, labels: list[str] 
     else:
         sizes = tflm_arena_sizes(model)
         if version is not None and not version.modelled:  # say so, and keep a margin
-            sizes = tflm.ArenaSizes(version.reserve(sizes.reference), version.reserve(sizes.cmsis_nn),
-                                    note=version.arena_note)
+            if version.kernels == "cmsis-nn":  # the Arduino export: CMSIS-NN kernels, CMSIS_NN undefined
+                both = version.reserve(sizes.cmsis_nn)
+                sizes = tflm.ArenaSizes(both, both, note=version.arena_note)
+            else:
+                sizes = tflm.ArenaSizes(version.reserve(sizes.reference), version.reserve(sizes.cmsis_nn),
+                                        note=version.arena_note)
     return tflm.generate(model, name, labels, sizes)
 
 

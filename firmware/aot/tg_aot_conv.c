@@ -29,6 +29,15 @@ static void im2col(const tg_conv_params *p, const int8_t *img, int32_t oy, int32
       /* the in-bounds taps of a filter row are one contiguous run of the input */
       const int32_t kx0 = ix0 < 0 ? -ix0 : 0;
       const int32_t kx1 = ix0 + p->k_w > p->in_w ? p->in_w - ix0 : p->k_w;
+      if (kx0 == 0 && kx1 == p->k_w && row <= 16) {
+        /* a short filter row wholly inside: word copies (constant-size memcpy is one LDR and STR),
+           not a library call */
+        const int8_t *src = img + (iy * p->in_w + ix0) * p->in_c;
+        int32_t i = 0;
+        for (; i + 4 <= row; i += 4) memcpy(patch + i, src + i, 4);
+        for (; i < row; ++i) patch[i] = src[i];
+        continue;
+      }
       if (kx0 > 0) memset(patch, p->in_zero_point, (size_t)(kx0 * p->in_c));
       if (kx1 > kx0) memcpy(patch + kx0 * p->in_c, img + (iy * p->in_w + ix0 + kx0) * p->in_c, (size_t)((kx1 - kx0) * p->in_c));
       if (kx1 < p->k_w) memset(patch + (kx1 > kx0 ? kx1 : kx0) * p->in_c, p->in_zero_point, (size_t)((p->k_w - (kx1 > kx0 ? kx1 : kx0)) * p->in_c));

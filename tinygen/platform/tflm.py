@@ -141,7 +141,8 @@ MODELLED_CONTENT = {"sha256:78bfd47c07cdef7d": "tflite-micro 90b983c"}
 # The pinned Arduino export real boards get from GitHub when no local TFLM is given.
 ARDUINO_EXPORT = "tflite-micro-arduino-examples 7948b85 (TFLM exported for Arduino, 2023-12)"
 # For a TFLM the model does not cover: reserve the modelled size plus this much (documented in
-# docs/arena.md and docs/boards.md; a chosen safety margin, not a measurement).
+# docs/boards.md; a chosen safety margin. For the Arduino export it was checked against the measured
+# minimum arenas of the zoo: tests/data/arena_truth_arduino.json).
 UNMODELLED_MARGIN_PERCENT = 25
 UNMODELLED_MARGIN_BYTES = 1024
 _ARENA_SOURCES = ("tensorflow/lite/micro/*.c*", "tensorflow/lite/micro/*.h",
@@ -155,6 +156,9 @@ class TflmVersion:
     label: str        # what it is, for people
     ident: str        # git commit (12 hex) or "sha256:<16 hex>" of the arena-relevant sources
     modelled: bool    # tinygen's arena is exact for it
+    # the kernels it compiles: a local tree's library builds the reference kernels; the Arduino
+    # export carries CMSIS-NN's in their place (without defining CMSIS_NN for the application)
+    kernels: str = "reference"
 
     def reserve(self, exact: int) -> int:
         """Arena bytes to reserve: the modelled size, plus the documented margin when unmodelled."""
@@ -168,7 +172,7 @@ class TflmVersion:
         if self.modelled:
             return f"exact for {self.label} (tinygen's arena model)"
         return (f"{self.label} is not modelled by tinygen: the arena is tinygen's {MODELLED_COMMITS['90b983c2b3f1']} "
-                f"figure + {UNMODELLED_MARGIN_PERCENT}% + {UNMODELLED_MARGIN_BYTES} bytes, not exact")
+                f"{self.kernels} figure + {UNMODELLED_MARGIN_PERCENT}% + {UNMODELLED_MARGIN_BYTES} bytes, not exact")
 
 
 def arena_source_hash(root: Path) -> str:
@@ -187,7 +191,7 @@ def arena_source_hash(root: Path) -> str:
 def identify(tree: TflmTree | None) -> TflmVersion:
     """The TFLM a project compiles: a local tree by commit (else content hash), or the pinned Arduino export."""
     if tree is None:
-        return TflmVersion(ARDUINO_EXPORT, "7948b85e0204", False)
+        return TflmVersion(ARDUINO_EXPORT, "7948b85e0204", False, kernels="cmsis-nn")
     if tree.revision[:12] in MODELLED_COMMITS:
         return TflmVersion(MODELLED_COMMITS[tree.revision[:12]], tree.revision[:12], True)
     content = arena_source_hash(tree.root)
