@@ -12,6 +12,7 @@ import pytest
 from tinygen.codegen import tflm
 from tinygen.codegen.output import write_files
 from tinygen.model import load_model
+from tinygen.platform.tflm import find_tflm_tree
 
 from .conftest import INT8_MODELS
 
@@ -92,12 +93,9 @@ def test_op_resolver_compiles_against_tflm(models_dir: Path, tmp_path: Path) -> 
     tflm_dir = os.environ.get("TINYGEN_TFLM_DIR")
     if not tflm_dir:
         pytest.skip("no TFLite Micro source tree configured (set TINYGEN_TFLM_DIR)")
-    root = Path(tflm_dir)
-    candidates = [root / "third_party/flatbuffers/include",
-                  root / "tensorflow/lite/micro/tools/make/downloads/flatbuffers/include"]
-    flatbuffers = next((c for c in candidates if c.is_dir()), None)
-    if flatbuffers is None:
-        pytest.skip(f"{root} has no flatbuffers/include (TFLM's third-party headers)")
+    # the include path tinygen's own TFLM builds use: the tree plus flatbuffers, gemmlowp, ruy, kissfft,
+    # as system headers (TFLM's are not -Wextra clean; the generated files must be)
+    includes = [arg for d in find_tflm_tree(Path(tflm_dir)).include_dirs for arg in ("-isystem", str(d))]
     for rel in ("micro_speech/micro_speech_quantized.tflite", "micro_wake_word/okay_nabu.tflite"):
         files = _render(models_dir / rel, "m")
         write_files(tmp_path, files)
@@ -105,6 +103,6 @@ def test_op_resolver_compiles_against_tflm(models_dir: Path, tmp_path: Path) -> 
         subprocess.run(
             ["arm-none-eabi-g++", "-mcpu=cortex-m4", "-mthumb", "-std=c++17", "-Wall", "-Wextra", "-Werror",
              "-fno-rtti", "-fno-exceptions", "-DTF_LITE_STATIC_MEMORY",
-             f"-I{root}", f"-I{flatbuffers}", "-c", "-o", str(tmp_path / "use.o"), str(tmp_path / "use.cc")],
+             *includes, "-c", "-o", str(tmp_path / "use.o"), str(tmp_path / "use.cc")],
             check=True, capture_output=True,
         )
