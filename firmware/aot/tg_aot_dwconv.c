@@ -119,7 +119,14 @@ TG_DW_INLINE void pixel_wide(const tg_dwconv_params *p, const int8_t *img, const
       TG_DW_TAP(7);
       TG_DW_TAP(8);
     } else {
-      for (t = 0; t < ntaps; ++t) TG_DW_TAP_AT(taps + t, 0);
+      /* four taps per loop step (immediate tap offsets), then the rest */
+      for (t = 0; t + 4 <= ntaps; t += 4) {
+        TG_DW_TAP_AT(taps + t, 0);
+        TG_DW_TAP_AT(taps + t, 1);
+        TG_DW_TAP_AT(taps + t, 2);
+        TG_DW_TAP_AT(taps + t, 3);
+      }
+      for (; t < ntaps; ++t) TG_DW_TAP_AT(taps + t, 0);
     }
     o[c] = finish_wide(q, a0, off, lo, hi, fast, sat8);
     o[c + 1] = finish_wide(q + 1, a1, off, lo, hi, fast, sat8);
@@ -178,7 +185,14 @@ TG_DW_INLINE void pixel_wide_mh(const tg_dwconv_params *p, const int8_t *img, co
       TG_DW_TAP(7);
       TG_DW_TAP(8);
     } else {
-      for (t = 0; t < ntaps; ++t) TG_DW_TAP_AT(taps + t, 0);
+      /* four taps per loop step (immediate tap offsets), then the rest */
+      for (t = 0; t + 4 <= ntaps; t += 4) {
+        TG_DW_TAP_AT(taps + t, 0);
+        TG_DW_TAP_AT(taps + t, 1);
+        TG_DW_TAP_AT(taps + t, 2);
+        TG_DW_TAP_AT(taps + t, 3);
+      }
+      for (; t < ntaps; ++t) TG_DW_TAP_AT(taps + t, 0);
     }
     o[c] = finish_mh(m3, a0, off, lo, hi, sat8);
     o[c + 1] = finish_mh(m3 + 3, a1, off, lo, hi, sat8);
