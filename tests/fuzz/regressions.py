@@ -245,6 +245,24 @@ def _concat_rank(m: Any) -> None:  # IndexError in the AOT generator's CONCATENA
     concat.inputs = [concat.inputs[0], vector]
 
 
+def _huge_dilation(m: Any) -> None:  # run --compare: AOT != TFLM (a byte mutant of the final fuzz run)
+    conv = next(op for op in m.subgraphs[0].operators if op.builtinOptionsType in _CONVS)
+    conv.builtinOptions.dilationWFactor = 524288
+
+
+def _var_handle_no_options(m: Any) -> None:  # AttributeError in tflite_micro's count_resource_variables (exit 70)
+    handle = next(op for sg in m.subgraphs for op in sg.operators
+                  if op.builtinOptionsType == fb.BuiltinOptions.VarHandleOptions)
+    handle.builtinOptionsType, handle.builtinOptions = fb.BuiltinOptions.NONE, None
+
+
+def _reshape_a_handle(m: Any) -> None:  # KeyError in the AOT generator (inspect exit 70)
+    sg = m.subgraphs[0]
+    codes = [max(c.builtinCode, c.deprecatedBuiltinCode) for c in m.operatorCodes]
+    read = next(op for op in sg.operators if codes[op.opcodeIndex] == fb.BuiltinOperator.READ_VARIABLE)
+    read.opcodeIndex = codes.index(fb.BuiltinOperator.RESHAPE)
+
+
 def _truncated(data: bytes) -> bytes:
     return data[: len(data) // 3]
 
@@ -331,6 +349,14 @@ CASES: dict[str, tuple[str, Structural | Callable[[bytes], bytes], str, int, str
     "concat_rank": ("micro_wake_word/vad.tflite", _concat_rank, "a rank-1 constant as the second input of a rank-4 "
                     "CONCATENATION (a structural mutant of the final fuzz run: IndexError, exit 70)", 3,
                     "concatenated along axis"),
+    "huge_dilation": (SPEECH, _huge_dilation, "a depthwise convolution's dilation_w_factor set to 524288 (a byte "
+                      "mutant of the final fuzz run, seed 2027: run --compare AOT != TFLM)", 3, "dilation 524288"),
+    "var_handle_no_options": ("micro_wake_word/vad.tflite", _var_handle_no_options, "a VAR_HANDLE without its options "
+                              "(a structural mutant of the final fuzz run, seed 2027: AttributeError in the PyPI "
+                              "interpreter's resource-variable count, run --compare exit 70)", 3, "no VarHandleOptions"),
+    "reshape_a_handle": (NABU, _reshape_a_handle, "a READ_VARIABLE turned into a RESHAPE of the resource handle (a "
+                         "structural mutant of the final fuzz run, seed 2027: KeyError in the AOT generator, exit 70)",
+                         3, "a resource handle"),
     "truncated": (SPEECH, _truncated, "the first third of the file", 3, "corrupt or truncated"),
     "length_field": (HELLO, _length_field, "the tensors vector's length set to 2^31-1", 3, "corrupt or truncated"),
 }

@@ -67,6 +67,7 @@ _ENUMS = {"padding": fb.Padding, "fusedActivationFunction": fb.ActivationFunctio
 # Custom ops whose options tinygen reads (a flexbuffer map).
 _FLEXBUFFER_OPS_PREFIX = "Signal"
 _MANY = 1 << 16
+_RESOURCE_OPS = ("VAR_HANDLE", "READ_VARIABLE", "ASSIGN_VARIABLE", "CALL_ONCE", "WHILE", "IF")  # ops that take handles
 # Arity and ranks TFLM's kernels require (their Prepare checks them): op -> (inputs min, max,
 # outputs min, max, {"i1": rank of input 1, "o0": rank of output 0, ...}). Inputs below the minimum
 # are required (not -1). Ops not listed are only checked structurally.
@@ -385,6 +386,12 @@ def _operator(raw: Any, where: str, oi: int, op: Any, names: list[tuple[str, boo
     if custom:
         _custom_options(label, name, op)
         return
+    if name not in _RESOURCE_OPS:
+        handle = next((int(i) for i in (op.inputs if op.inputs is not None else [])
+                       if int(i) >= 0 and type_name(tensors[int(i)].type) == "resource"), None)
+        if handle is not None:
+            raise ModelError(f"{label} reads tensor {handle}, a resource handle, which only READ_VARIABLE and "
+                             "ASSIGN_VARIABLE take: damaged file")
     _builtin_options(label, name, op, n_subgraphs)
     if name in SIGNATURES:
         _signature(label, name, op, tensors)
@@ -411,6 +418,10 @@ def _mismatch(label: str, what: str) -> ModelError:
 def _check_spatial(label: str, o: Any, inp: list[int], out: list[int], kh: int, kw: int) -> None:
     same = int(o.padding) == fb.Padding.SAME
     dil_h, dil_w = int(getattr(o, "dilationHFactor", 1)), int(getattr(o, "dilationWFactor", 1))
+    for what, k, dil, size in (("height", kh, dil_h, inp[1]), ("width", kw, dil_w, inp[2])):
+        if k > 1 and dil >= size:  # taps `dil` apart: no two of them ever read the input together
+            raise ModelError(f"{label}: dilation {dil} is not below the input {what} {size}: at most one of the "
+                             f"filter's {k} taps ever reads the input (damaged file)")
     want = [_out_size(inp[1], kh, int(o.strideH), dil_h, same), _out_size(inp[2], kw, int(o.strideW), dil_w, same)]
     if out[0] != inp[0] or out[1:3] != want:
         raise _mismatch(label, f"output {out} for input {inp} (expected batch {inp[0]} and {want[0]}x{want[1]})")
@@ -516,6 +527,8 @@ def _builtin_options(label: str, name: str, op: Any, n_subgraphs: int) -> None:
                              "damaged file")
         op.builtinOptionsType, op.builtinOptions = 0, None
         return
+    if name == "VAR_HANDLE" and (got == 0 or op.builtinOptions is None):  # the reference's own reader needs it
+        raise ModelError(f"{label} has no VarHandleOptions (the variable's shared name): damaged file")
     if got == 0 or op.builtinOptions is None:  # absent: the schema's defaults, as TFLM's parser uses
         op.builtinOptionsType = _OPTIONS_CODES[expected]
         op.builtinOptions = getattr(fb, f"{expected}T")()
