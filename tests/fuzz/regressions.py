@@ -275,6 +275,11 @@ def _length_field(data: bytes) -> bytes:  # the tensors vector of the subgraph c
     return data[:start] + struct.pack("<I", 2**31 - 1) + data[start + 4:]
 
 
+def _size_without_offset(m: Any) -> None:
+    # an activation's (empty) buffer with a size but no offset: no data, as TFLM reads it
+    m.buffers[_tensor(m, 42).buffer].size = 10752733140015989623
+
+
 Structural = Callable[[Any], None]
 # name -> (source model, change, expected exit of inspect, fragment of its message)
 CASES: dict[str, tuple[str, Structural | Callable[[bytes], bytes], str, int, str]] = {
@@ -357,6 +362,9 @@ CASES: dict[str, tuple[str, Structural | Callable[[bytes], bytes], str, int, str
     "reshape_a_handle": (NABU, _reshape_a_handle, "a READ_VARIABLE turned into a RESHAPE of the resource handle (a "
                          "structural mutant of the final fuzz run, seed 2027: KeyError in the AOT generator, exit 70)",
                          3, "a resource handle"),
+    "size_without_offset": ("micro_wake_word/vad.tflite", _size_without_offset, "a CONCATENATION output's buffer "
+                            "with a size but no offset (a byte mutant of the lead's 10^5 run, seed 2028: the AOT "
+                            "generator took it for a constant, ValueError, exit 70)", 0, ""),
     "truncated": (SPEECH, _truncated, "the first third of the file", 3, "corrupt or truncated"),
     "length_field": (HELLO, _length_field, "the tensors vector's length set to 2^31-1", 3, "corrupt or truncated"),
 }

@@ -111,7 +111,9 @@ def _subgraph(raw: object, index: int, sg: object) -> SubgraphInfo:
     tensors = []
     for ti, t in enumerate(sg.tensors or []):  # type: ignore[attr-defined]
         buf = buffers[t.buffer] if 0 < t.buffer < len(buffers) else None
-        has_data = buf is not None and ((buf.data is not None and len(buf.data) > 0) or buf.size > 0)
+        # data inline, or outside the flatbuffer at offset/size (a size without an offset is no data:
+        # validate.py and ModelInfo.buffer_bytes read buffers the same way)
+        has_data = buf is not None and ((buf.data is not None and len(buf.data) > 0) or (buf.offset > 0 and buf.size > 0))
         tensors.append(
             TensorInfo(
                 index=ti,
