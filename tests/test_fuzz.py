@@ -53,6 +53,17 @@ def test_an_unsupported_fused_activation_is_a_clear_aot_refusal(tmp_path: Path) 
     assert code == 0 and "fused activation" in json.loads(out)["aot"]["error"]
 
 
+def test_a_split_v_with_a_float_axis_is_a_clear_aot_refusal(tmp_path: Path) -> None:
+    code, out = _invoke("convert", str(DATA / "split_v_float_axis.tflite"), "-o", str(tmp_path / "o"), "--runtime", "aot")
+    assert code == 3 and "SPLIT_V" in out and "axis tensor" in out and "float32" in out
+    assert not (tmp_path / "o").exists()
+
+
+def test_an_operator_failing_in_tflm_at_run_time_is_a_model_error() -> None:
+    code, out = _invoke("run", str(DATA / "div_fails_at_run_time.tflite"), "--random", "1", "--compare")
+    assert code == 3 and "could not run the model" in out and "tinygen bug" not in out and "Traceback" not in out
+
+
 def test_run_compare_refuses_an_empty_tensor_instead_of_failing_its_compile() -> None:
     code, out = _invoke("run", str(DATA / "empty_dim.tflite"), "--random", "1", "--compare")
     assert code == 3 and "empty dimension" in out and "tinygen bug" not in out

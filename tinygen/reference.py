@@ -96,7 +96,12 @@ class Reference:
             raise ValueError(f"model has {len(self.inputs)} inputs, got {len(inputs)}")
         for spec, x in zip(self.inputs, inputs):
             self._interp.set_input(np.asarray(x, dtype=spec.dtype).reshape(spec.shape), spec.index)
-        self._interp.invoke()
+        try:
+            self._interp.invoke()
+        except RuntimeError as exc:  # an operator's Eval returned an error: TFLM refuses this model at run time
+            raise ModelError(f"the reference interpreter could not run the model ({exc}): an operator "
+                             "rejected its tensors at run time; TFLM on the device would fail the same way",
+                             hint="the lines TFLM printed above name the operator; re-export the model") from exc
         return [np.array(self._interp.get_output(spec.index), copy=True) for spec in self.outputs]
 
     def run_float(self, x: np.ndarray) -> np.ndarray:

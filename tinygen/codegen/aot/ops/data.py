@@ -79,11 +79,21 @@ def _split(ctx: OpContext, value_index: int, axis: int, sizes: list[int]) -> Low
     return Lowered("\n".join(lines), _SRC)
 
 
+def _int_array(ctx: OpContext, tensor: TensorInfo, what: str) -> np.ndarray:
+    """A constant integer argument (TFLM reads SPLIT's axis and SPLIT_V's sizes as int32/int64)."""
+    if tensor.dtype not in ("int32", "int64"):
+        raise ctx.error(f"its {what} tensor '{tensor.name}' is {tensor.dtype}, not int32")
+    values = ctx.array(tensor).reshape(-1)
+    if values.size == 0:
+        raise ctx.error(f"its {what} tensor '{tensor.name}' is empty")
+    return values
+
+
 @register("SPLIT_V")
 def split_v(ctx: OpContext) -> Lowered:
     src = ctx.arg(0)
-    sizes = [int(v) for v in ctx.array(ctx.arg(1)).reshape(-1)]
-    axis = int(ctx.array(ctx.arg(2)).reshape(-1)[0])
+    sizes = [int(v) for v in _int_array(ctx, ctx.arg(1), "size_splits")]
+    axis = int(_int_array(ctx, ctx.arg(2), "axis")[0])
     a = _axis(ctx, axis, len(src.shape))
     if -1 in sizes:
         sizes[sizes.index(-1)] = src.shape[a] - (sum(sizes) + 1)
@@ -93,7 +103,7 @@ def split_v(ctx: OpContext) -> Lowered:
 @register("SPLIT")
 def split(ctx: OpContext) -> Lowered:
     src = ctx.arg(1)
-    axis = int(ctx.array(ctx.arg(0)).reshape(-1)[0])
+    axis = int(_int_array(ctx, ctx.arg(0), "axis")[0])
     a = _axis(ctx, axis, len(src.shape))
     n = len(ctx.op.outputs)
     return _split(ctx, 1, axis, [src.shape[a] // n] * n)
