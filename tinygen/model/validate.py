@@ -99,6 +99,13 @@ SIGNATURES: dict[str, _Signature] = {
     "SPLIT": (2, 2, 1, _MANY, {}), "SPLIT_V": (3, 3, 1, _MANY, {}),
     "VAR_HANDLE": (0, 0, 1, 1, {}), "READ_VARIABLE": (1, 1, 1, 1, {}), "ASSIGN_VARIABLE": (2, 2, 0, 0, {}),
     "CALL_ONCE": (0, 0, 0, 0, {}),
+    "SVDF": (5, 5, 1, 1, {"i0": 2, "i1": 2, "i2": 2, "i4": 2, "o0": 2}),
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": (24, 24, 1, 1, {"i0": 3, "i18": 2, "i19": 2, "o0": 3}),
+}
+# Inputs below a signature's minimum that the kernel treats as optional (-1 allowed).
+_OPTIONAL_INPUTS: dict[str, frozenset[int]] = {
+    "SVDF": frozenset({3}),  # bias
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": frozenset({1, 5, 9, 10, 11, 12, 16, 17, 20, 21, 22, 23}),  # CIFG, peepholes, projection, layer norm
 }
 
 
@@ -482,7 +489,8 @@ def _signature(label: str, name: str, op: Any, tensors: list[Any]) -> None:
     if not out_min <= len(outputs) <= out_max:
         want = f"{out_min}" if out_min == out_max else f"at least {out_min}"
         raise ModelError(f"{label} has {len(outputs)} outputs, {name} gives {want}: damaged file")
-    missing = next((k for k in range(in_min) if inputs[k] < 0), None)
+    optional = _OPTIONAL_INPUTS.get(name, frozenset())
+    missing = next((k for k in range(in_min) if inputs[k] < 0 and k not in optional), None)
     if missing is not None:
         raise ModelError(f"{label}: required input {missing} is omitted (-1): damaged file")
     for slot, rank in ranks.items():
