@@ -291,6 +291,11 @@ def _reshape_elements(m: Any) -> None:
     out.shape = [int(out.shape[0]), int(out.shape[1]) // 2]
 
 
+def _pcan_length(m: Any) -> None:
+    # SignalPCAN's output (the log filter bank's input) 65537 long for its 40 channels
+    _tensor(m, 33).shape = [65537]
+
+
 Structural = Callable[[Any], None]
 # name -> (source model, change, expected exit of inspect, fragment of its message)
 CASES: dict[str, tuple[str, Structural | Callable[[bytes], bytes], str, int, str]] = {
@@ -381,6 +386,9 @@ CASES: dict[str, tuple[str, Structural | Callable[[bytes], bytes], str, int, str
                            "failed, memcpy past the constant, exit 70)", 3, "RESHAPE keeps the type"),
     "reshape_elements": (NABU, _reshape_elements, "a RESHAPE output with half its input's elements", 3,
                          "keeps the number of elements"),
+    "pcan_length": (FRONTEND, _pcan_length, "SignalPCAN's output 65537 long for its 40 channels (a byte mutant of the "
+                    "lead's 10^5 run, seed 2033: run --compare died with a segfault in TFLM's filter-bank log)", 3,
+                    "SignalPCAN needs them equal"),
     "truncated": (SPEECH, _truncated, "the first third of the file", 3, "corrupt or truncated"),
     "length_field": (HELLO, _length_field, "the tensors vector's length set to 2^31-1", 3, "corrupt or truncated"),
 }

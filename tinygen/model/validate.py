@@ -392,6 +392,8 @@ def _operator(raw: Any, where: str, oi: int, op: Any, names: list[tuple[str, boo
                 raise ModelError(f"{label}: {kind[:-1]} tensor {i} does not exist ({n_tensors} tensors): damaged file")
     if custom:
         _custom_options(label, name, op)
+        if name in _SIGNAL_SAME_LENGTH:
+            _signal_lengths(label, name, op, tensors)
         return
     if name not in _RESOURCE_OPS:
         handle = next((int(i) for i in (op.inputs if op.inputs is not None else [])
@@ -503,6 +505,34 @@ def _signature(label: str, name: str, op: Any, tensors: list[Any]) -> None:
             kind = "input" if slot[0] == "i" else "output"
             raise ModelError(f"{label}: {kind} {slot[1:]} (tensor {index}) has rank {len(shape)}, "
                              f"{name} needs rank {rank}")
+
+
+# Signal library ops that run over input 0's elements and write as many to each output (or read as
+# many from the other inputs listed): their kernels take the count from one tensor and index the
+# others with it (a segfault in TFLM when the lengths differ).
+_SIGNAL_SAME_LENGTH: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {
+    "SignalWindow": ((0,), (0,)),
+    "SignalFftAutoScale": ((0,), (0,)),
+    "SignalFilterBankSquareRoot": ((0,), (0,)),
+    "SignalFilterBankSpectralSubtraction": ((0,), (0, 1)),
+    "SignalPCAN": ((0, 1), (0,)),
+    "SignalFilterBankLog": ((0,), (0,)),
+}
+
+
+def _signal_lengths(label: str, name: str, op: Any, tensors: list[Any]) -> None:
+    inputs, outputs = _io(op)
+    ins, outs = _SIGNAL_SAME_LENGTH[name]
+    if len(inputs) <= max(ins) or len(outputs) <= max(outs) or min(inputs[k] for k in ins) < 0:
+        raise ModelError(f"{label} has {len(inputs)} inputs and {len(outputs)} outputs, too few for {name}: damaged file")
+    counts = [math.prod(_shape(tensors, inputs[k])) for k in ins] + [math.prod(_shape(tensors, outputs[k])) for k in outs]
+    if len(set(counts)) != 1:
+        raise _mismatch(label, f"element counts {counts} of tensors {[inputs[k] for k in ins] + [outputs[k] for k in outs]} "
+                        f"({name} needs them equal)")
+    if name == "SignalWindow":
+        weights = math.prod(_shape(tensors, inputs[1])) if len(inputs) > 1 and inputs[1] >= 0 else 0
+        if weights <= 0 or counts[0] % weights:
+            raise _mismatch(label, f"{counts[0]} input elements for a window of {weights} weights")
 
 
 def _custom_options(label: str, name: str, op: Any) -> None:
