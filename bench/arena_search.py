@@ -7,7 +7,8 @@ QEMU mps2-an386 runs:
 
 1. a run with the largest arena (ARENA_MAX) gives the reference output hash;
 2. a binary search finds the smallest N for which AllocateTensors succeeds (a HardFault or a hang
-   past --timeout counts as failure; bench/corpus.py and this script start at tinygen's computed
+   past --timeout counts as failure; a run with the Invokes gets 3x the largest arena's run time + 60 s,
+   that run itself up to INVOKE_TIMEOUT, 4 h; bench/corpus.py and this script start at tinygen's computed
    arena and one byte less: if the first succeeds and the second fails, that is N without the
    bisection; the checks below are the same);
 3. at N, AllocateTensors and two Invokes must succeed and the outputs hash equal to the reference
