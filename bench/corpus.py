@@ -139,8 +139,8 @@ def measure_arena(model: Any, kernels: list[str], guesses: dict[str, int] | None
             if arena_search.tflm_lib(Path(tflm_dir), k, Path(tmp)) is None:
                 continue
             try:
-                elf = arena_search.build(model, Path(tflm_dir), k, Path(tmp), arena_search.resource_slots(model))
-                res[k] = arena_search.search(elf, 120.0, (guesses or {}).get(k))
+                res[k] = arena_search.measure(model, Path(tflm_dir), k, Path(tmp), (guesses or {}).get(k),
+                                              log=sys.stderr)
                 if arena_search.resource_slots(model):
                     res[k]["resource_slots"] = arena_search.resource_slots(model)
             except SystemExit as exc:  # arena_search's way of saying "cannot measure this one"

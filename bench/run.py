@@ -95,9 +95,10 @@ def tflm_lib(tflm_dir: Path, kernels: str, work: Path) -> Path | None:
 
 
 def tflm_firmware(model, tflm_dir: Path, lib: Path, kernels: str, work: Path, app: Path,
-                  defines: list[str]) -> tuple[Path, subprocess.CompletedProcess]:
+                  defines: list[str], link: Path | None = None) -> tuple[Path, subprocess.CompletedProcess]:
     """Cross-compile `app` (a bench/*.cc TFLM app) with the model's C array against `lib`:
-    work/fw.elf and the compiler's result. Shared by this benchmark and bench/arena_search.py."""
+    work/fw.elf and the compiler's result. Shared by this benchmark and bench/arena_search.py
+    (which may give its own linker script `link`; default: the AOT harness's link.ld)."""
     src = work / "src"
     src.mkdir(parents=True, exist_ok=True)
     for name, content in tflm.generate(model, "m", None, tflm.ArenaSizes(0, 0)).items():
@@ -113,7 +114,7 @@ def tflm_firmware(model, tflm_dir: Path, lib: Path, kernels: str, work: Path, ap
            "-fno-threadsafe-statics", "-ffunction-sections", "-fdata-sections", *defs, *inc,
            str(app), str(src / "m_model_data.cc"),
            "-x", "c", str(qemu.HARNESS_DIR / "startup.c"), "-x", "none",
-           "-T", str(qemu.HARNESS_DIR / "link.ld"), "-nostartfiles", "--specs=rdimon.specs",
+           "-T", str(link or qemu.HARNESS_DIR / "link.ld"), "-nostartfiles", "--specs=rdimon.specs",
            "-Wl,--gc-sections", str(lib), "-lm", "-o", str(elf)]
     return elf, subprocess.run(cmd, capture_output=True, text=True)
 
