@@ -52,7 +52,7 @@ def _compare(ref: Reference, other: Reference, runs: int, seed: int = 0) -> list
 
 
 @pytest.mark.tflm
-@pytest.mark.parametrize("model", [SEANET / "conv0.tflite", "micro_wake_word/vad.tflite"])
+@pytest.mark.parametrize("model", [SEANET / "conv0.tflite", "micro_wake_word/vad.tflite"], ids=["conv0", "vad"])
 def test_tree_on_the_host_equals_the_wheel_without_sub_or_leaky_relu(tree: TflmTree, model: Path | str,
                                                                       models_dir: Path) -> None:
     """Where the two TFLM versions compute alike (no SUB/LEAKY_RELU), the host-built tree equals the
