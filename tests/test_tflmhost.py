@@ -1,9 +1,9 @@
 """A local TFLM tree compiled for the host (tinygen.tflmhost): the reference of `verify --runtime tflm`.
 
 The tests marked `tflm` use the tree in TINYGEN_TFLM_DIR (skipped when it is unset, as in CI); its
-host build is cached in TINYGEN_CACHE_DIR, so only the first run on a machine pays the few minutes
-of compiling TFLM. The error-path tests build a small broken tree of their own and run everywhere
-a C++ compiler is installed.
+host build is cached in TINYGEN_CACHE_DIR, so only the first run with a cache pays the few minutes
+of compiling TFLM (the sources an int16 SUB and CONV_2D need); later runs take a second. The
+error-path tests build a small broken tree of their own and run wherever a C++ compiler is.
 """
 
 from __future__ import annotations
@@ -52,7 +52,9 @@ def _compare(ref: Reference, other: Reference, runs: int, seed: int = 0) -> list
 
 
 @pytest.mark.tflm
-@pytest.mark.parametrize("model", [SEANET / "conv0.tflite", "micro_wake_word/vad.tflite"], ids=["conv0", "vad"])
+@pytest.mark.parametrize("model", [pytest.param(SEANET / "conv0.tflite", id="conv0"),
+                                   # 12 more kernels to compile the first time (3 min): slow
+                                   pytest.param("micro_wake_word/vad.tflite", id="vad", marks=pytest.mark.slow)])
 def test_tree_on_the_host_equals_the_wheel_without_sub_or_leaky_relu(tree: TflmTree, model: Path | str,
                                                                       models_dir: Path) -> None:
     """Where the two TFLM versions compute alike (no SUB/LEAKY_RELU), the host-built tree equals the
@@ -175,6 +177,7 @@ def test_reference_tree_needs_the_tflm_runtime_and_a_tree(monkeypatch: pytest.Mo
 @pytest.mark.qemu
 @pytest.mark.build
 @pytest.mark.tflm
+@pytest.mark.slow  # PlatformIO compiles TFLM for the firmware the first time (13 min here), as in test_verify_tflm.py
 @pytest.mark.skipif(not qemu_available(), reason="qemu-system-arm missing")
 def test_verify_tflm_is_bit_exact_against_the_devices_own_tflm(tree: TflmTree, tmp_path: Path) -> None:
     """sub4 on qemu-m4 with --runtime tflm: bit-exact against the tree built for the host (it
