@@ -718,6 +718,24 @@ def _squeeze_shape(label: str, name: str, op: Any, tensors: list[Any]) -> None:
         want = [d for i, d in enumerate(inp) if i not in axes]
     if out != want:
         raise _mismatch(label, f"output {out} for SQUEEZE of {inp} (expected {want})")
+    if type_name(tensors[inputs[0]].type) != type_name(tensors[outputs[0]].type):
+        raise ModelError(f"{label}: output type {type_name(tensors[outputs[0]].type)} for input type "
+                         f"{type_name(tensors[inputs[0]].type)} ({name} keeps the type): damaged file")
+
+
+def _same_elements(label: str, name: str, op: Any, tensors: list[Any]) -> None:
+    """RESHAPE and EXPAND_DIMS copy their input's bytes: TFLM's Prepare refuses other element counts
+    or types; the AOT code would copy the output's size from the input."""
+    inputs, outputs = _io(op)
+    if not inputs or inputs[0] < 0 or not outputs:
+        return
+    a, b = tensors[inputs[0]], tensors[outputs[0]]
+    inp, out = _shape(tensors, inputs[0]), _shape(tensors, outputs[0])
+    if type_name(a.type) != type_name(b.type):
+        raise ModelError(f"{label}: output type {type_name(b.type)} for input type {type_name(a.type)} ({name} keeps the "
+                         "type): damaged file")
+    if math.prod(inp) != math.prod(out):
+        raise _mismatch(label, f"output {out} for input {inp} ({name} keeps the number of elements)")
 
 
 def _strided_slice_shape(label: str, name: str, op: Any, tensors: list[Any]) -> None:
@@ -770,5 +788,6 @@ _KERNEL_CHECKS: dict[str, Any] = {
     "CONCATENATION": _concat_shapes,
     "ADD_N": _add_limits, "CUMSUM": _add_limits,
     "SQUEEZE": _squeeze_shape, "STRIDED_SLICE": _strided_slice_shape,
+    "RESHAPE": _same_elements, "EXPAND_DIMS": _same_elements,
     **{op: _broadcast for op in ("ADD", "SUB", "MUL", "DIV", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE", *_COMPARISONS)},
 }
