@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 need_apt=()
 command -v arm-none-eabi-gcc >/dev/null || need_apt+=(gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib)
 command -v qemu-system-arm >/dev/null || need_apt+=(qemu-system-arm)
+command -v c++ >/dev/null || need_apt+=(g++)  # the host build of a local TFLM tree (verify --runtime tflm reference)
 [ -e /usr/lib/arm-none-eabi/include/c++ ] || [ -e /usr/include/newlib/c++ ] || need_apt+=(libstdc++-arm-none-eabi-newlib)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing ${need_apt[*]} with apt" >&2

@@ -29,8 +29,8 @@ def test_only_config_reads_the_environment() -> None:
 def test_every_variable_config_reads_is_documented() -> None:
     source = (ROOT / "tinygen/config.py").read_text(encoding="utf-8")
     doc = (ROOT / "docs/configuration.md").read_text(encoding="utf-8")
-    read = set(re.findall(r'"(TINYGEN_[A-Z_]+|CC|XDG_CACHE_HOME)"', source))
-    assert {"TINYGEN_CACHE_DIR", "TINYGEN_CACHE", "TINYGEN_ARM_PREFIX", "CC"} <= read
+    read = set(re.findall(r'"(TINYGEN_[A-Z_]+|CC|CXX|XDG_CACHE_HOME)"', source))
+    assert {"TINYGEN_CACHE_DIR", "TINYGEN_CACHE", "TINYGEN_ARM_PREFIX", "CC", "CXX"} <= read
     missing = sorted(v for v in read if f"| `{v}` |" not in doc)
     assert not missing, f"variables read in config.py but not in docs/configuration.md: {missing}"
 

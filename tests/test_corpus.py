@@ -220,6 +220,9 @@ def test_tflm_version_note_names_the_float_ratio_change(tmp_path: Path) -> None:
     sub4, conv0 = DATA / "seanet" / "sub4.tflite", DATA / "seanet" / "conv0.tflite"
     note = tflm_version_note(VerifyOptions(board="qemu-m4", model=sub4, runtime="tflm", tflm_dir=old), load(sub4))
     assert note is not None and "SUB" in note and "pull request 3274" in note and "tflite-micro 0." in note
+    # compared with the device's own tree built for the host (verify's default there): no version differs
+    assert tflm_version_note(VerifyOptions(board="qemu-m4", model=sub4, runtime="tflm", tflm_dir=old), load(sub4),
+                             "tflm-tree") is None
     assert tflm_version_note(VerifyOptions(board="qemu-m4", model=sub4, runtime="tflm", tflm_dir=new), load(sub4)) is None
     assert tflm_version_note(VerifyOptions(board="qemu-m4", model=conv0, runtime="tflm", tflm_dir=old), load(conv0)) is None
     assert tflm_version_note(VerifyOptions(board="qemu-m4", model=sub4, runtime="aot", tflm_dir=old), load(sub4)) is None

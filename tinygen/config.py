@@ -13,7 +13,7 @@ them all): TINYGEN_TFLM_DIR, TINYGEN_PIO_CORE_DIR, TINYGEN_BUILD_CACHE, TINYGEN_
 deprecated TINYGEN_CACHE is read when it is unset), TINYGEN_BOARDS_DIR, TINYGEN_PIO_PACKAGES (a folder of
 PlatformIO packages: tinygen.platform.packages), TINYGEN_PIO_REGISTRY
 (host:port probed before a build that needs the registry), TINYGEN_ARM_PREFIX (cross-compiler
-prefix for the emulated board), TINYGEN_CONFIG (another config file), and the standard CC and
+prefix for the emulated board), TINYGEN_CONFIG (another config file), and the standard CC, CXX and
 XDG_CACHE_HOME. They win over the config file; explicit function/CLI arguments win over both.
 
 tinygen runs PlatformIO with its own core directory by default, so a user's ~/.platformio (and its
@@ -55,6 +55,7 @@ class Settings:
     cache_dir: Path = Path("~/.cache/tinygen")  # hostrun/ libraries, hil/ and kws/ firmware builds
     arm_prefix: str = DEFAULT_ARM_PREFIX  # cross-compiler prefix for the emulated board
     cc: str | None = None  # host C compiler for hostrun ($CC), else cc/gcc/clang on PATH
+    cxx: str | None = None  # host C++ compiler for a TFLM tree's host build ($CXX), else c++/g++/clang++
     pio_packages: Path | None = None     # folder of PlatformIO packages for offline real-board builds
 
 
@@ -110,5 +111,6 @@ def load_settings() -> Settings:
         cache_dir=_path(_cache_dir_env() or conf.get("cache_dir")) or _default_cache_dir(),
         arm_prefix=os.environ.get("TINYGEN_ARM_PREFIX") or DEFAULT_ARM_PREFIX,
         cc=os.environ.get("CC") or None,
+        cxx=os.environ.get("CXX") or None,
         pio_packages=_path(pick("TINYGEN_PIO_PACKAGES", "pio_packages")),
     )

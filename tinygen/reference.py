@@ -58,8 +58,20 @@ def _spec(i: int, d: dict[str, Any]) -> IOSpec:
     )
 
 
+def host_arena_size(model_bytes: int) -> int:
+    """Arena for a TFLM interpreter on the host. The host is 64-bit and its persistent allocations
+    are larger than on the device, so it gets a generous arena; the device's exact arena is
+    checked on the device."""
+    return max(model_bytes * 10, 1 << 20)
+
+
 class Reference:
-    """A TFLM interpreter on the host. `run` takes and returns integer arrays."""
+    """A TFLM interpreter on the host. `run` takes and returns integer arrays.
+
+    This one is the PyPI wheel's (kind "wheel"); `tinygen.tflmhost.TreeReference` is the same
+    interface over a local TFLM tree compiled for the host (kind "tflm-tree")."""
+
+    kind = "wheel"
 
     def __init__(self, interpreter: Any, n_inputs: int, n_outputs: int) -> None:
         self._interp = interpreter
@@ -75,9 +87,7 @@ class Reference:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         from tflite_micro.python.tflite_micro import runtime
 
-        # The host is 64-bit and its persistent allocations are larger than on the device, so the
-        # reference gets a generous arena; the device's exact arena is checked on the device.
-        arena = arena_size or max(len(data) * 10, 1 << 20)
+        arena = arena_size or host_arena_size(len(data))
         from .model import parse_model
 
         main = parse_model(data).main  # the interpreter cannot say how many inputs it has
@@ -85,6 +95,16 @@ class Reference:
             return cls(runtime.Interpreter.from_bytes(data, arena_size=arena), len(main.inputs), len(main.outputs))
         except (RuntimeError, ValueError) as exc:  # what the interpreter wrapper raises when TFLM returns an error
             raise ModelError(f"the reference interpreter rejected the model: {exc}") from exc
+
+    @property
+    def label(self) -> str:
+        """Which TFLM this is, for reports."""
+        import tflite_micro
+
+        return f"PyPI tflite-micro {tflite_micro.__version__} (TFLM's interpreter, reference kernels)"
+
+    def close(self) -> None:
+        """Release what the reference holds (nothing for the wheel's interpreter)."""
 
     def reset(self) -> None:
         """Back to the state after initialisation (resource variables reset)."""

@@ -6,14 +6,14 @@ from pathlib import Path
 
 import click
 
-from ..errors import DeviceError, VerifyMismatch
+from ..errors import DeviceError, UsageError, VerifyMismatch
 from ..link import LinkConfig
 from ..mlperf.benchmarks import NAMES as BENCHMARK_NAMES
 from ..mlperf.client import ClientConfig
 from ..mlperf.verify import MlperfOptions
 from ..model import load_model
 from ..verify.report import result_dict, write_reports
-from ..verify.run import VerifyOptions, tflm_version_note, verify_model
+from ..verify.run import REFERENCES, VerifyOptions, tflm_version_note, verify_model
 from .common import emit_json, handle_errors, json_option, make_reporter
 
 
@@ -32,6 +32,10 @@ from .common import emit_json, handle_errors, json_option, make_reporter
               help="Local TFLite Micro tree for --runtime tflm.")
 @click.option("--arena-size", type=click.IntRange(min=1), default=None,
               help="TFLM arena bytes (default: what `tinygen arena` computes).")
+@click.option("--reference", type=click.Choice(REFERENCES), default="auto", show_default=True,
+              help="Expected outputs from: tree = the local TFLM tree the firmware compiles, built for the host "
+                   "(auto picks it for --runtime tflm with --tflm-dir or TINYGEN_TFLM_DIR); wheel = the PyPI "
+                   "tflite-micro interpreter (auto picks it everywhere else).")
 @click.option("--elf", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
               help="Use this already-built HIL firmware instead of building one (emulated board).")
 @click.option("--tolerance", type=click.IntRange(min=0), default=0, show_default=True,
@@ -64,15 +68,16 @@ from .common import emit_json, handle_errors, json_option, make_reporter
 @json_option
 @handle_errors
 def command(board: str, model: Path, port: str | None, inputs: tuple[str, ...], random_n: int, seed: int,
-            runtime: str, tflm_dir: Path | None, arena_size: int | None, elf: Path | None, tolerance: int,
-            timeout: float, invoke_timeout: float, retries: int, measure_link: bool, report_path: Path | None,
+            runtime: str, tflm_dir: Path | None, arena_size: int | None, reference: str, elf: Path | None,
+            tolerance: int, timeout: float, invoke_timeout: float, retries: int, measure_link: bool, report_path: Path | None,
             junit_path: Path | None, app: str, audio: tuple[Path, ...], labels: str | None,
             manifest: Path | None, threshold: float | None, benchmark: str | None, iterations: int, warmups: int,
             as_json: bool) -> None:
     """Check that the device computes exactly what the reference computes.
 
-    Streams every input to the HIL firmware, runs the PyPI tflite-micro interpreter on the same
-    inputs in the same order, and reports per output: exact-match rate, max abs error, RMSE,
+    Streams every input to the HIL firmware, runs the reference on the same inputs in the same
+    order (the PyPI tflite-micro interpreter; for --runtime tflm with a local TFLM tree, that tree
+    compiled for the host: --reference), and reports per output: exact-match rate, max abs error, RMSE,
     cosine similarity, top-1 agreement; plus on-device cost, arena, stack and throughput.
     Exit status 0 only when every input ran and matched (8: mismatch, 7: device failure).
 
@@ -85,6 +90,9 @@ def command(board: str, model: Path, port: str | None, inputs: tuple[str, ...], 
     text (docs/mlperf.md). --inputs takes the runner's dataset directories (y_labels.csv) or .bin files.
     """
     reporter = make_reporter()
+    if app != "hil" and reference == "tree":
+        raise UsageError(f"--reference tree is for --app hil; --app {app} compares with the PyPI interpreter",
+                         hint="leave --reference out")
     if app == "mlperf":
         _verify_mlperf(MlperfOptions(board=board, model=model, benchmark=benchmark, inputs=inputs, random=random_n,
                                      seed=seed, runtime=runtime, tflm_dir=tflm_dir, elf=elf, port=port,
@@ -100,7 +108,7 @@ def command(board: str, model: Path, port: str | None, inputs: tuple[str, ...], 
         return
     opts = VerifyOptions(board=board, model=model, inputs=inputs, random=random_n, seed=seed, runtime=runtime,
                          elf=elf, port=port, tolerance=tolerance, tflm_dir=tflm_dir, arena_size=arena_size,
-                         measure_link=measure_link,
+                         measure_link=measure_link, reference=reference,
                          link=LinkConfig(timeout=timeout, invoke_timeout=invoke_timeout, retries=retries))
     result, names = verify_model(opts, reporter)
     write_reports(result, names, report_path, junit_path)
@@ -114,7 +122,7 @@ def command(board: str, model: Path, port: str | None, inputs: tuple[str, ...], 
                           hint="the report lists exactly which inputs ran" if report_path or junit_path
                           else "pass --report out.json to see exactly which inputs ran")
     if not result.ok:
-        note = tflm_version_note(opts, load_model(opts.model))
+        note = tflm_version_note(opts, load_model(opts.model), result.reference.get("kind", "wheel"))
         raise VerifyMismatch(f"{result.mismatches} of {result.completed} inputs differ from the reference",
                              hint=note or "see the per-output statistics above (--report for the failing input names)")
 
@@ -124,6 +132,7 @@ def _print_summary(doc: dict) -> None:  # type: ignore[type-arg]
     click.echo(f"{Path(doc['model']).name} on {doc['device']['board']} ({doc['device']['runtime']}): "
                f"{doc['completed']}/{doc['planned']} inputs, {doc['completed'] - doc['mismatches']} match "
                f"(tolerance {doc['tolerance']})")
+    click.echo(f"  reference: {doc['reference']['label']}")
     for o in doc["outputs"]:
         click.echo(f"  {o['name']}: exact {o['exact']}/{o['inferences']}  max|err| {o['max_abs_error']}  "
                    f"rmse {o['rmse']:.4g}  cosine {o['cosine_similarity']:.6f}  top-1 {o['top1_agreement']:.1%}")

@@ -14,7 +14,7 @@ from .runner import VerifyResult
 
 def result_dict(r: VerifyResult) -> dict[str, Any]:
     return {
-        "ok": r.ok, "model": r.model, "model_sha256": r.model_sha256, "device": r.device,
+        "ok": r.ok, "model": r.model, "model_sha256": r.model_sha256, "device": r.device, "reference": r.reference,
         "tolerance": r.tolerance, "planned": r.planned, "completed": r.completed, "mismatches": r.mismatches,
         "error": r.error,
         "outputs": [s.as_dict() for s in r.outputs],

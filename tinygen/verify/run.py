@@ -6,15 +6,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..boards import get_board
+from ..boards import Board, get_board
+from ..config import load_settings
 from ..emulator import EmulatorConfig
 from ..errors import ModelError, UsageError
 from ..link import LinkConfig
 from ..model import ModelInfo, check_deployable, load_model
-from ..platform.tflm import FLOAT_RATIO_OPS, ratios_in_float
+from ..platform.tflm import FLOAT_RATIO_OPS, TflmTree, find_tflm_tree, ratios_in_float
 from ..project import resolve_tflm
 from ..reference import Reference
 from ..report import Reporter, silent
+from ..tflmhost import TreeReference
 from .firmware import build_hil_firmware
 from .inputs import InputCase, load_inputs, random_inputs
 from .runner import VerifyResult, run_cases
@@ -36,6 +38,37 @@ class VerifyOptions:
     arena_size: int | None = None
     measure_link: bool = False
     link: LinkConfig | None = None
+    reference: str = "auto"  # REFERENCES: what the device's outputs are compared with
+
+
+# auto: the TFLM tree itself, compiled for the host, for --runtime tflm with a local tree (what the
+# device compiles); the PyPI interpreter everywhere else (the AOT runtime, the Arduino export).
+REFERENCES = ("auto", "tree", "wheel")
+
+
+def reference_tree(opts: VerifyOptions) -> TflmTree | None:
+    """The TFLM tree whose host build is the reference, None for the PyPI interpreter."""
+    if opts.reference not in REFERENCES:
+        raise UsageError(f"unknown reference '{opts.reference}'", hint=f"choose from {', '.join(REFERENCES)}")
+    if opts.reference == "wheel":
+        return None
+    tflm_dir = (opts.tflm_dir or load_settings().tflm_dir) if opts.runtime == "tflm" else None
+    if tflm_dir is None:
+        if opts.reference == "tree":
+            raise UsageError("--reference tree compares with a local TFLM tree compiled for the host: it needs "
+                             "--runtime tflm and a tree", hint="pass --tflm-dir PATH or set TINYGEN_TFLM_DIR")
+        return None
+    return find_tflm_tree(tflm_dir)
+
+
+def make_reference(opts: VerifyOptions, info: ModelInfo, reporter: Reporter) -> Reference:
+    """The reference `opts` asks for: the tree's TFLM built for the host (cached), or the wheel's."""
+    tree = reference_tree(opts)
+    if tree is None:
+        return Reference.from_bytes(info.data)
+    reference = TreeReference.build(tree, info, reporter)
+    reporter.info(f"reference: {reference.label}")
+    return reference
 
 
 def make_cases(opts: VerifyOptions, reference: Reference, streaming: bool) -> list[InputCase]:
@@ -55,7 +88,15 @@ def verify_model(opts: VerifyOptions, reporter: Reporter | None = None) -> tuple
     board = get_board(opts.board)
     info = load_model(opts.model)
     check_deployable(info)  # refuse what convert refuses, before TFLM's interpreter sees the model
-    reference = Reference.from_file(opts.model)
+    reference = make_reference(opts, info, reporter)
+    try:
+        return _verify(opts, board, info, reference, reporter)
+    finally:
+        reference.close()
+
+
+def _verify(opts: VerifyOptions, board: Board, info: ModelInfo, reference: Reference,
+            reporter: Reporter) -> tuple[VerifyResult, list[str]]:
     streaming = info.op_counts.get("VAR_HANDLE", 0) > 0
     cases = make_cases(opts, reference, streaming)
     elf = opts.elf
@@ -68,6 +109,8 @@ def verify_model(opts: VerifyOptions, reporter: Reporter | None = None) -> tuple
         assert dev.info is not None
         reporter.info(f"device: {dev.info.board}, {dev.info.runtime} runtime, arena {dev.info.arena_used}/"
                       f"{dev.info.arena_size} B, frames up to {dev.info.max_payload} B")
+        if reference.kind == "tflm-tree" and dev.info.runtime != "tflm":
+            reporter.warn(f"the device runs the {dev.info.runtime} runtime, the reference is {reference.label}")
         bandwidth = measure_link(dev) if opts.measure_link else None
         reporter.step(f"verifying {len(cases)} inputs{' (streaming: one sequence)' if streaming else ''}")
         result = run_cases(dev, reference, cases, str(opts.model), info.sha256, opts.tolerance, reporter)
@@ -94,11 +137,12 @@ def _recommended_arena(model: ModelInfo) -> dict[str, int] | None:
         return None
 
 
-def tflm_version_note(opts: VerifyOptions, info: ModelInfo) -> str | None:
-    """Why a TFLM firmware may differ from the reference by 1 on this model, when it is so: its
+def tflm_version_note(opts: VerifyOptions, info: ModelInfo, reference_kind: str = "wheel") -> str | None:
+    """Why a TFLM firmware may differ from the PyPI reference by 1 on this model, when it is so: its
     TFLM computes some multipliers in float, the reference interpreter in double (platform/tflm.py).
-    A statement for the mismatch's hint, never a tolerance."""
-    if opts.runtime != "tflm" or opts.elf is not None:
+    A statement for the mismatch's hint, never a tolerance. None when the reference was the
+    device's own TFLM tree (`reference_kind` "tflm-tree"): then no version differs."""
+    if opts.runtime != "tflm" or opts.elf is not None or reference_kind != "wheel":
         return None
     ops = sorted(FLOAT_RATIO_OPS & set(info.op_counts))
     if not ops:
@@ -115,4 +159,5 @@ def tflm_version_note(opts: VerifyOptions, info: ModelInfo) -> str | None:
     which = f"TFLM at {tree.root} ({tree.revision})" if tree else "the Arduino TFLM export"
     return (f"{which} computes the multipliers of {', '.join(ops)} from float ratios, the reference interpreter "
             f"(tflite-micro {tflite_micro.__version__}) from double ratios (tflite-micro pull request 3274): "
-            "outputs can differ by 1; a TFLM tree with that change verifies bit-exact (docs/models.md)")
+            "outputs can differ by 1; with a local tree, verify compares with that tree compiled for the host "
+            "(--reference auto or tree, docs/verify.md)")

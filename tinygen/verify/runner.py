@@ -48,6 +48,7 @@ class VerifyResult:
     bytes_down: int = 0    # tensor bytes device -> host
     stack_used: int | None = None
     link: dict[str, Any] = field(default_factory=dict)
+    reference: dict[str, str] = field(default_factory=dict)  # kind ("wheel" | "tflm-tree") and label
 
     @property
     def completed(self) -> int:
@@ -94,7 +95,8 @@ def run_cases(device: Device, reference: Reference, cases: Sequence[InputCase], 
     check_same_model(device, reference, model_sha256)
     stats = [OutputStats(t.name, t.zero_point) for t in device.outputs]
     result = VerifyResult(model=model, model_sha256=model_sha256, device=_device_dict(device), planned=len(cases),
-                          tolerance=tolerance, outputs=stats)
+                          tolerance=tolerance, outputs=stats,
+                          reference={"kind": reference.kind, "label": reference.label})
     transport = device.link.transport
     device.timing = {k: 0.0 for k in device.timing}
     bytes0 = transport.bytes_in + transport.bytes_out
