@@ -198,6 +198,8 @@ def verify(path: Path, runtime: str, runs: int) -> dict[str, Any]:
         row["performance"] = {k: perf[k] for k in ("cost_per_inference", "cost_unit", "arena_size", "arena_used",
                                                    "stack_used") if k in perf}
         row["max_abs_error"] = max((o.get("max_abs_error", 0) for o in doc.get("outputs", [])), default=0)
+        if isinstance(doc.get("reference"), dict):  # what the outputs were compared with (docs/verify.md)
+            row["reference"] = doc["reference"].get("kind")
     if proc.returncode != 0:
         lines = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
         row["error"] = lines[-2:] if lines else []
