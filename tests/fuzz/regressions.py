@@ -296,6 +296,18 @@ def _pcan_length(m: Any) -> None:
     _tensor(m, 33).shape = [65537]
 
 
+def _conv_as_depthwise(m: Any) -> None:
+    # a 1x1 CONV_2D (filter [128, 1, 1, 128]) relabelled DEPTHWISE_CONV_2D, with depthwise options
+    sg, codes = m.subgraphs[0], [max(c.builtinCode, c.deprecatedBuiltinCode) for c in m.operatorCodes]
+    dw = next(op for op in sg.operators if codes[op.opcodeIndex] == fb.BuiltinOperator.DEPTHWISE_CONV_2D)
+    conv = next(op for op in sg.operators if codes[op.opcodeIndex] == fb.BuiltinOperator.CONV_2D
+                and list(_tensor(m, int(op.inputs[1])).shape) == [128, 1, 1, 128])
+    options = fb.DepthwiseConv2DOptionsT()
+    _set(options, padding=conv.builtinOptions.padding, strideW=1, strideH=1, depthMultiplier=1,
+         fusedActivationFunction=conv.builtinOptions.fusedActivationFunction, dilationWFactor=1, dilationHFactor=1)
+    conv.opcodeIndex, conv.builtinOptionsType, conv.builtinOptions = dw.opcodeIndex, dw.builtinOptionsType, options
+
+
 Structural = Callable[[Any], None]
 # name -> (source model, change, expected exit of inspect, fragment of its message)
 CASES: dict[str, tuple[str, Structural | Callable[[bytes], bytes], str, int, str]] = {
@@ -389,6 +401,9 @@ CASES: dict[str, tuple[str, Structural | Callable[[bytes], bytes], str, int, str
     "pcan_length": (FRONTEND, _pcan_length, "SignalPCAN's output 65537 long for its 40 channels (a byte mutant of the "
                     "lead's 10^5 run, seed 2033: run --compare died with a segfault in TFLM's filter-bank log)", 3,
                     "SignalPCAN needs them equal"),
+    "conv_as_depthwise": ("mlperf_tiny/str_ww_ref_model.tflite", _conv_as_depthwise, "a 1x1 CONV_2D relabelled "
+                          "DEPTHWISE_CONV_2D, filter [128, 1, 1, 128] (a structural mutant of the lead's 10^5 run, seed "
+                          "2034: ValueError in the AOT generator, exit 70)", 3, "its first dimension must be 1"),
     "truncated": (SPEECH, _truncated, "the first third of the file", 3, "corrupt or truncated"),
     "length_field": (HELLO, _length_field, "the tensors vector's length set to 2^31-1", 3, "corrupt or truncated"),
 }

@@ -453,6 +453,8 @@ def _conv_shapes(label: str, op: Any, tensors: list[Any]) -> None:
 def _depthwise_shapes(label: str, op: Any, tensors: list[Any]) -> None:
     inp, filt, out = _shape(tensors, int(op.inputs[0])), _shape(tensors, int(op.inputs[1])), _shape(tensors, int(op.outputs[0]))
     multiplier = int(op.builtinOptions.depthMultiplier)
+    if filt[0] != 1:  # [1, kh, kw, channels]: TFLM reads the first slice of any other, the AOT code all of it
+        raise _mismatch(label, f"depthwise filter {filt} (its first dimension must be 1)")
     if out[3] != filt[3] or filt[3] != inp[3] * multiplier:
         raise _mismatch(label, f"input {inp}, filter {filt}, output {out} with depth multiplier {multiplier}")
     _check_spatial(label, op.builtinOptions, inp, out, filt[1], filt[2])
