@@ -135,10 +135,12 @@ typedef struct {
 /* 3x3 DEPTHWISE_CONV_2D with multiplier 1, dilation 1, stride 1 along the row, one channel at a
  * time over int16 rows (tg_aot_dwrow.c). Batch 1; every channel's shift is a right shift and
  * |2 * accumulator| < 2^31 (tinygen checks). */
+#define TG_DWROW_MAX_RING 32 /* ring rows: (band - 1) * stride_h + 3 at most */
 typedef struct {
   int32_t in_h, in_w, c;          /* input, channels (= output channels) */
   int32_t out_h, out_w;
   int32_t stride_h, pad_h, pad_w;
+  int32_t band;                   /* output rows per kernel call */
   int32_t in_zero_point;
   int32_t row_len;                /* int16 entries per ring row, even, >= pad_w + in_w and out_w + 3 */
   /* bytes between inputs along a row / between rows (row = one of the image's two axes, which
@@ -149,7 +151,7 @@ typedef struct {
   int32_t out_offset, act_min, act_max;  /* out_offset: 0 when folded into ch */
 } tg_dwrow_params;
 
-/* scratch: 4 * row_len int16, then out_w int32 (word aligned) */
+/* scratch: ((band - 1) * stride_h + 4) * row_len int16, then band * out_w int32 (word aligned) */
 void tg_dwconv_rows_s8(const tg_dwrow_params *p, const int8_t *in, int8_t *out, int16_t *scratch);
 
 /* conv scratch: 2 * k_h * k_w * in_c bytes (patches of two output pixels), unused for 1x1

@@ -237,11 +237,15 @@ def dw_row_weights(w: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(padded[..., [0, 2, 1, 3]]).reshape(-1)
 
 
+DWROW_MAX_RING = 32  # TG_DWROW_MAX_RING (tg_aot.h)
+DWROW_MIN_OW = 8
+
+
 def _dw_rows(ctx: OpContext, w: np.ndarray, pads: tuple[int, int], folded: np.ndarray, mults: list[int],
              shifts: list[int], out_zp: int, act: tuple[int, int]) -> Lowered | None:
     """tg_dwconv_rows_s8 for 3x3, multiplier 1, dilation 1, batch 1, right shifts and accumulators inside +-2^30,
-    stride 1 along rows of at least 16 outputs (per output row it pays a fixed cost, ring row, calls and setup,
-    that shorter rows do not repay: they stay with tg_dwconv_s8), not as a row-pipeline stage (rows.py runs
+    stride 1 along rows of at least DWROW_MIN_OW outputs (per channel and band of rows it pays a fixed cost, ring
+    rows, calls and setup, that shorter rows do not repay: they stay with tg_dwconv_s8), not as a row-pipeline stage (rows.py runs
     tg_dwconv_s8's parameters row by row), or None. Its rows run along the image axis with
     more outputs, along H only when in place cannot be asked for or input and output have one shape (then each
     output pixel overwrites only its own input pixel, which the ring already holds)."""
@@ -262,7 +266,7 @@ def _dw_rows(ctx: OpContext, w: np.ndarray, pads: tuple[int, int], folded: np.nd
         steps = (iw * ic, ic, ow * oc, oc)
         ih, iw, oh, ow, sh, sw, ph, pw = iw, ih, ow, oh, sw, sh, pw, ph
         wk = np.ascontiguousarray(wk.transpose(0, 2, 1))
-    if sw != 1 or ow < 16:
+    if sw != 1 or ow < DWROW_MIN_OW:
         return None
     # the output zero point goes into the rounding constant when it stays well inside int32
     fold = all(abs(out_zp) * (1 << -s) + (1 << (-s - 1)) < (1 << 30) for s in shifts)
@@ -270,15 +274,20 @@ def _dw_rows(ctx: OpContext, w: np.ndarray, pads: tuple[int, int], folded: np.nd
           for m, s, b in zip(mults, shifts, folded)]
     row_len = max(int(pw) + iw, ow + 3)
     row_len += row_len % 2
+    # output rows per kernel call: enough for ~128 outputs (the per-call setup is then a few instructions an
+    # output), the ring they read within TG_DWROW_MAX_RING rows
+    band = max(1, min(oh, -(-128 // ow), (DWROW_MAX_RING - 3) // sh + 1))
+    ring = (band - 1) * sh + 3
     params = ctx.struct("tg_dwrow_params", {
-        "in_h": ih, "in_w": iw, "c": oc, "out_h": oh, "out_w": ow, "stride_h": sh, "pad_h": ph, "pad_w": pw,
+        "in_h": ih, "in_w": iw, "c": oc, "out_h": oh, "out_w": ow, "stride_h": sh,
+        "pad_h": ph, "pad_w": pw, "band": band,
         "in_zero_point": _qparams(ctx, 0)[1][0], "row_len": row_len,
         "in_step": steps[0], "in_row_step": steps[1], "out_step": steps[2], "out_row_step": steps[3],
         "w": ctx.const_array(dw_row_weights(wk), "int8_t", "w"),
         "ch": ctx.const_array(np.array(ch, np.int64).reshape(-1).astype(np.int32), "int32_t", "dwch"),
         "out_offset": 0 if fold else out_zp, "act_min": act[0], "act_max": act[1],
     }, "dwrow")
-    scratch = ctx.scratch(2 * 4 * row_len + 4 * ow)
+    scratch = ctx.scratch(2 * (ring + 1) * row_len + 4 * band * ow)
     return Lowered(f"tg_dwconv_rows_s8(&{params}, {ctx.inp(0)}, {ctx.out(0)}, (int16_t *){scratch});",
                    ("tg_aot_dwrow.c",))
 
