@@ -87,6 +87,10 @@ void tg_mm_s8(const int8_t *a, int32_t rows, int32_t a_stride, const int8_t *w, 
 void tg_mm_wide_s8(const int8_t *a, int32_t rows, int32_t a_stride, const int32_t *w, int32_t n, int32_t k,
                    const tg_requant_ch *q, int8_t *out, int32_t out_stride);
 
+/* The same with widened weights by channel pairs (tg_aot_wide.c), n % 2 == 0, k % 8 == 0, rows in pairs. */
+void tg_mm_wp_s8(const int8_t *a, int32_t rows, int32_t a_stride, const int32_t *w, int32_t n, int32_t k,
+                 const tg_requant_ch *q, int8_t *out, int32_t out_stride);
+
 /* The same product with int8 weights in quad-interleaved order (tg_mv_s8's), k % 8 == 0, k >= 32. */
 void tg_mm_q8_s8(const int8_t *a, int32_t rows, int32_t a_stride, const int8_t *w, int32_t n, int32_t k,
                  const tg_requant_ch *q, int8_t *out, int32_t out_stride);
@@ -105,7 +109,8 @@ typedef struct {
   const int32_t *bias_folded;
   tg_requant_ch rq;               /* per channel, bias folded: the matrix-product path */
   int32_t in_zero_point;
-  int32_t wide;                   /* weights: 1 tg_mm_wide_s8's int16 pairs (int32_t words), 2 tg_mm_q8_s8's quads */
+  int32_t wide;                   /* weights: 1 tg_mm_wide_s8's int16 pairs (int32_t words), 2 tg_mm_q8_s8's quads,
+                                     3 tg_mm_wp_s8's int16 pairs by channel pairs */
   int32_t k_pad;                  /* > 0: im2col patches (and weight rows) padded to k_pad bytes */
 } tg_conv_params;
 

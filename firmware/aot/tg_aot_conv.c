@@ -56,10 +56,12 @@ static void im2col(const tg_conv_params *p, const int8_t *img, int32_t oy, int32
 
 static void conv_generic(const tg_conv_params *p, const int8_t *in, const int8_t *w, int8_t *out);
 
-/* The matrix product for these weights: int8 pair-interleaved, widened (wide 1) or quads (2). */
+/* The matrix product for these weights: int8 pair-interleaved, widened (wide 1, by channel pairs 3) or quads (2). */
 static void mm(const tg_conv_params *p, const int8_t *a, int32_t rows, int32_t a_stride, const int8_t *w,
                int32_t k, int8_t *out) {
-  if (p->wide == 2) {
+  if (p->wide == 3) {
+    tg_mm_wp_s8(a, rows, a_stride, (const int32_t *)(const void *)w, p->out_c, k, &p->rq, out, p->out_c);
+  } else if (p->wide == 2) {
     tg_mm_q8_s8(a, rows, a_stride, w, p->out_c, k, &p->rq, out, p->out_c);
   } else if (p->wide) {
     tg_mm_wide_s8(a, rows, a_stride, (const int32_t *)(const void *)w, p->out_c, k, &p->rq, out, p->out_c);

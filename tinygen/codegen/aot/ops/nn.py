@@ -167,6 +167,17 @@ def widen_quads(w: np.ndarray) -> np.ndarray:
     return np.concatenate(parts).astype(np.int64).astype(np.uint32).view(np.int32) if parts else w32.reshape(-1)
 
 
+def widen_pairs(w: np.ndarray) -> np.ndarray:
+    """[n, k] int8 weights (n % 2 == 0, k % 4 == 0) as tg_mm_wp_s8 reads them (tg_aot_wide.c), int32 words: per
+    two channels and four k, the first channel's (w0 | w2 << 16), (w1 | w3 << 16), then the second's."""
+    n, k = w.shape
+    g = w.astype(np.int32).reshape(n // 2, 2, k // 4, 4)
+    even = (g[..., 0] & 0xFFFF) | (g[..., 2] << 16)
+    odd = (g[..., 1] & 0xFFFF) | (g[..., 3] << 16)
+    words = np.stack([even, odd], axis=-1).transpose(0, 2, 1, 3)   # [pair, k/4, channel, 2]
+    return words.reshape(-1).astype(np.int64).astype(np.uint32).view(np.int32)
+
+
 # Widened weights cost one more flash byte per weight; they are given to the layers that reuse each
 # weight most (rows of the matrix product), at least WIDE_MIN_ROWS times, within a budget of
 # max(WIDE_BUDGET_MIN bytes, a quarter of all weight bytes).
@@ -347,6 +358,8 @@ def _lower_conv(ctx: OpContext, w: np.ndarray, inplace_ok: bool) -> Lowered:
     kp = (0 if grouped else _k_pad(ctx, kh * kw * ic)) or kh * kw * fic
     mult, shift = _per_channel(ctx, oc) if grouped else ("NULL", "NULL")
     wide = 1 if widened(ctx) and not grouped else 2 if not grouped and kp % 8 == 0 and kp >= 32 else 0
+    if wide == 1 and kp % 8 == 0 and oc % 2 == 0:
+        wide = 3   # by channel pairs, two rows at a time (tg_mm_wp_s8)
     params = ctx.struct("tg_conv_params", {
         "batches": n, "in_h": ih, "in_w": iw, "in_c": ic, "out_h": oh, "out_w": ow, "out_c": oc,
         "k_h": kh, "k_w": kw, "filter_in_c": fic, "stride_h": o.strideH, "stride_w": o.strideW,
@@ -370,7 +383,9 @@ def _lower_conv(ctx: OpContext, w: np.ndarray, inplace_ok: bool) -> Lowered:
     else:
         scratch = f"(int8_t *){ctx.scratch(2 * kp)}"
     rows = np.pad(w.reshape(oc, -1), ((0, 0), (0, kp - w[0].size))) if not grouped else w.reshape(oc, -1)
-    if wide == 1:
+    if wide == 3:
+        weights = f"(const int8_t *){ctx.const_array(widen_pairs(rows), 'int32_t', 'w')}"
+    elif wide == 1:
         weights = f"(const int8_t *){ctx.const_array(widen_quads(rows), 'int32_t', 'w')}"
     elif wide == 2:
         weights = ctx.const_array(interleave_quads(rows), "int8_t", "w")
