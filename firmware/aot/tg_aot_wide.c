@@ -715,6 +715,62 @@ static void pairs_asm(const int32_t *xr, const int32_t *wp, int32_t n8, int32_t 
 }
 #endif
 
+#if TG_AOT_DSP
+#define TG_WP_SAT8(v) __ssat((v), 8)
+#else
+#define TG_WP_SAT8(v) tg_clamp((v), -128, 127)
+#endif
+/* The SMMULR requantization (fast 2) onto the whole int8 range of both rows of a channel pair (s: row 0
+ * channels 0, 1, row 1 channels 0, 1; k: the first channel's mh constants, the second's at k + step):
+ * every constant and sum is read before the four stores, which may alias them, so each constant is
+ * loaded once for two outputs. */
+TG_INLINE void finish_pair_sat8(const int32_t *k, int32_t step, const int32_t *s, int8_t *o0, int8_t *o1) {
+  const int32_t m0 = k[0], e0 = k[1], h0 = k[2], m1 = k[step], e1 = k[step + 1], h1 = k[step + 2];
+  const int32_t x00 = mulhi_r((int32_t)((uint32_t)s[0] << 1), m0), x10 = mulhi_r((int32_t)((uint32_t)s[2] << 1), m0);
+  const int32_t x01 = mulhi_r((int32_t)((uint32_t)s[1] << 1), m1), x11 = mulhi_r((int32_t)((uint32_t)s[3] << 1), m1);
+  const int8_t v00 = (int8_t)TG_WP_SAT8((x00 + h0 + (x00 >> 31)) >> e0);
+  const int8_t v10 = (int8_t)TG_WP_SAT8((x10 + h0 + (x10 >> 31)) >> e0);
+  const int8_t v01 = (int8_t)TG_WP_SAT8((x01 + h1 + (x01 >> 31)) >> e1);
+  const int8_t v11 = (int8_t)TG_WP_SAT8((x11 + h1 + (x11 >> 31)) >> e1);
+  o0[0] = v00;
+  o0[1] = v01;
+  o1[0] = v10;
+  o1[1] = v11;
+}
+
+#if TG_WP_ASM
+/* finish_pair_sat8 for npairs channel pairs with per-channel constants, in assembly: per pair two
+ * LDRDs of the sums, per channel one LDM of its constants, per output SMMULR of the doubled sum,
+ * the rounding shift, SSAT and STRB. */
+#define TG_WP_OUT(s, o)                       \
+  "lsl " s ", " s ", #1\n\t"                  \
+  "smmulr " s ", " s ", r5\n\t"               \
+  "add r12, " s ", r7\n\t"                   \
+  "add r12, r12, " s ", asr #31\n\t"         \
+  "asr r12, r12, r6\n\t"                     \
+  "ssat r12, #8, r12\n\t"                    \
+  "strb r12, [" o "], #1\n\t"
+static __attribute__((naked, noinline)) void finish_pairs_asm(const int32_t *k __attribute__((unused)),
+                                                              const int32_t *s __attribute__((unused)),
+                                                              int8_t *o0 __attribute__((unused)),
+                                                              int8_t *o1 __attribute__((unused)),
+                                                              int32_t npairs __attribute__((unused))) {
+  __asm__ volatile(
+      "push {r4-r11, lr}\n\t"
+      "ldr r4, [sp, #36]\n\t"
+      "1:\n\t"
+      "ldrd r8, r9, [r1], #8\n\t"  /* row 0: channels 0, 1 */
+      "ldrd r10, r11, [r1], #8\n\t" /* row 1 */
+      "ldm r0!, {r5, r6, r7}\n\t"
+      TG_WP_OUT("r8", "r2") TG_WP_OUT("r10", "r3")
+      "ldm r0!, {r5, r6, r7}\n\t"
+      TG_WP_OUT("r9", "r2") TG_WP_OUT("r11", "r3")
+      "subs r4, r4, #1\n\t"
+      "bne 1b\n\t"
+      "pop {r4-r11, pc}\n\t");
+}
+#endif
+
 /* Rows in pairs (an odd last row pairs with itself): per 64 channels, k in passes of TG_WP_KC
  * (both rows split into xr, then every channel pair's sums), then the requantization. */
 TG_INLINE void product_wp(const int8_t *a, int32_t rows, int32_t a_stride, const int32_t *w, int32_t n, int32_t k,
@@ -758,6 +814,19 @@ TG_INLINE void product_wp(const int8_t *a, int32_t rows, int32_t a_stride, const
           }
         }
         for (i = 0; i < m; i += 2) pairs_asm(xr, w + (c + i) / 2 * k + kc, kn / 8, buf + 2 * i);
+      }
+      if (fast == 2 && sat8 && r + 1 < rows) {
+#if TG_WP_ASM
+        if (per_channel) {
+          finish_pairs_asm(mh + 3 * c, buf, out + c, out + out_stride + c, m / 2);
+          continue;
+        }
+#endif
+        for (i = 0; i < m; i += 2) {
+          finish_pair_sat8(mh + (per_channel ? 3 * (c + i) : 0), per_channel ? 3 : 0, buf + 2 * i, out + c + i,
+                           out + out_stride + c + i);
+        }
+        continue;
       }
       for (i = 0; i < m; i += 2) {
         out[c + i] = finish(mh, chq, c + i, buf[2 * i], &rl, per_channel, fast, sat8);
