@@ -479,6 +479,46 @@ static void quads8_asm(const int8_t *row, const int8_t *wp, int32_t nq, int32_t 
 }
 #endif
 
+#if TG_WIDE_ASM && defined(__thumb2__)
+#define TG_WP_ASM 1
+#else
+#define TG_WP_ASM 0
+#endif
+
+#if TG_WP_ASM
+/* The SMMULR requantization (per-channel constants, the whole int8 range) of npairs channel pairs
+ * of two rows (s: per pair row 0 channels 0, 1, row 1 channels 0, 1), in assembly: per pair two
+ * LDRDs of the sums, per channel one LDM of its constants, per output SMMULR of the doubled sum,
+ * the rounding shift, SSAT and STRB. */
+#define TG_WP_OUT(s, o)                       \
+  "lsl " s ", " s ", #1\n\t"                  \
+  "smmulr " s ", " s ", r5\n\t"               \
+  "add r12, " s ", r7\n\t"                   \
+  "add r12, r12, " s ", asr #31\n\t"         \
+  "asr r12, r12, r6\n\t"                     \
+  "ssat r12, #8, r12\n\t"                    \
+  "strb r12, [" o "], #1\n\t"
+static __attribute__((naked, noinline)) void finish_pairs_asm(const int32_t *k __attribute__((unused)),
+                                                              const int32_t *s __attribute__((unused)),
+                                                              int8_t *o0 __attribute__((unused)),
+                                                              int8_t *o1 __attribute__((unused)),
+                                                              int32_t npairs __attribute__((unused))) {
+  __asm__ volatile(
+      "push {r4-r11, lr}\n\t"
+      "ldr r4, [sp, #36]\n\t"
+      "1:\n\t"
+      "ldrd r8, r9, [r1], #8\n\t"  /* row 0: channels 0, 1 */
+      "ldrd r10, r11, [r1], #8\n\t" /* row 1 */
+      "ldm r0!, {r5, r6, r7}\n\t"
+      TG_WP_OUT("r8", "r2") TG_WP_OUT("r10", "r3")
+      "ldm r0!, {r5, r6, r7}\n\t"
+      TG_WP_OUT("r9", "r2") TG_WP_OUT("r11", "r3")
+      "subs r4, r4, #1\n\t"
+      "bne 1b\n\t"
+      "pop {r4-r11, pc}\n\t");
+}
+#endif
+
 #if TG_WIDE_ASM
 /* Two rows against two channels of a quad, int8 weights: each weight word is split once for both
  * rows. xr: per four k the words sxtb16(x0), sxtb16(x0 ror 8), sxtb16(x1), sxtb16(x1 ror 8) (rows
@@ -566,6 +606,12 @@ TG_INLINE void rows2_q8(const int8_t *a0, const int8_t *a1, const int8_t *w, int
         pair2x2_asm(xr, wp, kn / 8, buf + 2 * i);
       }
     }
+#if TG_WP_ASM
+    if (fast == 2 && sat8 && per_channel) {
+      finish_pairs_asm(mh + 3 * c, buf, o0 + c, o1 + c, m / 2);
+      continue;
+    }
+#endif
     for (i = 0; i < m; i += 2) {
       o0[c + i] = finish(mh, chq, c + i, buf[2 * i], rl, per_channel, fast, sat8);
       o0[c + i + 1] = finish(mh, chq, c + i + 1, buf[2 * i + 1], rl, per_channel, fast, sat8);
@@ -657,8 +703,7 @@ void tg_mm_q8_s8(const int8_t *a, int32_t rows, int32_t a_stride, const int8_t *
  * channel pair: one LDM of the inputs, one LDM of the weights, eight SMLADs (16 products). */
 #define TG_WP_KC 144 /* k per pass (xr: TG_WP_KC words on the stack) */
 
-#if TG_WIDE_ASM && defined(__thumb2__)
-#define TG_WP_ASM 1
+#if TG_WP_ASM
 #define TG_WP_STEP                          \
   "ldm r0!, {r4, r5, r6, r7}\n\t"           \
   "ldm r1!, {r8, r9, r10, r11}\n\t"         \
@@ -670,21 +715,33 @@ void tg_mm_q8_s8(const int8_t *a, int32_t rows, int32_t a_stride, const int8_t *
   "smlad r12, r7, r9, r12\n\t"              \
   "smlad lr, r6, r10, lr\n\t"               \
   "smlad lr, r7, r11, lr\n\t"
-/* acc (s00 s01 s10 s11: row 0 channels 0, 1, row 1 channels 0, 1) += xr . wp over n8 * 8 k. The
- * four sums, four input and four weight words and the two pointers take all fourteen registers:
- * the loop's end is on the stack. Sixteen k per loop; an odd n8 enters at its second half. */
+/* For npairs channel pairs in turn: acc (per pair s00 s01 s10 s11: row 0 channels 0, 1, row 1
+ * channels 0, 1) += xr . wp over n8 * 8 k, then wp skips wskip bytes to the next pair's weights.
+ * The four sums, four input and four weight words and the two pointers take all fourteen
+ * registers: the loop bounds live on the stack ([sp] the k loop's end, [sp, #4] the sums, [sp, #8]
+ * xr, [sp, #12] n8 odd; the pair count is counted down in its argument slot). Sixteen k per loop;
+ * an odd n8 enters at its second half. */
 static __attribute__((naked, noinline)) void pairs_asm(const int32_t *xr __attribute__((unused)),
                                                        const int32_t *wp __attribute__((unused)),
                                                        int32_t n8 __attribute__((unused)),
-                                                       int32_t *acc __attribute__((unused))) {
+                                                       int32_t *acc __attribute__((unused)),
+                                                       int32_t npairs __attribute__((unused)),
+                                                       int32_t wskip __attribute__((unused))) {
   __asm__ volatile(
       "push {r4-r11, lr}\n\t"
-      "sub sp, sp, #8\n\t"
+      "sub sp, sp, #16\n\t"
       "str r3, [sp, #4]\n\t"
-      "tst r2, #1\n\t"
+      "str r0, [sp, #8]\n\t"
+      "and r4, r2, #1\n\t"
+      "str r4, [sp, #12]\n\t"
       "add r2, r0, r2, lsl #5\n\t"
       "str r2, [sp]\n\t"
-      "ldm r3, {r2, r3, r12, lr}\n\t"
+      "3:\n\t"
+      "ldr r0, [sp, #8]\n\t"
+      "ldr r4, [sp, #4]\n\t"
+      "ldm r4, {r2, r3, r12, lr}\n\t"
+      "ldr r4, [sp, #12]\n\t"
+      "cmp r4, #0\n\t"
       "bne 2f\n\t"
       "1:\n\t" TG_WP_STEP TG_WP_STEP
       "2:\n\t" TG_WP_STEP TG_WP_STEP
@@ -692,25 +749,35 @@ static __attribute__((naked, noinline)) void pairs_asm(const int32_t *xr __attri
       "cmp r0, r4\n\t"
       "bne 1b\n\t"
       "ldr r4, [sp, #4]\n\t"
-      "stm r4, {r2, r3, r12, lr}\n\t"
-      "add sp, sp, #8\n\t"
+      "stm r4!, {r2, r3, r12, lr}\n\t"
+      "str r4, [sp, #4]\n\t"
+      "ldr r4, [sp, #56]\n\t"
+      "add r1, r1, r4\n\t"
+      "ldr r4, [sp, #52]\n\t"
+      "subs r4, r4, #1\n\t"
+      "str r4, [sp, #52]\n\t"
+      "bne 3b\n\t"
+      "add sp, sp, #16\n\t"
       "pop {r4-r11, pc}\n\t");
 }
 #else
-#define TG_WP_ASM 0
 #define TG_WP_LO(v) ((int32_t)(int16_t)((uint32_t)(v) & 0xFFFFu))
 #define TG_WP_HI(v) ((int32_t)(v) >> 16)
 #define TG_WP_DOT(x, w) \
   (TG_WP_LO((x)[0]) * TG_WP_LO((w)[0]) + TG_WP_HI((x)[0]) * TG_WP_HI((w)[0]) + TG_WP_LO((x)[1]) * TG_WP_LO((w)[1]) + \
    TG_WP_HI((x)[1]) * TG_WP_HI((w)[1]))
 /* Portable: the same sums from the same layouts. */
-static void pairs_asm(const int32_t *xr, const int32_t *wp, int32_t n8, int32_t *acc) {
-  int32_t j;
-  for (j = 0; j < 2 * n8; ++j, xr += 4, wp += 4) {
-    acc[0] += TG_WP_DOT(xr, wp);
-    acc[1] += TG_WP_DOT(xr, wp + 2);
-    acc[2] += TG_WP_DOT(xr + 2, wp);
-    acc[3] += TG_WP_DOT(xr + 2, wp + 2);
+static void pairs_asm(const int32_t *xr, const int32_t *wp, int32_t n8, int32_t *acc, int32_t npairs,
+                      int32_t wskip) {
+  int32_t j, p;
+  for (p = 0; p < npairs; ++p, acc += 4, wp += wskip / 4) {
+    const int32_t *x = xr;
+    for (j = 0; j < 2 * n8; ++j, x += 4, wp += 4) {
+      acc[0] += TG_WP_DOT(x, wp);
+      acc[1] += TG_WP_DOT(x, wp + 2);
+      acc[2] += TG_WP_DOT(x + 2, wp);
+      acc[3] += TG_WP_DOT(x + 2, wp + 2);
+    }
   }
 }
 #endif
@@ -738,38 +805,6 @@ TG_INLINE void finish_pair_sat8(const int32_t *k, int32_t step, const int32_t *s
   o1[1] = v11;
 }
 
-#if TG_WP_ASM
-/* finish_pair_sat8 for npairs channel pairs with per-channel constants, in assembly: per pair two
- * LDRDs of the sums, per channel one LDM of its constants, per output SMMULR of the doubled sum,
- * the rounding shift, SSAT and STRB. */
-#define TG_WP_OUT(s, o)                       \
-  "lsl " s ", " s ", #1\n\t"                  \
-  "smmulr " s ", " s ", r5\n\t"               \
-  "add r12, " s ", r7\n\t"                   \
-  "add r12, r12, " s ", asr #31\n\t"         \
-  "asr r12, r12, r6\n\t"                     \
-  "ssat r12, #8, r12\n\t"                    \
-  "strb r12, [" o "], #1\n\t"
-static __attribute__((naked, noinline)) void finish_pairs_asm(const int32_t *k __attribute__((unused)),
-                                                              const int32_t *s __attribute__((unused)),
-                                                              int8_t *o0 __attribute__((unused)),
-                                                              int8_t *o1 __attribute__((unused)),
-                                                              int32_t npairs __attribute__((unused))) {
-  __asm__ volatile(
-      "push {r4-r11, lr}\n\t"
-      "ldr r4, [sp, #36]\n\t"
-      "1:\n\t"
-      "ldrd r8, r9, [r1], #8\n\t"  /* row 0: channels 0, 1 */
-      "ldrd r10, r11, [r1], #8\n\t" /* row 1 */
-      "ldm r0!, {r5, r6, r7}\n\t"
-      TG_WP_OUT("r8", "r2") TG_WP_OUT("r10", "r3")
-      "ldm r0!, {r5, r6, r7}\n\t"
-      TG_WP_OUT("r9", "r2") TG_WP_OUT("r11", "r3")
-      "subs r4, r4, #1\n\t"
-      "bne 1b\n\t"
-      "pop {r4-r11, pc}\n\t");
-}
-#endif
 
 /* Rows in pairs (an odd last row pairs with itself): per 64 channels, k in passes of TG_WP_KC
  * (both rows split into xr, then every channel pair's sums), then the requantization. */
@@ -813,7 +848,7 @@ TG_INLINE void product_wp(const int8_t *a, int32_t rows, int32_t a_stride, const
 #endif
           }
         }
-        for (i = 0; i < m; i += 2) pairs_asm(xr, w + (c + i) / 2 * k + kc, kn / 8, buf + 2 * i);
+        pairs_asm(xr, w + c / 2 * k + kc, kn / 8, buf, m / 2, 4 * (k - kn));
       }
       if (fast == 2 && sat8 && r + 1 < rows) {
 #if TG_WP_ASM
