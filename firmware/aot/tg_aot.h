@@ -112,6 +112,7 @@ typedef struct {
   int32_t wide;                   /* weights: 1 tg_mm_wide_s8's int16 pairs (int32_t words), 2 tg_mm_q8_s8's quads,
                                      3 tg_mm_wp_s8's int16 pairs by channel pairs */
   int32_t k_pad;                  /* > 0: im2col patches (and weight rows) padded to k_pad bytes */
+  int32_t inplace_rows;           /* pointwise in place: pixels copied to scratch at a time (0: two) */
 } tg_conv_params;
 
 typedef struct {
@@ -160,7 +161,7 @@ typedef struct {
 void tg_dwconv_rows_s8(const tg_dwrow_params *p, const int8_t *in, int8_t *out, int16_t *scratch);
 
 /* conv scratch: 2 * k_h * k_w * in_c bytes (patches of two output pixels), unused for 1x1
-   convolutions (2 * in_c bytes when it runs in place); dwconv scratch: k_h * k_w int32 + in_c
+   convolutions (max(2, inplace_rows) * in_c bytes when it runs in place); dwconv scratch: k_h * k_w int32 + in_c
    bytes (+ cache_rows * in_w * in_c bytes to run in place). Weights: see the kernel files for
    the layouts tinygen stores them in. */
 void tg_conv_s8(const tg_conv_params *p, const int8_t *in, const int8_t *w, int8_t *out, int8_t *scratch);

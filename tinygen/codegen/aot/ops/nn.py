@@ -338,6 +338,12 @@ def conv_2d(ctx: OpContext) -> Lowered:
     return _lower_conv(ctx, _check_filter(ctx), inplace_ok=bool(_conv_inplace(ctx)))
 
 
+def _inplace_rows(ic: int, rows: int) -> int:
+    """Pixels an in-place pointwise convolution copies aside at a time: up to 16 within 1 KiB of scratch (each
+    product call has a fixed cost that two pixels do not repay), even, at least two."""
+    return max(2, min(16, 1024 // ic, rows + rows % 2) // 2 * 2)
+
+
 def _lower_conv(ctx: OpContext, w: np.ndarray, inplace_ok: bool) -> Lowered:
     """tg_conv_s8 for OHWI weights `w` (also used for depthwise convolutions of one input channel,
     which are exactly convolutions with the filter transposed)."""
@@ -375,11 +381,12 @@ def _lower_conv(ctx: OpContext, w: np.ndarray, inplace_ok: bool) -> Lowered:
         "in_zero_point": in_zp,
         "wide": wide,
         "k_pad": 0 if grouped else _k_pad(ctx, kh * kw * ic),
+        "inplace_rows": (inplace := _inplace_rows(ic, n * oh * ow) if inplace_ok and not grouped else 0),
     }, "conv")
     if grouped:
         scratch = "NULL"
     elif kh == kw == 1 and o.strideH == o.strideW == 1 and (oh, ow) == (ih, iw):
-        scratch = f"(int8_t *){ctx.scratch(2 * ic)}" if inplace_ok else "NULL"
+        scratch = f"(int8_t *){ctx.scratch(max(2, inplace) * ic)}" if inplace_ok else "NULL"
     else:
         scratch = f"(int8_t *){ctx.scratch(2 * kp)}"
     rows = np.pad(w.reshape(oc, -1), ((0, 0), (0, kp - w[0].size))) if not grouped else w.reshape(oc, -1)
