@@ -280,6 +280,17 @@ def _size_without_offset(m: Any) -> None:
     m.buffers[_tensor(m, 42).buffer].size = 10752733140015989623
 
 
+def _reshape_a_constant(m: Any) -> None:
+    # the classifier's RESHAPE reads a strided slice's int32[4] begin vector instead of its activation
+    _op(m, 51).inputs = [5, *list(_op(m, 51).inputs)[1:]]
+
+
+def _reshape_elements(m: Any) -> None:
+    # the same RESHAPE with its output cut to half its elements, types kept
+    out = _tensor(m, int(_op(m, 51).outputs[0]))
+    out.shape = [int(out.shape[0]), int(out.shape[1]) // 2]
+
+
 Structural = Callable[[Any], None]
 # name -> (source model, change, expected exit of inspect, fragment of its message)
 CASES: dict[str, tuple[str, Structural | Callable[[bytes], bytes], str, int, str]] = {
@@ -365,6 +376,11 @@ CASES: dict[str, tuple[str, Structural | Callable[[bytes], bytes], str, int, str
     "size_without_offset": ("micro_wake_word/vad.tflite", _size_without_offset, "a CONCATENATION output's buffer "
                             "with a size but no offset (a byte mutant of the lead's 10^5 run, seed 2028: the AOT "
                             "generator took it for a constant, ValueError, exit 70)", 0, ""),
+    "reshape_a_constant": (NABU, _reshape_a_constant, "a RESHAPE of a constant int32[4] into the classifier's int8 "
+                           "input (a structural mutant of the lead's 10^5 run, seed 2031: run --compare's host compile "
+                           "failed, memcpy past the constant, exit 70)", 3, "RESHAPE keeps the type"),
+    "reshape_elements": (NABU, _reshape_elements, "a RESHAPE output with half its input's elements", 3,
+                         "keeps the number of elements"),
     "truncated": (SPEECH, _truncated, "the first third of the file", 3, "corrupt or truncated"),
     "length_field": (HELLO, _length_field, "the tensors vector's length set to 2^31-1", 3, "corrupt or truncated"),
 }

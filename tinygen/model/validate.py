@@ -99,6 +99,13 @@ SIGNATURES: dict[str, _Signature] = {
     "SPLIT": (2, 2, 1, _MANY, {}), "SPLIT_V": (3, 3, 1, _MANY, {}),
     "VAR_HANDLE": (0, 0, 1, 1, {}), "READ_VARIABLE": (1, 1, 1, 1, {}), "ASSIGN_VARIABLE": (2, 2, 0, 0, {}),
     "CALL_ONCE": (0, 0, 0, 0, {}),
+    "SVDF": (5, 5, 1, 1, {"i0": 2, "i1": 2, "i2": 2, "i4": 2, "o0": 2}),
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": (24, 24, 1, 1, {"i0": 3, "i18": 2, "i19": 2, "o0": 3}),
+}
+# Inputs below a signature's minimum that the kernel treats as optional (-1 allowed).
+_OPTIONAL_INPUTS: dict[str, frozenset[int]] = {
+    "SVDF": frozenset({3}),  # bias
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": frozenset({1, 5, 9, 10, 11, 12, 16, 17, 20, 21, 22, 23}),  # CIFG, peepholes, projection, layer norm
 }
 
 
@@ -482,7 +489,8 @@ def _signature(label: str, name: str, op: Any, tensors: list[Any]) -> None:
     if not out_min <= len(outputs) <= out_max:
         want = f"{out_min}" if out_min == out_max else f"at least {out_min}"
         raise ModelError(f"{label} has {len(outputs)} outputs, {name} gives {want}: damaged file")
-    missing = next((k for k in range(in_min) if inputs[k] < 0), None)
+    optional = _OPTIONAL_INPUTS.get(name, frozenset())
+    missing = next((k for k in range(in_min) if inputs[k] < 0 and k not in optional), None)
     if missing is not None:
         raise ModelError(f"{label}: required input {missing} is omitted (-1): damaged file")
     for slot, rank in ranks.items():
@@ -718,6 +726,24 @@ def _squeeze_shape(label: str, name: str, op: Any, tensors: list[Any]) -> None:
         want = [d for i, d in enumerate(inp) if i not in axes]
     if out != want:
         raise _mismatch(label, f"output {out} for SQUEEZE of {inp} (expected {want})")
+    if type_name(tensors[inputs[0]].type) != type_name(tensors[outputs[0]].type):
+        raise ModelError(f"{label}: output type {type_name(tensors[outputs[0]].type)} for input type "
+                         f"{type_name(tensors[inputs[0]].type)} ({name} keeps the type): damaged file")
+
+
+def _same_elements(label: str, name: str, op: Any, tensors: list[Any]) -> None:
+    """RESHAPE and EXPAND_DIMS copy their input's bytes: TFLM's Prepare refuses other element counts
+    or types; the AOT code would copy the output's size from the input."""
+    inputs, outputs = _io(op)
+    if not inputs or inputs[0] < 0 or not outputs:
+        return
+    a, b = tensors[inputs[0]], tensors[outputs[0]]
+    inp, out = _shape(tensors, inputs[0]), _shape(tensors, outputs[0])
+    if type_name(a.type) != type_name(b.type):
+        raise ModelError(f"{label}: output type {type_name(b.type)} for input type {type_name(a.type)} ({name} keeps the "
+                         "type): damaged file")
+    if math.prod(inp) != math.prod(out):
+        raise _mismatch(label, f"output {out} for input {inp} ({name} keeps the number of elements)")
 
 
 def _strided_slice_shape(label: str, name: str, op: Any, tensors: list[Any]) -> None:
@@ -770,5 +796,6 @@ _KERNEL_CHECKS: dict[str, Any] = {
     "CONCATENATION": _concat_shapes,
     "ADD_N": _add_limits, "CUMSUM": _add_limits,
     "SQUEEZE": _squeeze_shape, "STRIDED_SLICE": _strided_slice_shape,
+    "RESHAPE": _same_elements, "EXPAND_DIMS": _same_elements,
     **{op: _broadcast for op in ("ADD", "SUB", "MUL", "DIV", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE", *_COMPARISONS)},
 }
