@@ -44,6 +44,7 @@ from tinygen.model import load_model  # noqa: E402
 from tinygen.model.variables import resource_variable_count  # noqa: E402
 from tinygen.reference import Reference  # noqa: E402
 from tinygen.report import silent  # noqa: E402
+from tinygen.link.protocol import LinkConfig  # noqa: E402
 from tinygen.verify.firmware import build_hil_firmware  # noqa: E402
 from tinygen.verify.inputs import random_inputs  # noqa: E402
 from tinygen.verify.run import VerifyOptions, verify_model  # noqa: E402
@@ -187,7 +188,10 @@ def linked_flash(map_file: Path, dirs: tuple[str, ...] = ("/src/model/", "/src/a
 def bench_aot(path: Path, runs: int) -> dict:
     """What `tinygen verify --board qemu-m4 --random RUNS` builds, runs and reports."""
     elf = build_hil_firmware("qemu-m4", path, "aot", silent())
-    result, _ = verify_model(VerifyOptions(board="qemu-m4", model=path, random=runs, seed=0, elf=elf))
+    # replies get 10 s, not 2: on a loaded machine QEMU's icount mode can hold a serial frame for seconds (the
+    # guest's instruction counts, the measurement, do not change)
+    result, _ = verify_model(VerifyOptions(board="qemu-m4", model=path, random=runs, seed=0, elf=elf,
+                                           link=LinkConfig(timeout=10.0)))
     if not result.ok:
         raise SystemExit(f"verify failed for {path.name}: {result.error or f'{result.mismatches} mismatches'}")
     sizes = aot.sizes(load_model(path))

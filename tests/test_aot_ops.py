@@ -229,7 +229,8 @@ def _conv(g: Graph, x: int, out_shape: tuple[int, ...], w_shape: tuple[int, ...]
 
 
 CONV_CASES = ["strided_same", "dilated", "grouped", "depth_multiplier", "dw_stride2_inplace", "dw_wide_same",
-              "dw_wide_5x5", "dw_rows_inplace_relu6", "dw_rows_along_h_relu", "dw_rows_valid_stride_h2"]
+              "dw_wide_5x5", "dw_rows_inplace_relu6", "dw_rows_along_h_relu", "dw_rows_valid_stride_h2",
+              "dw_rows_bands", "dw_rows_bands_stride_h2", "conv_pairs_passes"]
 
 
 def conv_model(case: str) -> bytes:
@@ -237,6 +238,12 @@ def conv_model(case: str) -> bytes:
     if case == "strided_same":
         x = g.t((1, 9, 7, 6), scale=0.05, zp=-4)
         y = _conv(g, x, (1, 5, 4, 10), (10, 3, 3, 6), False, padding=0, strideW=2, strideH=2,
+                  dilationWFactor=1, dilationHFactor=1, fusedActivationFunction=3)
+    elif case == "conv_pairs_passes":
+        # widened by channel pairs (tg_mm_wp_s8): k 180 -> 184 in two passes (144 + 40), 70 channels (64 + 6),
+        # 35 pixels (the last row pairs with itself)
+        x = g.t((1, 7, 5, 20), scale=0.05, zp=-4)
+        y = _conv(g, x, (1, 7, 5, 70), (70, 3, 3, 20), False, padding=0, strideW=1, strideH=1,
                   dilationWFactor=1, dilationHFactor=1, fusedActivationFunction=3)
     elif case == "dilated":
         x = g.t((1, 9, 9, 3), scale=0.05, zp=-4)
@@ -277,6 +284,20 @@ def conv_model(case: str) -> bytes:
     elif case == "dw_rows_valid_stride_h2":
         x = g.t((1, 9, 19, 4), scale=0.05, zp=-4)
         y = _conv(g, x, (1, 4, 17, 4), (1, 3, 3, 4), True, padding=1, strideW=1, strideH=2, depthMultiplier=1,
+                  dilationWFactor=1, dilationHFactor=1, fusedActivationFunction=0)
+    elif case == "dw_rows_bands":
+        # rows of 10 outputs: bands of 13 output rows per kernel call (13, 13, 4), in place
+        x = g.t((1, 30, 10, 8), scale=0.05, zp=-4)
+        h = _conv(g, x, (1, 30, 10, 8), (8, 1, 1, 8), False, padding=1, strideW=1, strideH=1,
+                  dilationWFactor=1, dilationHFactor=1, fusedActivationFunction=0)
+        y = _conv(g, h, (1, 30, 10, 8), (1, 3, 3, 8), True, padding=0, strideW=1, strideH=1, depthMultiplier=1,
+                  dilationWFactor=1, dilationHFactor=1, fusedActivationFunction=1)
+    elif case == "dw_rows_bands_stride_h2":
+        # odd rows of 9 outputs, stride 2 across rows: bands of 15 rows reading a ring of 31 (15, 6)
+        x = g.t((1, 41, 9, 4), scale=0.05, zp=-4)
+        h = _conv(g, x, (1, 41, 9, 4), (4, 1, 1, 4), False, padding=1, strideW=1, strideH=1,
+                  dilationWFactor=1, dilationHFactor=1, fusedActivationFunction=0)
+        y = _conv(g, h, (1, 21, 9, 4), (1, 3, 3, 4), True, padding=0, strideW=1, strideH=2, depthMultiplier=1,
                   dilationWFactor=1, dilationHFactor=1, fusedActivationFunction=0)
     else:
         x = g.t((1, 10, 7, 6), scale=0.05, zp=-4)

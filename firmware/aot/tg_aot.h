@@ -87,6 +87,10 @@ void tg_mm_s8(const int8_t *a, int32_t rows, int32_t a_stride, const int8_t *w, 
 void tg_mm_wide_s8(const int8_t *a, int32_t rows, int32_t a_stride, const int32_t *w, int32_t n, int32_t k,
                    const tg_requant_ch *q, int8_t *out, int32_t out_stride);
 
+/* The same with widened weights by channel pairs (tg_aot_wide.c), n % 2 == 0, k % 8 == 0, rows in pairs. */
+void tg_mm_wp_s8(const int8_t *a, int32_t rows, int32_t a_stride, const int32_t *w, int32_t n, int32_t k,
+                 const tg_requant_ch *q, int8_t *out, int32_t out_stride);
+
 /* The same product with int8 weights in quad-interleaved order (tg_mv_s8's), k % 8 == 0, k >= 32. */
 void tg_mm_q8_s8(const int8_t *a, int32_t rows, int32_t a_stride, const int8_t *w, int32_t n, int32_t k,
                  const tg_requant_ch *q, int8_t *out, int32_t out_stride);
@@ -105,8 +109,10 @@ typedef struct {
   const int32_t *bias_folded;
   tg_requant_ch rq;               /* per channel, bias folded: the matrix-product path */
   int32_t in_zero_point;
-  int32_t wide;                   /* weights: 1 tg_mm_wide_s8's int16 pairs (int32_t words), 2 tg_mm_q8_s8's quads */
+  int32_t wide;                   /* weights: 1 tg_mm_wide_s8's int16 pairs (int32_t words), 2 tg_mm_q8_s8's quads,
+                                     3 tg_mm_wp_s8's int16 pairs by channel pairs */
   int32_t k_pad;                  /* > 0: im2col patches (and weight rows) padded to k_pad bytes */
+  int32_t inplace_rows;           /* pointwise in place: pixels copied to scratch at a time (0: two) */
 } tg_conv_params;
 
 typedef struct {
@@ -135,10 +141,12 @@ typedef struct {
 /* 3x3 DEPTHWISE_CONV_2D with multiplier 1, dilation 1, stride 1 along the row, one channel at a
  * time over int16 rows (tg_aot_dwrow.c). Batch 1; every channel's shift is a right shift and
  * |2 * accumulator| < 2^31 (tinygen checks). */
+#define TG_DWROW_MAX_RING 32 /* ring rows: (band - 1) * stride_h + 3 at most */
 typedef struct {
   int32_t in_h, in_w, c;          /* input, channels (= output channels) */
   int32_t out_h, out_w;
   int32_t stride_h, pad_h, pad_w;
+  int32_t band;                   /* output rows per kernel call */
   int32_t in_zero_point;
   int32_t row_len;                /* int16 entries per ring row, even, >= pad_w + in_w and out_w + 3 */
   /* bytes between inputs along a row / between rows (row = one of the image's two axes, which
@@ -149,11 +157,11 @@ typedef struct {
   int32_t out_offset, act_min, act_max;  /* out_offset: 0 when folded into ch */
 } tg_dwrow_params;
 
-/* scratch: 4 * row_len int16, then out_w int32 (word aligned) */
+/* scratch: ((band - 1) * stride_h + 4) * row_len int16, then band * out_w int32 (word aligned) */
 void tg_dwconv_rows_s8(const tg_dwrow_params *p, const int8_t *in, int8_t *out, int16_t *scratch);
 
 /* conv scratch: 2 * k_h * k_w * in_c bytes (patches of two output pixels), unused for 1x1
-   convolutions (2 * in_c bytes when it runs in place); dwconv scratch: k_h * k_w int32 + in_c
+   convolutions (max(2, inplace_rows) * in_c bytes when it runs in place); dwconv scratch: k_h * k_w int32 + in_c
    bytes (+ cache_rows * in_w * in_c bytes to run in place). Weights: see the kernel files for
    the layouts tinygen stores them in. */
 void tg_conv_s8(const tg_conv_params *p, const int8_t *in, const int8_t *w, int8_t *out, int8_t *scratch);

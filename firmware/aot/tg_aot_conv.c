@@ -56,10 +56,12 @@ static void im2col(const tg_conv_params *p, const int8_t *img, int32_t oy, int32
 
 static void conv_generic(const tg_conv_params *p, const int8_t *in, const int8_t *w, int8_t *out);
 
-/* The matrix product for these weights: int8 pair-interleaved, widened (wide 1) or quads (2). */
+/* The matrix product for these weights: int8 pair-interleaved, widened (wide 1, by channel pairs 3) or quads (2). */
 static void mm(const tg_conv_params *p, const int8_t *a, int32_t rows, int32_t a_stride, const int8_t *w,
                int32_t k, int8_t *out) {
-  if (p->wide == 2) {
+  if (p->wide == 3) {
+    tg_mm_wp_s8(a, rows, a_stride, (const int32_t *)(const void *)w, p->out_c, k, &p->rq, out, p->out_c);
+  } else if (p->wide == 2) {
     tg_mm_q8_s8(a, rows, a_stride, w, p->out_c, k, &p->rq, out, p->out_c);
   } else if (p->wide) {
     tg_mm_wide_s8(a, rows, a_stride, (const int32_t *)(const void *)w, p->out_c, k, &p->rq, out, p->out_c);
@@ -83,19 +85,20 @@ void tg_conv_s8(const tg_conv_params *p, const int8_t *in, const int8_t *w, int8
       mm(p, in, rows, p->in_c, w, p->in_c, out);
       return;
     }
-    /* In place (the planner gave output and input the same bytes): two pixels at a time are
-     * copied to scratch before their outputs overwrite them. Outputs no wider than inputs go
-     * front to back, wider ones back to front, so no unread pixel is ever overwritten. */
+    /* In place (the planner gave output and input the same bytes): inplace_rows pixels at a time
+     * (two when 0) are copied to scratch before their outputs overwrite them. Outputs no wider
+     * than inputs go front to back, wider ones back to front, so no unread pixel is ever
+     * overwritten. */
+    const int32_t b = p->inplace_rows > 2 ? p->inplace_rows : 2;
     if (p->out_c <= p->in_c) {
-      for (i = 0; i < rows; i += 2) {
-        const int32_t r = i + 1 < rows ? 2 : 1;
+      for (i = 0; i < rows; i += b) {
+        const int32_t r = rows - i < b ? rows - i : b;
         memcpy(scratch, in + i * p->in_c, (size_t)(r * p->in_c));
         mm(p, scratch, r, p->in_c, w, p->in_c, out + i * p->out_c);
       }
     } else {
-      for (i = rows - rows % 2; i >= 0; i -= 2) {
-        const int32_t r = i + 1 < rows ? 2 : (i < rows ? 1 : 0);
-        if (r == 0) continue;
+      for (i = rows > 0 ? (rows - 1) / b * b : -1; i >= 0; i -= b) {
+        const int32_t r = rows - i < b ? rows - i : b;
         memcpy(scratch, in + i * p->in_c, (size_t)(r * p->in_c));
         mm(p, scratch, r, p->in_c, w, p->in_c, out + i * p->out_c);
       }

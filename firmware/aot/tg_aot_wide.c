@@ -479,6 +479,46 @@ static void quads8_asm(const int8_t *row, const int8_t *wp, int32_t nq, int32_t 
 }
 #endif
 
+#if TG_WIDE_ASM && defined(__thumb2__)
+#define TG_WP_ASM 1
+#else
+#define TG_WP_ASM 0
+#endif
+
+#if TG_WP_ASM
+/* The SMMULR requantization (per-channel constants, the whole int8 range) of npairs channel pairs
+ * of two rows (s: per pair row 0 channels 0, 1, row 1 channels 0, 1), in assembly: per pair two
+ * LDRDs of the sums, per channel one LDM of its constants, per output SMMULR of the doubled sum,
+ * the rounding shift, SSAT and STRB. */
+#define TG_WP_OUT(s, o)                       \
+  "lsl " s ", " s ", #1\n\t"                  \
+  "smmulr " s ", " s ", r5\n\t"               \
+  "add r12, " s ", r7\n\t"                   \
+  "add r12, r12, " s ", asr #31\n\t"         \
+  "asr r12, r12, r6\n\t"                     \
+  "ssat r12, #8, r12\n\t"                    \
+  "strb r12, [" o "], #1\n\t"
+static __attribute__((naked, noinline)) void finish_pairs_asm(const int32_t *k __attribute__((unused)),
+                                                              const int32_t *s __attribute__((unused)),
+                                                              int8_t *o0 __attribute__((unused)),
+                                                              int8_t *o1 __attribute__((unused)),
+                                                              int32_t npairs __attribute__((unused))) {
+  __asm__ volatile(
+      "push {r4-r11, lr}\n\t"
+      "ldr r4, [sp, #36]\n\t"
+      "1:\n\t"
+      "ldrd r8, r9, [r1], #8\n\t"  /* row 0: channels 0, 1 */
+      "ldrd r10, r11, [r1], #8\n\t" /* row 1 */
+      "ldm r0!, {r5, r6, r7}\n\t"
+      TG_WP_OUT("r8", "r2") TG_WP_OUT("r10", "r3")
+      "ldm r0!, {r5, r6, r7}\n\t"
+      TG_WP_OUT("r9", "r2") TG_WP_OUT("r11", "r3")
+      "subs r4, r4, #1\n\t"
+      "bne 1b\n\t"
+      "pop {r4-r11, pc}\n\t");
+}
+#endif
+
 #if TG_WIDE_ASM
 /* Two rows against two channels of a quad, int8 weights: each weight word is split once for both
  * rows. xr: per four k the words sxtb16(x0), sxtb16(x0 ror 8), sxtb16(x1), sxtb16(x1 ror 8) (rows
@@ -566,6 +606,12 @@ TG_INLINE void rows2_q8(const int8_t *a0, const int8_t *a1, const int8_t *w, int
         pair2x2_asm(xr, wp, kn / 8, buf + 2 * i);
       }
     }
+#if TG_WP_ASM
+    if (fast == 2 && sat8 && per_channel) {
+      finish_pairs_asm(mh + 3 * c, buf, o0 + c, o1 + c, m / 2);
+      continue;
+    }
+#endif
     for (i = 0; i < m; i += 2) {
       o0[c + i] = finish(mh, chq, c + i, buf[2 * i], rl, per_channel, fast, sat8);
       o0[c + i + 1] = finish(mh, chq, c + i + 1, buf[2 * i + 1], rl, per_channel, fast, sat8);
@@ -646,5 +692,201 @@ void tg_mm_q8_s8(const int8_t *a, int32_t rows, int32_t a_stride, const int8_t *
     product8(a, rows, a_stride, w, n, k, q, out, out_stride, 2, 0, 1);
   } else {
     product8(a, rows, a_stride, w, n, k, q, out, out_stride, q->fast, q->per_channel, 0);
+  }
+}
+
+/* --- widened weights by channel pairs, two rows at a time (n % 2 == 0, k % 8 == 0) ---
+ * Layout (nn.py `widen_pairs`): per two channels and four k, the words (w0 | w2 << 16),
+ * (w1 | w3 << 16) of the first channel, then of the second; a pair's k / 4 groups follow each
+ * other (k words a pair). The two rows are split into SXTB16 halves once per pass of TG_WP_KC k
+ * (xr: per four k sxtb16(x0), sxtb16(x0 ror 8), sxtb16(x1), sxtb16(x1 ror 8)), so per four k and
+ * channel pair: one LDM of the inputs, one LDM of the weights, eight SMLADs (16 products). */
+#define TG_WP_KC 144 /* k per pass (xr: TG_WP_KC words on the stack) */
+
+#if TG_WP_ASM
+#define TG_WP_STEP                          \
+  "ldm r0!, {r4, r5, r6, r7}\n\t"           \
+  "ldm r1!, {r8, r9, r10, r11}\n\t"         \
+  "smlad r2, r4, r8, r2\n\t"                \
+  "smlad r2, r5, r9, r2\n\t"                \
+  "smlad r3, r4, r10, r3\n\t"               \
+  "smlad r3, r5, r11, r3\n\t"               \
+  "smlad r12, r6, r8, r12\n\t"              \
+  "smlad r12, r7, r9, r12\n\t"              \
+  "smlad lr, r6, r10, lr\n\t"               \
+  "smlad lr, r7, r11, lr\n\t"
+/* For npairs channel pairs in turn: acc (per pair s00 s01 s10 s11: row 0 channels 0, 1, row 1
+ * channels 0, 1) += xr . wp over n8 * 8 k, then wp skips wskip bytes to the next pair's weights.
+ * The four sums, four input and four weight words and the two pointers take all fourteen
+ * registers: the loop bounds live on the stack ([sp] the k loop's end, [sp, #4] the sums, [sp, #8]
+ * xr, [sp, #12] n8 odd; the pair count is counted down in its argument slot). Sixteen k per loop;
+ * an odd n8 enters at its second half. */
+static __attribute__((naked, noinline)) void pairs_asm(const int32_t *xr __attribute__((unused)),
+                                                       const int32_t *wp __attribute__((unused)),
+                                                       int32_t n8 __attribute__((unused)),
+                                                       int32_t *acc __attribute__((unused)),
+                                                       int32_t npairs __attribute__((unused)),
+                                                       int32_t wskip __attribute__((unused))) {
+  __asm__ volatile(
+      "push {r4-r11, lr}\n\t"
+      "sub sp, sp, #16\n\t"
+      "str r3, [sp, #4]\n\t"
+      "str r0, [sp, #8]\n\t"
+      "and r4, r2, #1\n\t"
+      "str r4, [sp, #12]\n\t"
+      "add r2, r0, r2, lsl #5\n\t"
+      "str r2, [sp]\n\t"
+      "3:\n\t"
+      "ldr r0, [sp, #8]\n\t"
+      "ldr r4, [sp, #4]\n\t"
+      "ldm r4, {r2, r3, r12, lr}\n\t"
+      "ldr r4, [sp, #12]\n\t"
+      "cmp r4, #0\n\t"
+      "bne 2f\n\t"
+      "1:\n\t" TG_WP_STEP TG_WP_STEP
+      "2:\n\t" TG_WP_STEP TG_WP_STEP
+      "ldr r4, [sp]\n\t"
+      "cmp r0, r4\n\t"
+      "bne 1b\n\t"
+      "ldr r4, [sp, #4]\n\t"
+      "stm r4!, {r2, r3, r12, lr}\n\t"
+      "str r4, [sp, #4]\n\t"
+      "ldr r4, [sp, #56]\n\t"
+      "add r1, r1, r4\n\t"
+      "ldr r4, [sp, #52]\n\t"
+      "subs r4, r4, #1\n\t"
+      "str r4, [sp, #52]\n\t"
+      "bne 3b\n\t"
+      "add sp, sp, #16\n\t"
+      "pop {r4-r11, pc}\n\t");
+}
+#else
+#define TG_WP_LO(v) ((int32_t)(int16_t)((uint32_t)(v) & 0xFFFFu))
+#define TG_WP_HI(v) ((int32_t)(v) >> 16)
+#define TG_WP_DOT(x, w) \
+  (TG_WP_LO((x)[0]) * TG_WP_LO((w)[0]) + TG_WP_HI((x)[0]) * TG_WP_HI((w)[0]) + TG_WP_LO((x)[1]) * TG_WP_LO((w)[1]) + \
+   TG_WP_HI((x)[1]) * TG_WP_HI((w)[1]))
+/* Portable: the same sums from the same layouts. */
+static void pairs_asm(const int32_t *xr, const int32_t *wp, int32_t n8, int32_t *acc, int32_t npairs,
+                      int32_t wskip) {
+  int32_t j, p;
+  for (p = 0; p < npairs; ++p, acc += 4, wp += wskip / 4) {
+    const int32_t *x = xr;
+    for (j = 0; j < 2 * n8; ++j, x += 4, wp += 4) {
+      acc[0] += TG_WP_DOT(x, wp);
+      acc[1] += TG_WP_DOT(x, wp + 2);
+      acc[2] += TG_WP_DOT(x + 2, wp);
+      acc[3] += TG_WP_DOT(x + 2, wp + 2);
+    }
+  }
+}
+#endif
+
+#if TG_AOT_DSP
+#define TG_WP_SAT8(v) __ssat((v), 8)
+#else
+#define TG_WP_SAT8(v) tg_clamp((v), -128, 127)
+#endif
+/* The SMMULR requantization (fast 2) onto the whole int8 range of both rows of a channel pair (s: row 0
+ * channels 0, 1, row 1 channels 0, 1; k: the first channel's mh constants, the second's at k + step):
+ * every constant and sum is read before the four stores, which may alias them, so each constant is
+ * loaded once for two outputs. */
+TG_INLINE void finish_pair_sat8(const int32_t *k, int32_t step, const int32_t *s, int8_t *o0, int8_t *o1) {
+  const int32_t m0 = k[0], e0 = k[1], h0 = k[2], m1 = k[step], e1 = k[step + 1], h1 = k[step + 2];
+  const int32_t x00 = mulhi_r((int32_t)((uint32_t)s[0] << 1), m0), x10 = mulhi_r((int32_t)((uint32_t)s[2] << 1), m0);
+  const int32_t x01 = mulhi_r((int32_t)((uint32_t)s[1] << 1), m1), x11 = mulhi_r((int32_t)((uint32_t)s[3] << 1), m1);
+  const int8_t v00 = (int8_t)TG_WP_SAT8((x00 + h0 + (x00 >> 31)) >> e0);
+  const int8_t v10 = (int8_t)TG_WP_SAT8((x10 + h0 + (x10 >> 31)) >> e0);
+  const int8_t v01 = (int8_t)TG_WP_SAT8((x01 + h1 + (x01 >> 31)) >> e1);
+  const int8_t v11 = (int8_t)TG_WP_SAT8((x11 + h1 + (x11 >> 31)) >> e1);
+  o0[0] = v00;
+  o0[1] = v01;
+  o1[0] = v10;
+  o1[1] = v11;
+}
+
+
+/* Rows in pairs (an odd last row pairs with itself): per 64 channels, k in passes of TG_WP_KC
+ * (both rows split into xr, then every channel pair's sums), then the requantization. */
+TG_INLINE void product_wp(const int8_t *a, int32_t rows, int32_t a_stride, const int32_t *w, int32_t n, int32_t k,
+                          const tg_requant_ch *q, int8_t *out, int32_t out_stride, const int fast,
+                          const int per_channel, const int sat8) {
+  const int32_t *const bias = q->bias;
+  const int32_t *const mh = q->mh; /* locals: stores to out may alias the parameter block */
+  const tg_rq_ch *const chq = q->ch;
+  range_local rl;
+  int32_t buf[2 * 64], xr[TG_WP_KC], r, c, m, i, kc, kn;
+  rl.off = sat8 ? 0 : q->out_offset;
+  rl.lo = q->act_min;
+  rl.hi = q->act_max;
+  for (r = 0; r < rows; r += 2, a += 2 * a_stride, out += 2 * out_stride) {
+    const int8_t *const a1 = r + 1 < rows ? a + a_stride : a;
+    for (c = 0; c < n; c += m) {
+      m = n - c < 64 ? n - c : 64;
+      for (i = 0; i < m; i += 2) {
+        buf[2 * i] = bias[c + i];
+        buf[2 * i + 1] = bias[c + i + 1];
+        buf[2 * i + 2] = bias[c + i];
+        buf[2 * i + 3] = bias[c + i + 1];
+      }
+      for (kc = 0; kc < k; kc += kn) {
+        kn = k - kc < TG_WP_KC ? k - kc : TG_WP_KC;
+        if (c == 0 || kn < k) {
+          /* (a single pass splits the rows once for all channels) */
+          for (i = 0; i < kn / 4; ++i) {
+            const uint32_t v0 = tg_load_u32(a + kc + 4 * i), v1 = tg_load_u32(a1 + kc + 4 * i);
+#if TG_AOT_DSP
+            xr[4 * i] = tg_sxtb16_even(v0);
+            xr[4 * i + 1] = tg_sxtb16_odd(v0);
+            xr[4 * i + 2] = tg_sxtb16_even(v1);
+            xr[4 * i + 3] = tg_sxtb16_odd(v1);
+#else
+            xr[4 * i] = (int32_t)(((uint32_t)(int32_t)(int8_t)v0 & 0xFFFFu) | ((uint32_t)(int32_t)(int8_t)(v0 >> 16) << 16));
+            xr[4 * i + 1] = (int32_t)(((uint32_t)(int32_t)(int8_t)(v0 >> 8) & 0xFFFFu) | ((uint32_t)(int32_t)(int8_t)(v0 >> 24) << 16));
+            xr[4 * i + 2] = (int32_t)(((uint32_t)(int32_t)(int8_t)v1 & 0xFFFFu) | ((uint32_t)(int32_t)(int8_t)(v1 >> 16) << 16));
+            xr[4 * i + 3] = (int32_t)(((uint32_t)(int32_t)(int8_t)(v1 >> 8) & 0xFFFFu) | ((uint32_t)(int32_t)(int8_t)(v1 >> 24) << 16));
+#endif
+          }
+        }
+        pairs_asm(xr, w + c / 2 * k + kc, kn / 8, buf, m / 2, 4 * (k - kn));
+      }
+      if (fast == 2 && sat8 && r + 1 < rows) {
+#if TG_WP_ASM
+        if (per_channel) {
+          finish_pairs_asm(mh + 3 * c, buf, out + c, out + out_stride + c, m / 2);
+          continue;
+        }
+#endif
+        for (i = 0; i < m; i += 2) {
+          finish_pair_sat8(mh + (per_channel ? 3 * (c + i) : 0), per_channel ? 3 : 0, buf + 2 * i, out + c + i,
+                           out + out_stride + c + i);
+        }
+        continue;
+      }
+      for (i = 0; i < m; i += 2) {
+        out[c + i] = finish(mh, chq, c + i, buf[2 * i], &rl, per_channel, fast, sat8);
+        out[c + i + 1] = finish(mh, chq, c + i + 1, buf[2 * i + 1], &rl, per_channel, fast, sat8);
+      }
+      if (r + 1 < rows) {
+        for (i = 0; i < m; i += 2) {
+          out[out_stride + c + i] = finish(mh, chq, c + i, buf[2 * i + 2], &rl, per_channel, fast, sat8);
+          out[out_stride + c + i + 1] = finish(mh, chq, c + i + 1, buf[2 * i + 3], &rl, per_channel, fast, sat8);
+        }
+      }
+    }
+  }
+}
+
+void tg_mm_wp_s8(const int8_t *a, int32_t rows, int32_t a_stride, const int32_t *w, int32_t n, int32_t k,
+                 const tg_requant_ch *q, int8_t *out, int32_t out_stride) {
+  const int sat8 = q->act_min == -128 && q->act_max == 127 && q->out_offset == 0;
+  if (q->mh && q->per_channel && sat8) {
+    product_wp(a, rows, a_stride, w, n, k, q, out, out_stride, 2, 1, 1);
+  } else if (q->mh && q->per_channel) {
+    product_wp(a, rows, a_stride, w, n, k, q, out, out_stride, 2, 1, 0);
+  } else if (q->mh && sat8) {
+    product_wp(a, rows, a_stride, w, n, k, q, out, out_stride, 2, 0, 1);
+  } else {
+    product_wp(a, rows, a_stride, w, n, k, q, out, out_stride, q->fast, q->per_channel, 0);
   }
 }

@@ -167,6 +167,17 @@ def widen_quads(w: np.ndarray) -> np.ndarray:
     return np.concatenate(parts).astype(np.int64).astype(np.uint32).view(np.int32) if parts else w32.reshape(-1)
 
 
+def widen_pairs(w: np.ndarray) -> np.ndarray:
+    """[n, k] int8 weights (n % 2 == 0, k % 4 == 0) as tg_mm_wp_s8 reads them (tg_aot_wide.c), int32 words: per
+    two channels and four k, the first channel's (w0 | w2 << 16), (w1 | w3 << 16), then the second's."""
+    n, k = w.shape
+    g = w.astype(np.int32).reshape(n // 2, 2, k // 4, 4)
+    even = (g[..., 0] & 0xFFFF) | (g[..., 2] << 16)
+    odd = (g[..., 1] & 0xFFFF) | (g[..., 3] << 16)
+    words = np.stack([even, odd], axis=-1).transpose(0, 2, 1, 3)   # [pair, k/4, channel, 2]
+    return words.reshape(-1).astype(np.int64).astype(np.uint32).view(np.int32)
+
+
 # Widened weights cost one more flash byte per weight; they are given to the layers that reuse each
 # weight most (rows of the matrix product), at least WIDE_MIN_ROWS times, within a budget of
 # max(WIDE_BUDGET_MIN bytes, a quarter of all weight bytes).
@@ -237,11 +248,15 @@ def dw_row_weights(w: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(padded[..., [0, 2, 1, 3]]).reshape(-1)
 
 
+DWROW_MAX_RING = 32  # TG_DWROW_MAX_RING (tg_aot.h)
+DWROW_MIN_OW = 8
+
+
 def _dw_rows(ctx: OpContext, w: np.ndarray, pads: tuple[int, int], folded: np.ndarray, mults: list[int],
              shifts: list[int], out_zp: int, act: tuple[int, int]) -> Lowered | None:
     """tg_dwconv_rows_s8 for 3x3, multiplier 1, dilation 1, batch 1, right shifts and accumulators inside +-2^30,
-    stride 1 along rows of at least 16 outputs (per output row it pays a fixed cost, ring row, calls and setup,
-    that shorter rows do not repay: they stay with tg_dwconv_s8), not as a row-pipeline stage (rows.py runs
+    stride 1 along rows of at least DWROW_MIN_OW outputs (per channel and band of rows it pays a fixed cost, ring
+    rows, calls and setup, that shorter rows do not repay: they stay with tg_dwconv_s8), not as a row-pipeline stage (rows.py runs
     tg_dwconv_s8's parameters row by row), or None. Its rows run along the image axis with
     more outputs, along H only when in place cannot be asked for or input and output have one shape (then each
     output pixel overwrites only its own input pixel, which the ring already holds)."""
@@ -262,7 +277,7 @@ def _dw_rows(ctx: OpContext, w: np.ndarray, pads: tuple[int, int], folded: np.nd
         steps = (iw * ic, ic, ow * oc, oc)
         ih, iw, oh, ow, sh, sw, ph, pw = iw, ih, ow, oh, sw, sh, pw, ph
         wk = np.ascontiguousarray(wk.transpose(0, 2, 1))
-    if sw != 1 or ow < 16:
+    if sw != 1 or ow < DWROW_MIN_OW:
         return None
     # the output zero point goes into the rounding constant when it stays well inside int32
     fold = all(abs(out_zp) * (1 << -s) + (1 << (-s - 1)) < (1 << 30) for s in shifts)
@@ -270,15 +285,20 @@ def _dw_rows(ctx: OpContext, w: np.ndarray, pads: tuple[int, int], folded: np.nd
           for m, s, b in zip(mults, shifts, folded)]
     row_len = max(int(pw) + iw, ow + 3)
     row_len += row_len % 2
+    # output rows per kernel call: enough for ~128 outputs (the per-call setup is then a few instructions an
+    # output), the ring they read within TG_DWROW_MAX_RING rows
+    band = max(1, min(oh, -(-128 // ow), (DWROW_MAX_RING - 3) // sh + 1))
+    ring = (band - 1) * sh + 3
     params = ctx.struct("tg_dwrow_params", {
-        "in_h": ih, "in_w": iw, "c": oc, "out_h": oh, "out_w": ow, "stride_h": sh, "pad_h": ph, "pad_w": pw,
+        "in_h": ih, "in_w": iw, "c": oc, "out_h": oh, "out_w": ow, "stride_h": sh,
+        "pad_h": ph, "pad_w": pw, "band": band,
         "in_zero_point": _qparams(ctx, 0)[1][0], "row_len": row_len,
         "in_step": steps[0], "in_row_step": steps[1], "out_step": steps[2], "out_row_step": steps[3],
         "w": ctx.const_array(dw_row_weights(wk), "int8_t", "w"),
         "ch": ctx.const_array(np.array(ch, np.int64).reshape(-1).astype(np.int32), "int32_t", "dwch"),
         "out_offset": 0 if fold else out_zp, "act_min": act[0], "act_max": act[1],
     }, "dwrow")
-    scratch = ctx.scratch(2 * 4 * row_len + 4 * ow)
+    scratch = ctx.scratch(2 * (ring + 1) * row_len + 4 * band * ow)
     return Lowered(f"tg_dwconv_rows_s8(&{params}, {ctx.inp(0)}, {ctx.out(0)}, (int16_t *){scratch});",
                    ("tg_aot_dwrow.c",))
 
@@ -318,6 +338,12 @@ def conv_2d(ctx: OpContext) -> Lowered:
     return _lower_conv(ctx, _check_filter(ctx), inplace_ok=bool(_conv_inplace(ctx)))
 
 
+def _inplace_rows(ic: int, rows: int) -> int:
+    """Pixels an in-place pointwise convolution copies aside at a time: up to 16 within 1 KiB of scratch (each
+    product call has a fixed cost that two pixels do not repay), even, at least two."""
+    return max(2, min(16, 1024 // ic, rows + rows % 2) // 2 * 2)
+
+
 def _lower_conv(ctx: OpContext, w: np.ndarray, inplace_ok: bool) -> Lowered:
     """tg_conv_s8 for OHWI weights `w` (also used for depthwise convolutions of one input channel,
     which are exactly convolutions with the filter transposed)."""
@@ -338,6 +364,8 @@ def _lower_conv(ctx: OpContext, w: np.ndarray, inplace_ok: bool) -> Lowered:
     kp = (0 if grouped else _k_pad(ctx, kh * kw * ic)) or kh * kw * fic
     mult, shift = _per_channel(ctx, oc) if grouped else ("NULL", "NULL")
     wide = 1 if widened(ctx) and not grouped else 2 if not grouped and kp % 8 == 0 and kp >= 32 else 0
+    if wide == 1 and kp % 8 == 0 and oc % 2 == 0:
+        wide = 3   # by channel pairs, two rows at a time (tg_mm_wp_s8)
     params = ctx.struct("tg_conv_params", {
         "batches": n, "in_h": ih, "in_w": iw, "in_c": ic, "out_h": oh, "out_w": ow, "out_c": oc,
         "k_h": kh, "k_w": kw, "filter_in_c": fic, "stride_h": o.strideH, "stride_w": o.strideW,
@@ -353,15 +381,18 @@ def _lower_conv(ctx: OpContext, w: np.ndarray, inplace_ok: bool) -> Lowered:
         "in_zero_point": in_zp,
         "wide": wide,
         "k_pad": 0 if grouped else _k_pad(ctx, kh * kw * ic),
+        "inplace_rows": (inplace := _inplace_rows(ic, n * oh * ow) if inplace_ok and not grouped else 0),
     }, "conv")
     if grouped:
         scratch = "NULL"
     elif kh == kw == 1 and o.strideH == o.strideW == 1 and (oh, ow) == (ih, iw):
-        scratch = f"(int8_t *){ctx.scratch(2 * ic)}" if inplace_ok else "NULL"
+        scratch = f"(int8_t *){ctx.scratch(max(2, inplace) * ic)}" if inplace_ok else "NULL"
     else:
         scratch = f"(int8_t *){ctx.scratch(2 * kp)}"
     rows = np.pad(w.reshape(oc, -1), ((0, 0), (0, kp - w[0].size))) if not grouped else w.reshape(oc, -1)
-    if wide == 1:
+    if wide == 3:
+        weights = f"(const int8_t *){ctx.const_array(widen_pairs(rows), 'int32_t', 'w')}"
+    elif wide == 1:
         weights = f"(const int8_t *){ctx.const_array(widen_quads(rows), 'int32_t', 'w')}"
     elif wide == 2:
         weights = ctx.const_array(interleave_quads(rows), "int8_t", "w")
