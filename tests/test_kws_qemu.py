@@ -43,9 +43,11 @@ def nabu(models_dir: Path) -> tuple[KwsConfig, Path]:
 def kws(nabu: tuple[KwsConfig, Path]) -> Iterator[tuple[KwsDevice, FaultyTransport]]:
     with Emulator(nabu[1]) as emu:
         t = FaultyTransport(Transport(emu.serial, emu.url, on_closed=emu.check))
-        dev = Device(Link(t, LinkConfig(timeout=1.0, retries=3)))
+        # liveness bounds, not timings: on a loaded host QEMU's icount mode can hold serial bytes
+        # for seconds (a 2 s push deadline failed there with the device alive)
+        dev = Device(Link(t, LinkConfig(timeout=5.0, retries=3)))
         dev.connect()
-        yield KwsDevice(dev, push_timeout=2.0), t
+        yield KwsDevice(dev, push_timeout=10.0), t
 
 
 def _assert_bit_exact(models_dir: Path, cfg: KwsConfig, audio: np.ndarray, trace: DeviceTrace) -> None:
