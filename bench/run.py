@@ -40,11 +40,11 @@ sys.path.insert(0, str(ROOT))
 
 from tinygen.codegen import aot, tflm  # noqa: E402
 from tinygen.hostrun import qemu  # noqa: E402
+from tinygen.link.protocol import LinkConfig  # noqa: E402
 from tinygen.model import load_model  # noqa: E402
 from tinygen.model.variables import resource_variable_count  # noqa: E402
 from tinygen.reference import Reference  # noqa: E402
 from tinygen.report import silent  # noqa: E402
-from tinygen.link.protocol import LinkConfig  # noqa: E402
 from tinygen.verify.firmware import build_hil_firmware  # noqa: E402
 from tinygen.verify.inputs import random_inputs  # noqa: E402
 from tinygen.verify.run import VerifyOptions, verify_model  # noqa: E402

@@ -308,6 +308,12 @@ def _conv_as_depthwise(m: Any) -> None:
     conv.opcodeIndex, conv.builtinOptionsType, conv.builtinOptions = dw.opcodeIndex, dw.builtinOptionsType, options
 
 
+def _var_handle_no_name(m: Any) -> None:
+    # a VAR_HANDLE's options without container and shared_name (TFLM compares names with strcmp)
+    handle = [op for op in m.subgraphs[0].operators if op.builtinOptionsType == fb.BuiltinOptions.VarHandleOptions][3]
+    handle.builtinOptions.container, handle.builtinOptions.sharedName = None, None
+
+
 Structural = Callable[[Any], None]
 # name -> (source model, change, expected exit of inspect, fragment of its message)
 CASES: dict[str, tuple[str, Structural | Callable[[bytes], bytes], str, int, str]] = {
@@ -404,6 +410,9 @@ CASES: dict[str, tuple[str, Structural | Callable[[bytes], bytes], str, int, str
     "conv_as_depthwise": ("mlperf_tiny/str_ww_ref_model.tflite", _conv_as_depthwise, "a 1x1 CONV_2D relabelled "
                           "DEPTHWISE_CONV_2D, filter [128, 1, 1, 128] (a structural mutant of the lead's 10^5 run, seed "
                           "2034: ValueError in the AOT generator, exit 70)", 3, "its first dimension must be 1"),
+    "var_handle_no_name": ("micro_wake_word/vad.tflite", _var_handle_no_name, "a VAR_HANDLE without a shared name (a "
+                           "byte mutant of the lead's 10^5 run, seed 2035: run --compare segfaulted in TFLM's "
+                           "resource variables)", 3, "has no shared name"),
     "truncated": (SPEECH, _truncated, "the first third of the file", 3, "corrupt or truncated"),
     "length_field": (HELLO, _length_field, "the tensors vector's length set to 2^31-1", 3, "corrupt or truncated"),
 }

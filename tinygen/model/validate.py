@@ -569,6 +569,8 @@ def _builtin_options(label: str, name: str, op: Any, n_subgraphs: int) -> None:
         return
     if name == "VAR_HANDLE" and (got == 0 or op.builtinOptions is None):  # the reference's own reader needs it
         raise ModelError(f"{label} has no VarHandleOptions (the variable's shared name): damaged file")
+    if name == "VAR_HANDLE" and op.builtinOptions.sharedName is None:  # TFLM strcmp()s it: a segfault
+        raise ModelError(f"{label} has no shared name (VarHandleOptions.shared_name): damaged file")
     if got == 0 or op.builtinOptions is None:  # absent: the schema's defaults, as TFLM's parser uses
         op.builtinOptionsType = _OPTIONS_CODES[expected]
         op.builtinOptions = getattr(fb, f"{expected}T")()
