@@ -26,9 +26,16 @@ ROOT = Path(__file__).resolve().parent.parent
 pytest_plugins = ["pytester"]
 
 
+def _default_signals() -> None:
+    # a suite started in the background (`cmd &` in a script) inherits SIGINT ignored, and Python
+    # keeps an inherited SIG_IGN: the child gets Ctrl-C's default, as in a terminal
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _tinygen(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-m", "tinygen.cli.main", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, env=env or dict(os.environ), cwd=ROOT)
+                            stderr=subprocess.STDOUT, text=True, env=env or dict(os.environ), cwd=ROOT,
+                            preexec_fn=_default_signals)
 
 
 @pytest.mark.parametrize("umask", [0o022, 0o027])
