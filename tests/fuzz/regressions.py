@@ -314,6 +314,15 @@ def _var_handle_no_name(m: Any) -> None:
     handle.builtinOptions.container, handle.builtinOptions.sharedName = None, None
 
 
+def _energy_end_index(m: Any) -> None:
+    # SignalEnergy's end_index 300 for its 257-value output (TFLM writes past it)
+    from flatbuffers import flexbuffers
+
+    codes = [c.customCode for c in m.operatorCodes]
+    op = next(op for op in m.subgraphs[0].operators if codes[op.opcodeIndex] in (b"SignalEnergy", "SignalEnergy"))
+    op.customOptions = list(flexbuffers.Dumps({"end_index": 300, "start_index": 5}))
+
+
 Structural = Callable[[Any], None]
 # name -> (source model, change, expected exit of inspect, fragment of its message)
 CASES: dict[str, tuple[str, Structural | Callable[[bytes], bytes], str, int, str]] = {
@@ -413,6 +422,8 @@ CASES: dict[str, tuple[str, Structural | Callable[[bytes], bytes], str, int, str
     "var_handle_no_name": ("micro_wake_word/vad.tflite", _var_handle_no_name, "a VAR_HANDLE without a shared name (a "
                            "byte mutant of the lead's 10^5 run, seed 2035: run --compare segfaulted in TFLM's "
                            "resource variables)", 3, "has no shared name"),
+    "energy_end_index": (FRONTEND, _energy_end_index, "SignalEnergy's end_index 300 for its 257-value output "
+                         "(TFLM takes the range from the options alone)", 3, "end_index 300"),
     "truncated": (SPEECH, _truncated, "the first third of the file", 3, "corrupt or truncated"),
     "length_field": (HELLO, _length_field, "the tensors vector's length set to 2^31-1", 3, "corrupt or truncated"),
 }

@@ -394,6 +394,8 @@ def _operator(raw: Any, where: str, oi: int, op: Any, names: list[tuple[str, boo
         _custom_options(label, name, op)
         if name in _SIGNAL_SAME_LENGTH:
             _signal_lengths(label, name, op, tensors)
+        elif name in ("SignalEnergy", "SignalRfft"):
+            _signal_spectrum(label, name, op, tensors)
         return
     if name not in _RESOURCE_OPS:
         handle = next((int(i) for i in (op.inputs if op.inputs is not None else [])
@@ -535,6 +537,37 @@ def _signal_lengths(label: str, name: str, op: Any, tensors: list[Any]) -> None:
         weights = math.prod(_shape(tensors, inputs[1])) if len(inputs) > 1 and inputs[1] >= 0 else 0
         if weights <= 0 or counts[0] % weights:
             raise _mismatch(label, f"{counts[0]} input elements for a window of {weights} weights")
+
+
+def _signal_spectrum(label: str, name: str, op: Any, tensors: list[Any]) -> None:
+    """SignalRfft zero-pads its input to fft_length and writes fft_length / 2 + 1 complex values;
+    SignalEnergy reads complex values start_index..end_index-1 and writes as many: TFLM takes
+    both from the options alone (a bad one writes past a tensor)."""
+    from flatbuffers import flexbuffers
+
+    inputs, outputs = _io(op)
+    if len(inputs) != 1 or len(outputs) != 1 or inputs[0] < 0:
+        raise ModelError(f"{label} has {len(inputs)} inputs and {len(outputs)} outputs, {name} takes 1 and 1: damaged file")
+    data = bytes(bytearray(int(b) & 0xFF for b in op.customOptions)) if op.customOptions is not None else b""
+    options = flexbuffers.Loads(data) if data else {}
+    n_in, n_out = math.prod(_shape(tensors, inputs[0])), math.prod(_shape(tensors, outputs[0]))
+    keys = ("fft_length",) if name == "SignalRfft" else ("start_index", "end_index")
+    values: list[int] = []
+    for k in keys:
+        v = options.get(k)
+        if not isinstance(v, int) or isinstance(v, bool):
+            raise ModelError(f"{label}: custom options {', '.join(keys)} must be integers: damaged file")
+        values.append(v)
+    if name == "SignalRfft":
+        fft = values[0]
+        if fft < 2 or fft & (fft - 1) or n_in > fft or n_out != (fft // 2 + 1) * 2:
+            raise _mismatch(label, f"fft_length {fft} for input {_shape(tensors, inputs[0])} and output "
+                            f"{_shape(tensors, outputs[0])} (a power of two >= the input, output (fft_length / 2 + 1) x 2)")
+    else:
+        start, end = values
+        if not 0 <= start <= end <= n_out or 2 * end > n_in:
+            raise _mismatch(label, f"start_index {start}, end_index {end} for input {_shape(tensors, inputs[0])} and "
+                            f"output {_shape(tensors, outputs[0])}")
 
 
 def _custom_options(label: str, name: str, op: Any) -> None:
