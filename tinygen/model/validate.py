@@ -838,6 +838,21 @@ def _same_shape(label: str, name: str, op: Any, tensors: list[Any]) -> None:
         raise _mismatch(label, f"output {out} for input {inp} ({name} keeps the shape)")
     if name in ("SOFTMAX", "LOG_SOFTMAX"):
         _softmax_limits(label, name, op, tensors)
+    if name in ("LOGISTIC", "TANH"):
+        _sigmoid_limits(label, name, op, tensors)
+
+
+def _sigmoid_limits(label: str, name: str, op: Any, tensors: list[Any]) -> None:
+    """int8 LOGISTIC/TANH: Prepare takes frexp(scale * 2^27)'s exponent as a left shift and
+    CalculateInputRadius shifts a 64-bit 1 by it; negative or >= 63 is undefined behaviour in C."""
+    inputs, _ = _io(op)
+    if not inputs or inputs[0] < 0 or type_name(tensors[inputs[0]].type) != "int8":
+        return
+    scale = _params(tensors[inputs[0]])[0]
+    if scale > 0 and not 0 <= math.frexp(scale * float(1 << 27))[1] <= 62:
+        raise ModelError(f"{label}: int8 input scale {scale:g} is outside [2^-28, 2^35): TFLite Micro's {name} "
+                         "kernel then shifts by a count C leaves undefined (damaged file)",
+                         hint="re-export the model from its converter")
 
 
 def _concat_shapes(label: str, name: str, op: Any, tensors: list[Any]) -> None:
