@@ -321,6 +321,18 @@ def _logistic_tiny_scale(m: Any) -> None:
     _tensor(m, op.inputs[0]).quantization.scale = [3.58732e-43]
 
 
+def _var_handle_other_options(m: Any) -> None:
+    # a VAR_HANDLE carrying StridedSliceOptions (the shared-name check read them as VarHandleOptions)
+    handle = next(op for op in m.subgraphs[0].operators if op.builtinOptionsType == fb.BuiltinOptions.VarHandleOptions)
+    handle.builtinOptionsType, handle.builtinOptions = fb.BuiltinOptions.StridedSliceOptions, fb.StridedSliceOptionsT()
+
+
+def _var_handle_mixed_container(m: Any) -> None:
+    # the first VAR_HANDLE without a container, the others with an empty one (TFLM: strcmp("", NULL))
+    handle = next(op for op in m.subgraphs[0].operators if op.builtinOptionsType == fb.BuiltinOptions.VarHandleOptions)
+    handle.builtinOptions.container = None
+
+
 def _energy_end_index(m: Any) -> None:
     # SignalEnergy's end_index 300 for its 257-value output (TFLM writes past it)
     from flatbuffers import flexbuffers
@@ -434,6 +446,12 @@ CASES: dict[str, tuple[str, Structural | Callable[[bytes], bytes], str, int, str
     "logistic_tiny_scale": ("micro_wake_word/vad.tflite", _logistic_tiny_scale, "the int8 LOGISTIC's input scale "
                             "3.6e-43 (a byte mutant of the lead's 10^5 run, seed 2036: ValueError, negative shift count, "
                             "in the AOT generator, exit 70)", 3, "outside [2^-28, 2^35)"),
+    "var_handle_other_options": (NABU, _var_handle_other_options, "a VAR_HANDLE carrying StridedSliceOptions (a "
+                                 "structural mutant of the lead's 10^5 run, seed 2037: AttributeError in intake, exit 70)",
+                                 3, "carries StridedSliceOptions, expected VarHandleOptions"),
+    "var_handle_mixed_container": ("micro_wake_word/vad.tflite", _var_handle_mixed_container, "the first VAR_HANDLE "
+                                   "without a container, the others with an empty one (TFLM's variable lookup "
+                                   "strcmp()s a null name)", 3, "name a container and the others have none"),
     "truncated": (SPEECH, _truncated, "the first third of the file", 3, "corrupt or truncated"),
     "length_field": (HELLO, _length_field, "the tensors vector's length set to 2^31-1", 3, "corrupt or truncated"),
 }

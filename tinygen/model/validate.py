@@ -168,6 +168,18 @@ def validate(raw: Any, size: int) -> None:
             raise ModelError(f"the model's tensors need more than {MAX_TOTAL_TENSOR_BYTES >> 20} MiB: "
                              "too large for a microcontroller, or a damaged file")
     _no_recursion(subgraphs)
+    _var_handle_containers(subgraphs)
+
+
+def _var_handle_containers(subgraphs: list[Any]) -> None:
+    """TFLM looks a variable up with strcmp(container, each known container) once the container is not
+    null: a model whose VAR_HANDLEs have a container for some and none for others segfaults there."""
+    handles = [op.builtinOptions for sg in subgraphs for op in (sg.operators or [])
+               if isinstance(op.builtinOptions, fb.VarHandleOptionsT)]
+    with_container = sum(1 for h in handles if h.container is not None)
+    if 0 < with_container < len(handles):
+        raise ModelError(f"{with_container} of the model's {len(handles)} VAR_HANDLEs name a container and the "
+                         "others have none: TFLite Micro's variable lookup then reads a null name (damaged file)")
 
 
 def _calls(sg: Any) -> list[int]:
@@ -602,14 +614,14 @@ def _builtin_options(label: str, name: str, op: Any, n_subgraphs: int) -> None:
         return
     if name == "VAR_HANDLE" and (got == 0 or op.builtinOptions is None):  # the reference's own reader needs it
         raise ModelError(f"{label} has no VarHandleOptions (the variable's shared name): damaged file")
-    if name == "VAR_HANDLE" and op.builtinOptions.sharedName is None:  # TFLM strcmp()s it: a segfault
-        raise ModelError(f"{label} has no shared name (VarHandleOptions.shared_name): damaged file")
     if got == 0 or op.builtinOptions is None:  # absent: the schema's defaults, as TFLM's parser uses
         op.builtinOptionsType = _OPTIONS_CODES[expected]
         op.builtinOptions = getattr(fb, f"{expected}T")()
     elif got != _OPTIONS_CODES[expected]:
         raise ModelError(f"{label} carries {_OPTIONS_NAMES.get(got, got)}, expected {expected}: damaged file")
     options = op.builtinOptions
+    if name == "VAR_HANDLE" and options.sharedName is None:  # TFLM strcmp()s it: a segfault
+        raise ModelError(f"{label} has no shared name (VarHandleOptions.shared_name): damaged file")
     for field in _AT_LEAST_ONE:
         value = getattr(options, field, None)
         if value is not None and int(value) < 1:
