@@ -64,6 +64,13 @@ def test_an_operator_failing_in_tflm_at_run_time_is_a_model_error() -> None:
     assert code == 3 and "could not run the model" in out and "tinygen bug" not in out and "Traceback" not in out
 
 
+def test_a_fully_connected_multiplier_is_the_reference_interpreters() -> None:
+    # per-tensor FULLY_CONNECTED: the scales multiplied in double, as the PyPI interpreter does
+    # (in float32 first, TFLM 90b983c's way, run 2's output 510 is one LSB off)
+    code, out = _invoke("run", str(DATA / "fc_rounding_tie.tflite"), "--random", "2", "--compare")
+    assert code == 0, out
+
+
 def test_run_compare_refuses_an_empty_tensor_instead_of_failing_its_compile() -> None:
     code, out = _invoke("run", str(DATA / "empty_dim.tflite"), "--random", "1", "--compare")
     assert code == 3 and "empty dimension" in out and "tinygen bug" not in out

@@ -333,6 +333,15 @@ def _var_handle_mixed_container(m: Any) -> None:
     handle.builtinOptions.container = None
 
 
+def _fc_rounding_tie(m: Any) -> None:
+    # six weight bytes of the first dense layer changed (a byte mutant of the lead's 10^5 run, seed
+    # 2038): with --random 2 the last layer's output 510 then sits on a rounding tie, where TFLM
+    # 90b983c's float32 product of the scales and the interpreter's double product disagree
+    data = m.buffers[12].data
+    for i, v in ((12016, 0), (12019, 0), (64376, 0), (64377, 0), (64378, 0), (64379, 64)):
+        data[i] = v
+
+
 def _energy_end_index(m: Any) -> None:
     # SignalEnergy's end_index 300 for its 257-value output (TFLM writes past it)
     from flatbuffers import flexbuffers
@@ -452,6 +461,9 @@ CASES: dict[str, tuple[str, Structural | Callable[[bytes], bytes], str, int, str
     "var_handle_mixed_container": ("micro_wake_word/vad.tflite", _var_handle_mixed_container, "the first VAR_HANDLE "
                                    "without a container, the others with an empty one (TFLM's variable lookup "
                                    "strcmp()s a null name)", 3, "name a container and the others have none"),
+    "fc_rounding_tie": ("mlperf_tiny/ad01_int8.tflite", _fc_rounding_tie, "six weight bytes of ad01's first dense "
+                        "layer (a byte mutant of the lead's 10^5 run, seed 2038: run --compare, AOT != TFLM by one "
+                        "LSB on a rounding tie of a per-tensor FULLY_CONNECTED multiplier)", 0, ""),
     "truncated": (SPEECH, _truncated, "the first third of the file", 3, "corrupt or truncated"),
     "length_field": (HELLO, _length_field, "the tensors vector's length set to 2^31-1", 3, "corrupt or truncated"),
 }

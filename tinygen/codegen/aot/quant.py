@@ -36,6 +36,14 @@ def f32(x: float) -> float:
     return float(F32(x))
 
 
+def fc_multiplier(in_scale: float, filter_scale: float, out_scale: float) -> tuple[int, int]:
+    """A per-tensor FULLY_CONNECTED's multiplier as the reference interpreter (PyPI tflite-micro)
+    computes it: the float32 scales multiplied in double. TFLM trees such as 90b983c multiply them
+    in float32 first (kernel_util.cc), which moves the multiplier by a few parts in 10^8: about one
+    output in 10^6 then differs by one from theirs."""
+    return quantize_multiplier(f32(in_scale) * f32(filter_scale) / f32(out_scale))
+
+
 def quantize_value(scale: float, zero_point: int, f: float) -> int:
     """TFLM's Quantize(): round(f / scale) in float32, plus the zero point."""
     return int(zero_point) + round_away(float(F32(f) / F32(scale)))

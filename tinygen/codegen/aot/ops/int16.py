@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..context import OpContext
-from ..quant import F32, activation_range, compute_padding, f32, quantize_multiplier
+from ..quant import activation_range, compute_padding, f32, fc_multiplier, quantize_multiplier
 from . import Lowered, register
 from .elementwise import broadcast_fields
 
@@ -159,8 +159,7 @@ def fully_connected_s16(ctx: OpContext) -> Lowered:
     if len(f_s) > 1:
         mults, shifts = _per_channel_multipliers(ctx, out_depth)
     else:
-        # TFLM multiplies the two float32 scales in float before widening to double
-        m, sh = quantize_multiplier(float(F32(in_s[0]) * F32(f_s[0])) / f32(out_s[0]))
+        m, sh = fc_multiplier(in_s[0], f_s[0], out_s[0])
         mults, shifts = [m] * out_depth, [sh] * out_depth
     params = ctx.struct("tg_fc_s16_params", {
         "batches": batches, "in_depth": in_depth, "out_depth": out_depth,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..context import OpContext
-from ..quant import F32, activation_range, compute_padding, f32, quantize_multiplier, wrap_i32
+from ..quant import activation_range, compute_padding, f32, fc_multiplier, quantize_multiplier, wrap_i32
 from . import Lowered, register
 
 
@@ -508,8 +508,7 @@ def fully_connected(ctx: OpContext) -> Lowered:
     if len(f_s) > 1:
         mults, shifts = _multipliers(ctx, out_depth)
     else:
-        # TFLM multiplies the two float32 scales in float before widening to double
-        m, sh = quantize_multiplier(float(F32(in_s[0]) * F32(f_s[0])) / f32(out_s[0]))
+        m, sh = fc_multiplier(in_s[0], f_s[0], out_s[0])
         mults, shifts = [m] * out_depth, [sh] * out_depth
     act = activation_range(o.fusedActivationFunction if o else 0, out_s[0], out_zp[0])
     bias = _bias(ctx, out_depth)
