@@ -342,6 +342,12 @@ def _fc_rounding_tie(m: Any) -> None:
         data[i] = v
 
 
+def _depthwise_bias_omitted(m: Any) -> None:
+    # the depthwise convolution's bias listed as -1 (TFLM's Prepare frees the null bias tensor: a segfault;
+    # found on vww_96_int8's operator 15)
+    _op(m, 1).inputs[2] = -1
+
+
 def _energy_end_index(m: Any) -> None:
     # SignalEnergy's end_index 300 for its 257-value output (TFLM writes past it)
     from flatbuffers import flexbuffers
@@ -464,6 +470,9 @@ CASES: dict[str, tuple[str, Structural | Callable[[bytes], bytes], str, int, str
     "fc_rounding_tie": ("mlperf_tiny/ad01_int8.tflite", _fc_rounding_tie, "six weight bytes of ad01's first dense "
                         "layer (a byte mutant of the lead's 10^5 run, seed 2038: run --compare, AOT != TFLM by one "
                         "LSB on a rounding tie of a per-tensor FULLY_CONNECTED multiplier)", 0, ""),
+    "depthwise_bias_omitted": (SPEECH, _depthwise_bias_omitted, "a DEPTHWISE_CONV_2D's "
+                               "bias listed as -1 (a structural mutant of the lead's 10^5 run, seed 2039: run --compare "
+                               "died of a segfault in TFLM's Prepare)", 3, "its bias (input 2) is listed as omitted"),
     "truncated": (SPEECH, _truncated, "the first third of the file", 3, "corrupt or truncated"),
     "length_field": (HELLO, _length_field, "the tensors vector's length set to 2^31-1", 3, "corrupt or truncated"),
 }

@@ -103,6 +103,9 @@ SIGNATURES: dict[str, _Signature] = {
     "UNIDIRECTIONAL_SEQUENCE_LSTM": (24, 24, 1, 1, {"i0": 3, "i18": 2, "i19": 2, "o0": 3}),
 }
 # Inputs below a signature's minimum that the kernel treats as optional (-1 allowed).
+# Bias slots a -1 may not fill: the op's Prepare deallocates the (null) bias tensor when the slot is
+# listed (depthwise_conv_common.cc checks the input count, svdf_common.cc nothing).
+_BIAS_SLOT_TFLM_FREES = {"DEPTHWISE_CONV_2D": 2, "SVDF": 3}
 _OPTIONAL_INPUTS: dict[str, frozenset[int]] = {
     "SVDF": frozenset({3}),  # bias
     "UNIDIRECTIONAL_SEQUENCE_LSTM": frozenset({1, 5, 9, 10, 11, 12, 16, 17, 20, 21, 22, 23}),  # CIFG, peepholes, projection, layer norm
@@ -511,6 +514,11 @@ def _signature(label: str, name: str, op: Any, tensors: list[Any]) -> None:
     missing = next((k for k in range(in_min) if inputs[k] < 0 and k not in optional), None)
     if missing is not None:
         raise ModelError(f"{label}: required input {missing} is omitted (-1): damaged file")
+    bias = _BIAS_SLOT_TFLM_FREES.get(name)
+    if bias is not None and bias < len(inputs) and inputs[bias] < 0:
+        raise ModelError(f"{label}: its bias (input {bias}) is listed as omitted (-1), and TFLite Micro's {name} "
+                         "then frees a tensor it never allocated (a segfault): damaged file",
+                         hint="give the op a bias tensor (zeros), or for a depthwise convolution list two inputs")
     for slot, rank in ranks.items():
         index = (inputs if slot[0] == "i" else outputs)[int(slot[1:])] if int(slot[1:]) < len(
             inputs if slot[0] == "i" else outputs) else -1
