@@ -230,7 +230,8 @@ def _conv(g: Graph, x: int, out_shape: tuple[int, ...], w_shape: tuple[int, ...]
 
 CONV_CASES = ["strided_same", "dilated", "grouped", "depth_multiplier", "dw_stride2_inplace", "dw_wide_same",
               "dw_wide_5x5", "dw_rows_inplace_relu6", "dw_rows_along_h_relu", "dw_rows_valid_stride_h2",
-              "dw_rows_bands", "dw_rows_bands_stride_h2", "conv_pairs_passes"]
+              "dw_rows_bands", "dw_rows_bands_stride_h2", "conv_pairs_passes", "rgb_same_stride2", "rgb_dilated_h",
+              "pointwise_8", "conv_one_channel"]
 
 
 def conv_model(case: str) -> bytes:
@@ -239,6 +240,27 @@ def conv_model(case: str) -> bytes:
         x = g.t((1, 9, 7, 6), scale=0.05, zp=-4)
         y = _conv(g, x, (1, 5, 4, 10), (10, 3, 3, 6), False, padding=0, strideW=2, strideH=2,
                   dilationWFactor=1, dilationHFactor=1, fusedActivationFunction=3)
+    elif case == "rgb_same_stride2":
+        # 3x3 over three channels (wide 5, tg_conv_rgb_s8): padding on every side, 35 pixels (the last pairs with
+        # itself), pairs across output rows
+        x = g.t((1, 13, 9, 3), scale=0.05, zp=-4)
+        y = _conv(g, x, (1, 7, 5, 16), (16, 3, 3, 3), False, padding=0, strideW=2, strideH=2,
+                  dilationWFactor=1, dilationHFactor=1, fusedActivationFunction=0)
+    elif case == "rgb_dilated_h":
+        # wide 5 with filter rows two input rows apart, no padding
+        x = g.t((1, 12, 12, 3), scale=0.05, zp=-4)
+        y = _conv(g, x, (1, 8, 10, 8), (8, 3, 3, 3), False, padding=1, strideW=1, strideH=1,
+                  dilationWFactor=1, dilationHFactor=2, fusedActivationFunction=0)
+    elif case == "pointwise_8":
+        # eight input channels (wide 4, tg_pw8_s8): per output one stream, 15 pixels
+        x = g.t((1, 5, 3, 8), scale=0.05, zp=-4)
+        y = _conv(g, x, (1, 5, 3, 6), (6, 1, 1, 8), False, padding=1, strideW=1, strideH=1,
+                  dilationWFactor=1, dilationHFactor=1, fusedActivationFunction=0)
+    elif case == "conv_one_channel":
+        # one input channel, k 16 widened by channel pairs (tg_conv_wp_s8: filter rows of one word), SAME stride 2
+        x = g.t((1, 13, 10, 1), scale=0.05, zp=-4)
+        y = _conv(g, x, (1, 7, 5, 10), (10, 4, 4, 1), False, padding=0, strideW=2, strideH=2,
+                  dilationWFactor=1, dilationHFactor=1, fusedActivationFunction=0)
     elif case == "conv_pairs_passes":
         # widened by channel pairs (tg_mm_wp_s8): k 180 -> 184 in two passes (144 + 40), 70 channels (64 + 6),
         # 35 pixels (the last row pairs with itself)

@@ -91,6 +91,11 @@ void tg_mm_wide_s8(const int8_t *a, int32_t rows, int32_t a_stride, const int32_
 void tg_mm_wp_s8(const int8_t *a, int32_t rows, int32_t a_stride, const int32_t *w, int32_t n, int32_t k,
                  const tg_requant_ch *q, int8_t *out, int32_t out_stride);
 
+/* The product for k = 8 (a pointwise convolution of eight input channels; tg_aot_wide.c): w holds per output
+ * channel 8 words, the folded bias, the four widened weight words and the SMMULR constants (m, e, h);
+ * outputs on the whole int8 range, n % 2 == 0, rows pixels of 8 bytes each, out_stride == n. */
+void tg_pw8_s8(const int8_t *a, int32_t rows, const int32_t *w, int32_t n, int8_t *out);
+
 /* The same product with int8 weights in quad-interleaved order (tg_mv_s8's), k % 8 == 0, k >= 32. */
 void tg_mm_q8_s8(const int8_t *a, int32_t rows, int32_t a_stride, const int8_t *w, int32_t n, int32_t k,
                  const tg_requant_ch *q, int8_t *out, int32_t out_stride);
@@ -110,7 +115,8 @@ typedef struct {
   tg_requant_ch rq;               /* per channel, bias folded: the matrix-product path */
   int32_t in_zero_point;
   int32_t wide;                   /* weights: 1 tg_mm_wide_s8's int16 pairs (int32_t words), 2 tg_mm_q8_s8's quads,
-                                     3 tg_mm_wp_s8's int16 pairs by channel pairs */
+                                     3 tg_mm_wp_s8's int16 pairs by channel pairs, 4 tg_pw8_s8's streams,
+                                     5 tg_conv_rgb_s8's (3's in another k order) */
   int32_t k_pad;                  /* > 0: im2col patches (and weight rows) padded to k_pad bytes */
   int32_t inplace_rows;           /* pointwise in place: pixels copied to scratch at a time (0: two) */
 } tg_conv_params;
@@ -165,6 +171,20 @@ void tg_dwconv_rows_s8(const tg_dwrow_params *p, const int8_t *in, int8_t *out, 
    bytes (+ cache_rows * in_w * in_c bytes to run in place). Weights: see the kernel files for
    the layouts tinygen stores them in. */
 void tg_conv_s8(const tg_conv_params *p, const int8_t *in, const int8_t *w, int8_t *out, int8_t *scratch);
+
+/* The receptive field of output pixel (oy, ox) as k_h * k_w * in_c bytes (padded taps: the input
+ * zero point), tg_conv_s8's im2col (tg_aot_conv.c). */
+void tg_im2col_s8(const tg_conv_params *p, const int8_t *img, int32_t oy, int32_t ox, int8_t *patch);
+
+/* One image of a 3x3 CONV_2D over three channels on tg_mm_wp_s8's weights in nn.py's RGB3X3_ORDER (wide 5;
+ * tg_aot_wide.c): the generator guarantees per-channel SMMULR constants onto the whole int8 range,
+ * out_c <= 64 and even, k_pad 32, dil_w 1. */
+void tg_conv_rgb_s8(const tg_conv_params *p, const int8_t *img, const int32_t *w, int8_t *out);
+
+/* One image of a CONV_2D on tg_mm_wp_s8's weights (wide 3) in one pass (tg_aot_wide.c). Returns 0
+ * and does nothing unless the requantization is per channel onto the whole int8 range (mh),
+ * out_c <= 64, the padded patch <= 144 bytes and dil_w == 1. */
+int tg_conv_wp_s8(const tg_conv_params *p, const int8_t *img, const int32_t *w, int8_t *out);
 void tg_dwconv_s8(const tg_dwconv_params *p, const int8_t *in, const int8_t *w, int8_t *out,
                   int32_t *scratch);
 void tg_fc_s8(const tg_fc_params *p, const int8_t *in, const int8_t *w, int8_t *out);

@@ -17,7 +17,7 @@ static int32_t window_weight_sum(const int8_t *w, int32_t k_w, int32_t fic, int3
 
 /* Copy the receptive field of output pixel (oy, ox) into `patch` (k_h * k_w * in_c bytes); taps in
  * the padding get the input zero point, which contributes nothing once the offset is folded in. */
-static void im2col(const tg_conv_params *p, const int8_t *img, int32_t oy, int32_t ox, int8_t *patch) {
+void tg_im2col_s8(const tg_conv_params *p, const int8_t *img, int32_t oy, int32_t ox, int8_t *patch) {
   const int32_t iy0 = oy * p->stride_h - p->pad_h, ix0 = ox * p->stride_w - p->pad_w;
   const int32_t row = p->k_w * p->in_c;
   int32_t ky, kx;
@@ -56,10 +56,15 @@ static void im2col(const tg_conv_params *p, const int8_t *img, int32_t oy, int32
 
 static void conv_generic(const tg_conv_params *p, const int8_t *in, const int8_t *w, int8_t *out);
 
-/* The matrix product for these weights: int8 pair-interleaved, widened (wide 1, by channel pairs 3) or quads (2). */
+/* The matrix product for these weights: int8 pair-interleaved, widened (wide 1, by channel pairs 3), quads (2) or
+ * k = 8 streams (4, pointwise only: rows of in_c = 8 bytes, outputs out_c apart). */
 static void mm(const tg_conv_params *p, const int8_t *a, int32_t rows, int32_t a_stride, const int8_t *w,
                int32_t k, int8_t *out) {
-  if (p->wide == 3) {
+  if (p->wide == 4) {
+    (void)a_stride;
+    (void)k;
+    tg_pw8_s8(a, rows, (const int32_t *)(const void *)w, p->out_c, out);
+  } else if (p->wide == 3) {
     tg_mm_wp_s8(a, rows, a_stride, (const int32_t *)(const void *)w, p->out_c, k, &p->rq, out, p->out_c);
   } else if (p->wide == 2) {
     tg_mm_q8_s8(a, rows, a_stride, w, p->out_c, k, &p->rq, out, p->out_c);
@@ -110,10 +115,15 @@ void tg_conv_s8(const tg_conv_params *p, const int8_t *in, const int8_t *w, int8
   for (n = 0; n < p->batches; ++n) {
     const int8_t *img = in + n * p->in_h * p->in_w * p->in_c;
     int8_t *o = out + n * pixels * p->out_c;
+    if (p->wide == 5) {
+      tg_conv_rgb_s8(p, img, (const int32_t *)(const void *)w, o);
+      continue;
+    }
+    if (p->wide == 3 && tg_conv_wp_s8(p, img, (const int32_t *)(const void *)w, o)) continue;
     for (i = 0; i < pixels; i += 2) {
       const int32_t rows = i + 1 < pixels ? 2 : 1;
-      im2col(p, img, i / p->out_w, i % p->out_w, scratch);
-      if (rows == 2) im2col(p, img, (i + 1) / p->out_w, (i + 1) % p->out_w, scratch + kp);
+      tg_im2col_s8(p, img, i / p->out_w, i % p->out_w, scratch);
+      if (rows == 2) tg_im2col_s8(p, img, (i + 1) / p->out_w, (i + 1) % p->out_w, scratch + kp);
       mm(p, scratch, rows, kp, w, kp, o + i * p->out_c);
     }
   }

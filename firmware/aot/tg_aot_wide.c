@@ -890,3 +890,329 @@ void tg_mm_wp_s8(const int8_t *a, int32_t rows, int32_t a_stride, const int32_t 
     product_wp(a, rows, a_stride, w, n, k, q, out, out_stride, q->fast, q->per_channel, 0);
   }
 }
+
+/* --- CONV_2D through im2col on wide-3 weights, a whole image per call ---
+ * tg_conv_s8 would hand tg_mm_wp_s8 two patches at a time; a layer with few input channels (a
+ * network's first convolution: 3x3 over RGB, 27 products an output) then spends more on each
+ * call's set-up (the variant dispatch, the bias copy, the loops over channel blocks and k passes)
+ * and on the generic im2col than on its products. Here that work is done once per image, and a
+ * window wholly inside the image is gathered a filter row at a time in whole words (a filter row
+ * of at most 16 bytes: WORDS words): the bytes a word takes past the row land on the next row's
+ * place (written after it) or on the padding, which meets zero weights. */
+#define TG_WP_PATCH (TG_WP_KC + 4) /* a patch and the up to 3 bytes its last word-wise row adds */
+
+typedef struct {
+  int32_t row, tap_step, k_h, in_bytes; /* filter row bytes, input bytes between filter rows */
+} wp_window;
+
+/* The patch of output pixel (oy, ox): word copies when the window is inside the image and its
+ * last word stays inside the input, tg_im2col_s8 otherwise. */
+TG_INLINE void wp_gather(const tg_conv_params *p, const wp_window *g, const int8_t *img, int32_t oy, int32_t ox,
+                         int8_t *patch, const int words) {
+  const int32_t iy0 = oy * p->stride_h - p->pad_h, ix0 = ox * p->stride_w - p->pad_w;
+  const int32_t first = (iy0 * p->in_w + ix0) * p->in_c;
+  int32_t ky;
+  if (iy0 < 0 || iy0 + (g->k_h - 1) * p->dil_h >= p->in_h || ix0 < 0 || ix0 + p->k_w > p->in_w ||
+      words > 4 || first + (g->k_h - 1) * g->tap_step + 4 * words > g->in_bytes) {
+    tg_im2col_s8(p, img, oy, ox, patch);
+    return;
+  }
+  {
+    const int8_t *src = img + first;
+    for (ky = 0; ky < g->k_h; ++ky, patch += g->row, src += g->tap_step) {
+      /* spelt out: GCC turns a loop of word copies into a memcpy call */
+      const uint32_t w0 = tg_load_u32(src), w1 = words > 1 ? tg_load_u32(src + 4) : 0;
+      const uint32_t w2 = words > 2 ? tg_load_u32(src + 8) : 0, w3 = words > 3 ? tg_load_u32(src + 12) : 0;
+      memcpy(patch, &w0, 4);
+      if (words > 1) memcpy(patch + 4, &w1, 4);
+      if (words > 2) memcpy(patch + 8, &w2, 4);
+      if (words > 3) memcpy(patch + 12, &w3, 4);
+    }
+  }
+}
+
+TG_INLINE void conv_wp(const tg_conv_params *p, const int8_t *img, const int32_t *w, int8_t *out, const int words) {
+  const tg_requant_ch *const q = &p->rq;
+  const int32_t n = p->out_c, pixels = p->out_h * p->out_w;
+  const int32_t k = p->k_pad > 0 ? p->k_pad : p->k_h * p->k_w * p->in_c;
+  const int32_t *const bias = q->bias;
+  wp_window g;
+  int32_t patch0[TG_WP_PATCH / 4], patch1[TG_WP_PATCH / 4], xr[TG_WP_KC], sums[2 * 64];
+  int8_t spare[64]; /* the second row's outputs of an odd last pixel */
+  int32_t i, j, oy = 0, ox = 0;
+  g.row = p->k_w * p->in_c;
+  g.tap_step = p->dil_h * p->in_w * p->in_c;
+  g.k_h = p->k_h;
+  g.in_bytes = p->in_h * p->in_w * p->in_c;
+  for (i = 0; i < pixels; i += 2) {
+    const int two = i + 1 < pixels;
+    const int8_t *a0 = (const int8_t *)patch0, *a1 = two ? (const int8_t *)patch1 : a0;
+    int8_t *o0 = out + i * n, *o1 = two ? o0 + n : spare;
+    wp_gather(p, &g, img, oy, ox, (int8_t *)patch0, words);
+    if (++ox == p->out_w) ox = 0, ++oy;
+    if (two) {
+      wp_gather(p, &g, img, oy, ox, (int8_t *)patch1, words);
+      if (++ox == p->out_w) ox = 0, ++oy;
+    }
+    for (j = 0; j < k / 4; ++j) {
+      const uint32_t v0 = tg_load_u32(a0 + 4 * j), v1 = tg_load_u32(a1 + 4 * j);
+#if TG_AOT_DSP
+      xr[4 * j] = tg_sxtb16_even(v0);
+      xr[4 * j + 1] = tg_sxtb16_odd(v0);
+      xr[4 * j + 2] = tg_sxtb16_even(v1);
+      xr[4 * j + 3] = tg_sxtb16_odd(v1);
+#else
+      xr[4 * j] = (int32_t)(((uint32_t)(int32_t)(int8_t)v0 & 0xFFFFu) | ((uint32_t)(int32_t)(int8_t)(v0 >> 16) << 16));
+      xr[4 * j + 1] = (int32_t)(((uint32_t)(int32_t)(int8_t)(v0 >> 8) & 0xFFFFu) | ((uint32_t)(int32_t)(int8_t)(v0 >> 24) << 16));
+      xr[4 * j + 2] = (int32_t)(((uint32_t)(int32_t)(int8_t)v1 & 0xFFFFu) | ((uint32_t)(int32_t)(int8_t)(v1 >> 16) << 16));
+      xr[4 * j + 3] = (int32_t)(((uint32_t)(int32_t)(int8_t)(v1 >> 8) & 0xFFFFu) | ((uint32_t)(int32_t)(int8_t)(v1 >> 24) << 16));
+#endif
+    }
+    for (j = 0; j < n; j += 2) { /* per channel pair: row 0 channels 0, 1, row 1 channels 0, 1 */
+      const int32_t b0 = bias[j], b1 = bias[j + 1];
+      sums[2 * j] = b0;
+      sums[2 * j + 1] = b1;
+      sums[2 * j + 2] = b0;
+      sums[2 * j + 3] = b1;
+    }
+    pairs_asm(xr, w, k / 8, sums, n / 2, 0);
+#if TG_WP_ASM
+    finish_pairs_asm(q->mh, sums, o0, o1, n / 2);
+#else
+    for (j = 0; j < n; j += 2) finish_pair_sat8(q->mh + 3 * j, 3, sums + 2 * j, o0 + j, o1 + j);
+#endif
+  }
+}
+
+int tg_conv_wp_s8(const tg_conv_params *p, const int8_t *img, const int32_t *w, int8_t *out) {
+  const tg_requant_ch *const q = &p->rq;
+  const int32_t k = p->k_pad > 0 ? p->k_pad : p->k_h * p->k_w * p->in_c;
+  const int32_t words = (p->k_w * p->in_c + 3) / 4;
+  if (!q->mh || !q->per_channel || q->act_min != -128 || q->act_max != 127 || q->out_offset != 0 || p->out_c > 64 ||
+      p->out_c % 2 || k > TG_WP_KC || k % 8 || p->dil_w != 1) {
+    return 0;
+  }
+  /* one copy of the loop per filter-row length in words (the common first layers: 1 to 4) */
+  if (words == 1) {
+    conv_wp(p, img, w, out, 1);
+  } else if (words == 2) {
+    conv_wp(p, img, w, out, 2);
+  } else if (words == 3) {
+    conv_wp(p, img, w, out, 3);
+  } else if (words == 4) {
+    conv_wp(p, img, w, out, 4);
+  } else {
+    conv_wp(p, img, w, out, 5); /* wp_gather: always tg_im2col_s8 */
+  }
+  return 1;
+}
+
+/* --- pointwise convolutions of eight input channels (k = 8) ---
+ * With k = 8 a product call's per-pixel work (the bias copy, the SXTB16 split, the per-pair set-up)
+ * outweighs the eight products of an output. Here a pixel's eight inputs are split once into four
+ * registers and each output channel is one 32-byte stream (nn.py `pw8_streams`): one LDM of the folded
+ * bias and the four weight words, four SMLADs, one LDM of the SMMULR constants, the requantization of
+ * finish_pairs_asm. */
+#if TG_WP_ASM
+#define TG_PW8_OUT                            \
+  "ldm r9!, {r1, r10, r11, r12, lr}\n\t"      \
+  "smlad r1, r4, r10, r1\n\t"                 \
+  "smlad r1, r5, r11, r1\n\t"                 \
+  "smlad r1, r6, r12, r1\n\t"                 \
+  "smlad r1, r7, lr, r1\n\t"                  \
+  "ldm r9!, {r10, r11, r12}\n\t"              \
+  "lsl r1, r1, #1\n\t"                        \
+  "smmulr r1, r1, r10\n\t"                    \
+  "add r10, r1, r12\n\t"                      \
+  "add r10, r10, r1, asr #31\n\t"             \
+  "asr r10, r10, r11\n\t"                     \
+  "ssat r10, #8, r10\n\t"                     \
+  "strb r10, [r8], #1\n\t"
+/* rows >= 1 pixels, n >= 2 even. Registers: r0 the inputs, r2/r3 the streams' start and end, r4-r7 the
+ * pixel's SXTB16 halves, r8 the outputs, r9 the stream; the pixel count lives on the stack. */
+static __attribute__((naked, noinline)) void pw8_asm(const int8_t *a __attribute__((unused)),
+                                                     int32_t rows __attribute__((unused)),
+                                                     const int32_t *w __attribute__((unused)),
+                                                     int32_t n __attribute__((unused)),
+                                                     int8_t *out __attribute__((unused))) {
+  __asm__ volatile(
+      "push {r4-r11, lr}\n\t"
+      "sub sp, sp, #8\n\t"
+      "str r1, [sp]\n\t"
+      "ldr r8, [sp, #44]\n\t" /* out, the fifth argument */
+      "add r3, r2, r3, lsl #5\n\t"
+      "1:\n\t"
+      "ldr r4, [r0], #4\n\t"
+      "ldr r6, [r0], #4\n\t"
+      "sxtb16 r5, r4, ror #8\n\t"
+      "sxtb16 r4, r4\n\t"
+      "sxtb16 r7, r6, ror #8\n\t"
+      "sxtb16 r6, r6\n\t"
+      "mov r9, r2\n\t"
+      "2:\n\t" TG_PW8_OUT TG_PW8_OUT
+      "cmp r9, r3\n\t"
+      "bne 2b\n\t"
+      "ldr r1, [sp]\n\t"
+      "subs r1, r1, #1\n\t"
+      "str r1, [sp]\n\t"
+      "bne 1b\n\t"
+      "add sp, sp, #8\n\t"
+      "pop {r4-r11, pc}\n\t");
+}
+#endif
+
+void tg_pw8_s8(const int8_t *a, int32_t rows, const int32_t *w, int32_t n, int8_t *out) {
+#if TG_WP_ASM
+  if (rows > 0 && n > 0) pw8_asm(a, rows, w, n, out);
+#else
+  int32_t r, c;
+  for (r = 0; r < rows; ++r, a += 8) {
+    const int32_t *s = w;
+    for (c = 0; c < n; ++c, s += 8) {
+      const int32_t acc = (int32_t)((uint32_t)s[0] + (uint32_t)(a[0] * TG_WP_LO(s[1]) + a[2] * TG_WP_HI(s[1]) +
+                                                                a[1] * TG_WP_LO(s[2]) + a[3] * TG_WP_HI(s[2]) +
+                                                                a[4] * TG_WP_LO(s[3]) + a[6] * TG_WP_HI(s[3]) +
+                                                                a[5] * TG_WP_LO(s[4]) + a[7] * TG_WP_HI(s[4])));
+      const int32_t x = mulhi_r((int32_t)((uint32_t)acc << 1), s[5]);
+      *out++ = (int8_t)TG_WP_SAT8((x + s[7] + (x >> 31)) >> s[6]);
+    }
+  }
+#endif
+}
+
+/* --- 3x3 convolutions over three channels (wide 5) ---
+ * The patch in nn.py's RGB3X3_ORDER: per filter row its bytes 0-7, then the three rows' byte 8 in one
+ * word (and a zero weight): k = 28. Two output pixels of one row whose windows lie inside
+ * the image are gathered straight into their SXTB16 halves: per filter row two words of each pixel,
+ * then three bytes each for the seventh word. Other pixels go through tg_im2col_s8 and a byte shuffle. */
+TG_INLINE void wp_halves(int32_t *xr, uint32_t v0, uint32_t v1) {
+#if TG_AOT_DSP
+  xr[0] = tg_sxtb16_even(v0);
+  xr[1] = tg_sxtb16_odd(v0);
+  xr[2] = tg_sxtb16_even(v1);
+  xr[3] = tg_sxtb16_odd(v1);
+#else
+  xr[0] = (int32_t)(((uint32_t)(int32_t)(int8_t)v0 & 0xFFFFu) | ((uint32_t)(int32_t)(int8_t)(v0 >> 16) << 16));
+  xr[1] = (int32_t)(((uint32_t)(int32_t)(int8_t)(v0 >> 8) & 0xFFFFu) | ((uint32_t)(int32_t)(int8_t)(v0 >> 24) << 16));
+  xr[2] = (int32_t)(((uint32_t)(int32_t)(int8_t)v1 & 0xFFFFu) | ((uint32_t)(int32_t)(int8_t)(v1 >> 16) << 16));
+  xr[3] = (int32_t)(((uint32_t)(int32_t)(int8_t)(v1 >> 8) & 0xFFFFu) | ((uint32_t)(int32_t)(int8_t)(v1 >> 24) << 16));
+#endif
+}
+
+/* Byte 8 of the three filter rows (tap_step bytes apart) as one word. */
+TG_INLINE uint32_t rgb_tail(const int8_t *src, int32_t tap_step) {
+  return (uint32_t)(uint8_t)src[8] | (uint32_t)(uint8_t)src[tap_step + 8] << 8 |
+         (uint32_t)(uint8_t)src[2 * tap_step + 8] << 16;
+}
+
+/* The RGB3X3_ORDER patch of output pixel (oy, ox) through tg_im2col_s8 (any window: padding, image edges). */
+static void rgb_patch(const tg_conv_params *p, const int8_t *img, int32_t oy, int32_t ox, uint32_t *words) {
+  int8_t patch[27], *b = (int8_t *)words;
+  tg_im2col_s8(p, img, oy, ox, patch);
+  memcpy(b, patch, 8);
+  memcpy(b + 8, patch + 9, 8);
+  memcpy(b + 16, patch + 18, 8);
+  b[24] = patch[8];
+  b[25] = patch[17];
+  b[26] = patch[26];
+  b[27] = 0;
+}
+
+/* For npairs channel pairs in turn: sums (per pair s00 s01 s10 s11, started at init's four words) +=
+ * xr . wp over the patch's 28 k, seven steps of tg_mm_wp_s8's (TG_WP_STEP) unrolled; wp runs on through
+ * the pairs (28 words each). The pointers and the count live on the stack. */
+#if TG_WP_ASM
+static __attribute__((naked, noinline)) void rgb_pairs_asm(const int32_t *xr __attribute__((unused)),
+                                                           const int32_t *wp __attribute__((unused)),
+                                                           const int32_t *init __attribute__((unused)),
+                                                           int32_t *sums __attribute__((unused)),
+                                                           int32_t npairs __attribute__((unused))) {
+  __asm__ volatile(
+      "push {r4-r11, lr}\n\t"
+      "sub sp, sp, #16\n\t"
+      "str r0, [sp]\n\t"
+      "str r2, [sp, #4]\n\t"
+      "str r3, [sp, #8]\n\t"
+      "ldr r4, [sp, #52]\n\t" /* npairs, the fifth argument */
+      "str r4, [sp, #12]\n\t"
+      "1:\n\t"
+      "ldr r0, [sp]\n\t"
+      "ldr r4, [sp, #4]\n\t"
+      "ldm r4!, {r2, r3, r12, lr}\n\t"
+      "str r4, [sp, #4]\n\t" TG_WP_STEP TG_WP_STEP TG_WP_STEP TG_WP_STEP TG_WP_STEP TG_WP_STEP TG_WP_STEP
+      "ldr r4, [sp, #8]\n\t"
+      "stm r4!, {r2, r3, r12, lr}\n\t"
+      "str r4, [sp, #8]\n\t"
+      "ldr r4, [sp, #12]\n\t"
+      "subs r4, r4, #1\n\t"
+      "str r4, [sp, #12]\n\t"
+      "bne 1b\n\t"
+      "add sp, sp, #16\n\t"
+      "pop {r4-r11, pc}\n\t");
+}
+#else
+static void rgb_pairs_asm(const int32_t *xr, const int32_t *wp, const int32_t *init, int32_t *sums, int32_t npairs) {
+  int32_t j, p;
+  for (p = 0; p < npairs; ++p, init += 4, sums += 4) {
+    const int32_t *x = xr;
+    sums[0] = init[0];
+    sums[1] = init[1];
+    sums[2] = init[2];
+    sums[3] = init[3];
+    for (j = 0; j < 7; ++j, x += 4, wp += 4) {
+      sums[0] += TG_WP_DOT(x, wp);
+      sums[1] += TG_WP_DOT(x, wp + 2);
+      sums[2] += TG_WP_DOT(x + 2, wp);
+      sums[3] += TG_WP_DOT(x + 2, wp + 2);
+    }
+  }
+}
+#endif
+
+void tg_conv_rgb_s8(const tg_conv_params *p, const int8_t *img, const int32_t *w, int8_t *out) {
+  const int32_t n = p->out_c, pixels = p->out_h * p->out_w;
+  const int32_t tap_step = p->dil_h * p->in_w * 3, step = p->stride_w * 3;
+  const int32_t *const bias = p->rq.bias, *const mh = p->rq.mh;
+  int32_t xr[28], init[2 * 64], sums[2 * 64];
+  uint32_t w0[7], w1[7];
+  int8_t spare[64]; /* the second row's outputs of an odd last pixel */
+  int32_t i, j, oy = 0, ox = 0;
+  for (j = 0; j < n; j += 2) { /* per channel pair: row 0 channels 0, 1, row 1 channels 0, 1 */
+    init[2 * j] = init[2 * j + 2] = bias[j];
+    init[2 * j + 1] = init[2 * j + 3] = bias[j + 1];
+  }
+  for (i = 0; i < pixels; i += 2) {
+    const int two = i + 1 < pixels;
+    const int32_t oy1 = ox + 1 < p->out_w ? oy : oy + 1, ox1 = ox + 1 < p->out_w ? ox + 1 : 0;
+    const int32_t iy0 = oy * p->stride_h - p->pad_h, ix0 = ox * p->stride_w - p->pad_w;
+    int8_t *o0 = out + i * n, *o1 = two ? o0 + n : spare;
+    if (two && oy1 == oy && iy0 >= 0 && iy0 + 2 * p->dil_h < p->in_h && ix0 >= 0 && ix0 + p->stride_w + 3 <= p->in_w) {
+      const int8_t *s0 = img + (iy0 * p->in_w + ix0) * 3, *s1 = s0 + step;
+      for (j = 0; j < 3; ++j, s0 += tap_step, s1 += tap_step) {
+        wp_halves(xr + 8 * j, tg_load_u32(s0), tg_load_u32(s1));
+        wp_halves(xr + 8 * j + 4, tg_load_u32(s0 + 4), tg_load_u32(s1 + 4));
+      }
+      s0 -= 3 * tap_step;
+      s1 -= 3 * tap_step;
+      wp_halves(xr + 24, rgb_tail(s0, tap_step), rgb_tail(s1, tap_step));
+    } else {
+      rgb_patch(p, img, oy, ox, w0);
+      if (two) {
+        rgb_patch(p, img, oy1, ox1, w1);
+      } else {
+        memcpy(w1, w0, sizeof w1);
+      }
+      for (j = 0; j < 7; ++j) wp_halves(xr + 4 * j, w0[j], w1[j]);
+    }
+    if (two) {
+      oy = ox1 + 1 < p->out_w ? oy1 : oy1 + 1;
+      ox = ox1 + 1 < p->out_w ? ox1 + 1 : 0;
+    }
+    rgb_pairs_asm(xr, w, init, sums, n / 2);
+#if TG_WP_ASM
+    finish_pairs_asm(mh, sums, o0, o1, n / 2);
+#else
+    for (j = 0; j < n; j += 2) finish_pair_sat8(mh + 3 * j, 3, sums + 2 * j, o0 + j, o1 + j);
+#endif
+  }
+}

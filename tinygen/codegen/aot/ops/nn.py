@@ -94,18 +94,17 @@ def _folded(bias: np.ndarray, w: np.ndarray, in_offset: int) -> np.ndarray:
 
 
 def _rq(ctx: OpContext, mults: list[int], shifts: list[int], bias: np.ndarray, out_zp: int,
-        act: tuple[int, int], k: int = 0) -> str:
+        act: tuple[int, int], k: int = 0, per_channel_mh: bool = False) -> str:
     """A nested tg_requant_ch initialiser: constants table (output zero point folded in when
     possible), folded bias, output range. k > 0 (products of k int8 terms by tg_mm_wide_s8 /
     tg_mm_q8_s8): the SMMULR constants `mh` instead of the table (12 bytes a channel, not 32) when every
     shift is a right one and |2 * acc| < 2^31."""
     folded = fold_offset(shifts, out_zp)
-    per_channel = int(len(set(zip(mults, shifts))) > 1)
+    per_channel = int(len(set(zip(mults, shifts))) > 1 or per_channel_mh)
     mh, table = "NULL", "NULL"
     # the kernels' SMMULR variants: per channel, or one multiplier with the whole int8 range
-    if (k and all_fast(shifts) and (per_channel or (act == (-128, 127) and out_zp == folded))
-            and int(np.abs(bias.astype(np.int64)).max(initial=0)) + k * 128 * 128 < 1 << 30):
-        rows = [[m, -s, (1 << (-s - 1)) + (folded << -s)] for m, s in zip(mults, shifts)]
+    rows = mh_rows(mults, shifts, bias, out_zp, act, k) if k else None
+    if rows is not None and (per_channel or (act == (-128, 127) and out_zp == folded)):
         mh = ctx.const_array(np.array(rows if per_channel else rows[:1], np.int64).reshape(-1).astype(np.int32),
                              "int32_t", "mh")
     else:
@@ -113,6 +112,44 @@ def _rq(ctx: OpContext, mults: list[int], shifts: list[int], bias: np.ndarray, o
     return (f"{{ .ch = {table}, .bias = {ctx.const_array(bias, 'int32_t', 'biasf')}, "
             f".per_channel = {per_channel}, .out_offset = {out_zp - folded}, .act_min = {act[0]}, "
             f".act_max = {act[1]}, .fast = {all_fast(shifts)}, .mh = {mh} }}")
+
+
+def mh_rows(mults: list[int], shifts: list[int], bias: np.ndarray, out_zp: int, act: tuple[int, int],
+            k: int) -> list[list[int]] | None:
+    """Per channel the SMMULR constants (Q31 multiplier, right shift e, 2^(e-1) + folded zero point * 2^e), or
+    None when a shift is a left one or |2 * acc| may reach 2^31 (k products of int8 terms plus the bias)."""
+    if not (all_fast(shifts) and int(np.abs(bias.astype(np.int64)).max(initial=0)) + k * 128 * 128 < 1 << 30):
+        return None
+    folded = fold_offset(shifts, out_zp)
+    return [[m, -s, (1 << (-s - 1)) + (folded << -s)] for m, s in zip(mults, shifts)]
+
+
+def pw8_streams(w: np.ndarray, bias: np.ndarray, rows: list[list[int]]) -> np.ndarray:
+    """[n, 8] int8 weights of a pointwise convolution as tg_pw8_s8 reads them (tg_aot_wide.c): per output
+    channel 8 int32 words, the folded bias, (w0 | w2 << 16), (w1 | w3 << 16), (w4 | w6 << 16), (w5 | w7 << 16)
+    and the SMMULR constants: one LDM brings a channel's sum start and weights, another its constants."""
+    g = w.astype(np.int64).reshape(-1, 2, 4)
+    even = (g[..., 0] & 0xFFFF) | (g[..., 2] << 16)
+    odd = (g[..., 1] & 0xFFFF) | (g[..., 3] << 16)
+    words = np.stack([even, odd], axis=-1).reshape(-1, 4)
+    out = np.concatenate([bias.astype(np.int64).reshape(-1, 1), words, np.array(rows, np.int64)], axis=1)
+    return (out.reshape(-1) & 0xFFFFFFFF).astype(np.uint32).view(np.int32)
+
+
+# 3x3 convolutions of three input channels (a network's first layer on RGB): the patch order tg_conv_s8's
+# wide 5 path gathers, per filter row its first eight bytes (two words straight from the image), then the
+# three rows' ninth bytes in one word; k 27 -> 28 (one zero weight).
+RGB3X3_ORDER = [*range(0, 8), *range(9, 17), *range(18, 26), 8, 17, 26]
+
+
+def _rgb3x3(ctx: OpContext, w: np.ndarray, wide: int, mh: list[list[int]] | None, act: tuple[int, int],
+            shifts: list[int], out_zp: int) -> bool:
+    """Whether a convolution takes tg_conv_s8's wide 5 path (tg_conv_wp_s8): 3x3 over three channels, weights
+    widened by channel pairs, at most 64 of them, SMMULR constants per channel onto the whole int8 range."""
+    o = ctx.options
+    oc, kh, kw, fic = w.shape
+    return (wide == 3 and kh == kw == 3 and fic == ctx.arg(0).shape[3] == 3 and o.dilationWFactor == 1
+            and oc <= 64 and mh is not None and act == (-128, 127) and fold_offset(shifts, out_zp) == out_zp)
 
 
 def interleave_pairs(w: np.ndarray) -> np.ndarray:
@@ -366,6 +403,11 @@ def _lower_conv(ctx: OpContext, w: np.ndarray, inplace_ok: bool) -> Lowered:
     wide = 1 if widened(ctx) and not grouped else 2 if not grouped and kp % 8 == 0 and kp >= 32 else 0
     if wide == 1 and kp % 8 == 0 and oc % 2 == 0:
         wide = 3   # by channel pairs, two rows at a time (tg_mm_wp_s8)
+    mh8 = mh_rows(mults, shifts, folded_v, out_zp[0], act, 8) if _pointwise(ctx) and not grouped and kp == 8 else None
+    if mh8 is not None and oc % 2 == 0 and act == (-128, 127) and fold_offset(shifts, out_zp[0]) == out_zp[0]:
+        wide = 4   # eight input channels: per output one 32-byte stream (tg_pw8_s8), whatever the budget
+    if _rgb3x3(ctx, w, wide, mh_rows(mults, shifts, folded_v, out_zp[0], act, kp), act, shifts, out_zp[0]):
+        wide = 5   # 3x3 over RGB: tg_mm_wp_s8's weights in RGB3X3_ORDER, gathered in words (tg_conv_wp_s8)
     params = ctx.struct("tg_conv_params", {
         "batches": n, "in_h": ih, "in_w": iw, "in_c": ic, "out_h": oh, "out_w": ow, "out_c": oc,
         "k_h": kh, "k_w": kw, "filter_in_c": fic, "stride_h": o.strideH, "stride_w": o.strideW,
@@ -377,7 +419,7 @@ def _lower_conv(ctx: OpContext, w: np.ndarray, inplace_ok: bool) -> Lowered:
         "bias": ctx.const_array(np.array([wrap_i32(int(b)) for b in bias], np.int32), "int32_t", "bias")
         if grouped else "NULL",
         "bias_folded": ctx.const_array(folded_v, "int32_t", "biasf") if grouped else "NULL",
-        "rq": _rq(ctx, mults, shifts, folded_v, out_zp[0], act, kp if wide else 0),
+        "rq": _rq(ctx, mults, shifts, folded_v, out_zp[0], act, kp if wide else 0, per_channel_mh=wide == 5),
         "in_zero_point": in_zp,
         "wide": wide,
         "k_pad": 0 if grouped else _k_pad(ctx, kh * kw * ic),
@@ -390,7 +432,12 @@ def _lower_conv(ctx: OpContext, w: np.ndarray, inplace_ok: bool) -> Lowered:
     else:
         scratch = f"(int8_t *){ctx.scratch(2 * kp)}"
     rows = np.pad(w.reshape(oc, -1), ((0, 0), (0, kp - w[0].size))) if not grouped else w.reshape(oc, -1)
-    if wide == 3:
+    if wide == 4 and mh8 is not None:
+        weights = f"(const int8_t *){ctx.const_array(pw8_streams(rows, folded_v, mh8), 'int32_t', 'w')}"
+    elif wide == 5:
+        ordered = np.pad(w.reshape(oc, -1)[:, RGB3X3_ORDER], ((0, 0), (0, 1)))  # k 28: seven words
+        weights = f"(const int8_t *){ctx.const_array(widen_pairs(ordered), 'int32_t', 'w')}"
+    elif wide == 3:
         weights = f"(const int8_t *){ctx.const_array(widen_pairs(rows), 'int32_t', 'w')}"
     elif wide == 1:
         weights = f"(const int8_t *){ctx.const_array(widen_quads(rows), 'int32_t', 'w')}"
@@ -527,7 +574,8 @@ def fully_connected(ctx: OpContext) -> Lowered:
         order = interleave_quads if batches == 1 else interleave_pairs
         weights = ctx.const_array(order(w.reshape(out_depth, -1)), "int8_t", "w")
     return Lowered(f"tg_fc_s8(&{params}, {ctx.inp(0)}, {weights}, {ctx.out(0)});",
-                   ("tg_aot_fc.c", "tg_aot_dot.c", "tg_aot_matmul.c", "tg_aot_wide.c"))
+                   # tg_aot_wide.c's convolution drivers call tg_aot_conv.c's im2col
+                   ("tg_aot_fc.c", "tg_aot_conv.c", "tg_aot_dot.c", "tg_aot_matmul.c", "tg_aot_wide.c"))
 
 
 def _pool(ctx: OpContext, kernel: str) -> Lowered:
