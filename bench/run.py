@@ -247,14 +247,14 @@ def markdown(rows: list[dict]) -> str:
         a, ref, cm = r["aot"], r.get("reference", {}), r.get("cmsis-nn", {})
         tar = ref.get("arena_min") or ref.get("arena_used")
 
-        def ratio(x, y):
-            return f"{x / y:.2f}x" if x and y else "-"
+        def ratio(x, y, digits=2):
+            return f"{x / y:.{digits}f}x" if x and y else "-"
 
         lines.append(
             f"| {r['model'].split('/')[-1].replace('.tflite', '')} | {a['ram']:,} | {tar or '-'} | {ratio(a['ram'], tar)} | "
             f"{a['flash']:,} | {ref.get('flash', '-')} | {ratio(a['flash'], ref.get('flash'))} | "
             f"{a['instructions']:,} | {ref.get('instructions', '-')} | {cm.get('instructions', '-')} | "
-            f"{ratio(a['instructions'], cm.get('instructions'))} |")
+            f"{ratio(a['instructions'], cm.get('instructions'), 3)} |")  # three digits: 0.497x is not 0.50x
     return "\n".join(lines)
 
 
