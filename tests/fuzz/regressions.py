@@ -348,6 +348,15 @@ def _depthwise_bias_omitted(m: Any) -> None:
     _op(m, 1).inputs[2] = -1
 
 
+def _rfft_type_list(m: Any) -> None:
+    # SignalRfft's T (the element type) a vector instead of an integer (TypeError in the arena model)
+    from flatbuffers import flexbuffers
+
+    codes = [c.customCode for c in m.operatorCodes]
+    op = next(op for op in m.subgraphs[0].operators if codes[op.opcodeIndex] in (b"SignalRfft", "SignalRfft"))
+    op.customOptions = list(flexbuffers.Dumps({"T": [1, 2], "fft_length": 512}))
+
+
 def _energy_end_index(m: Any) -> None:
     # SignalEnergy's end_index 300 for its 257-value output (TFLM writes past it)
     from flatbuffers import flexbuffers
@@ -473,6 +482,9 @@ CASES: dict[str, tuple[str, Structural | Callable[[bytes], bytes], str, int, str
     "depthwise_bias_omitted": (SPEECH, _depthwise_bias_omitted, "a DEPTHWISE_CONV_2D's "
                                "bias listed as -1 (a structural mutant of the lead's 10^5 run, seed 2039: run --compare "
                                "died of a segfault in TFLM's Prepare)", 3, "its bias (input 2) is listed as omitted"),
+    "rfft_type_list": (FRONTEND, _rfft_type_list, "SignalRfft's custom option T a vector (a structural mutant of the "
+                       "lead's 10^5 run, seed 2040: TypeError in the arena model, exit 70)", 3,
+                       "SignalRfft takes integers and flags only"),
     "truncated": (SPEECH, _truncated, "the first third of the file", 3, "corrupt or truncated"),
     "length_field": (HELLO, _length_field, "the tensors vector's length set to 2^31-1", 3, "corrupt or truncated"),
 }

@@ -607,6 +607,10 @@ def _custom_options(label: str, name: str, op: Any) -> None:
     for key, v in value.items():
         if not isinstance(v, (bool, int, float, str, bytes, list)):
             raise ModelError(f"{label}: custom option '{key}' has an unexpected type: damaged file")
+        if name.startswith("Signal") and not isinstance(v, (bool, int)):
+            # every Signal op option is an integer or a flag (TFLM reads them with AsInt32 / AsBool)
+            raise ModelError(f"{label}: custom option '{key}' is a {type(v).__name__}, {name} takes integers and "
+                             "flags only: damaged file")
         if isinstance(v, int) and not isinstance(v, bool) and not -(2**31) <= v < 2**32:
             raise ModelError(f"{label}: custom option '{key}' = {v} is out of range: damaged file")
 
