@@ -357,6 +357,16 @@ def _rfft_type_list(m: Any) -> None:
     op.customOptions = list(flexbuffers.Dumps({"T": [1, 2], "fft_length": 512}))
 
 
+def _complex_constant(m: Any) -> None:
+    # an int32[16] constant retyped complex128 (its 64 bytes then hold 4 elements: reshape ValueError)
+    _tensor(m, 2).type = fb.TensorType.COMPLEX128
+
+
+def _variant_constant(m: Any) -> None:
+    # the same constant typed variant (no numpy type holds it)
+    _tensor(m, 2).type = fb.TensorType.VARIANT
+
+
 def _energy_end_index(m: Any) -> None:
     # SignalEnergy's end_index 300 for its 257-value output (TFLM writes past it)
     from flatbuffers import flexbuffers
@@ -485,6 +495,11 @@ CASES: dict[str, tuple[str, Structural | Callable[[bytes], bytes], str, int, str
     "rfft_type_list": (FRONTEND, _rfft_type_list, "SignalRfft's custom option T a vector (a structural mutant of the "
                        "lead's 10^5 run, seed 2040: TypeError in the arena model, exit 70)", 3,
                        "SignalRfft takes integers and flags only"),
+    "complex_constant": (FRONTEND, _complex_constant, "an int32[16] constant retyped complex128 (a structural mutant "
+                         "of the lead's 10^5 run, seed 2041: reshape ValueError in the AOT generator, exit 70)", 3,
+                         "needs 256 bytes of data"),
+    "variant_constant": (FRONTEND, _variant_constant, "the same constant typed variant (TypeError in numpy)", 3,
+                         "has type variant"),
     "truncated": (SPEECH, _truncated, "the first third of the file", 3, "corrupt or truncated"),
     "length_field": (HELLO, _length_field, "the tensors vector's length set to 2^31-1", 3, "corrupt or truncated"),
 }

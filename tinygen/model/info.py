@@ -11,7 +11,7 @@ import numpy as np
 # bytes per element of the tensor types tinygen meets
 DTYPE_SIZES: dict[str, int] = {
     "int8": 1, "uint8": 1, "bool": 1, "int16": 2, "uint16": 2, "float16": 2,
-    "int32": 4, "uint32": 4, "float32": 4, "int64": 8, "uint64": 8, "float64": 8,
+    "int32": 4, "uint32": 4, "float32": 4, "int64": 8, "uint64": 8, "float64": 8, "complex64": 8, "complex128": 16,
     "resource": 0, "int4": 1,
 }
 

@@ -308,7 +308,7 @@ def _dataflow(raw: Any, si: int, where: str, sg: Any, names: list[tuple[str, boo
 
 
 # types whose data numpy cannot hold (np.dtype raises): refused at intake
-_NO_NUMPY_TYPES = frozenset({"bfloat16", "float8_e4m3fn", "float8_e5m2", "int2", "uint4", "string"})
+_NO_NUMPY_TYPES = frozenset({"bfloat16", "float8_e4m3fn", "float8_e5m2", "int2", "uint4", "string", "variant"})
 
 
 def _tensor(raw: Any, ti: int, t: Any, where: str, empty_ok: bool = False) -> int:
