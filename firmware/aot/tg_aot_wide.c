@@ -703,6 +703,21 @@ void tg_mm_q8_s8(const int8_t *a, int32_t rows, int32_t a_stride, const int8_t *
  * channel pair: one LDM of the inputs, one LDM of the weights, eight SMLADs (16 products). */
 #define TG_WP_KC 144 /* k per pass (xr: TG_WP_KC words on the stack) */
 
+/* One four-k group of two rows as xr holds it: SXTB16 of each word and of the word rotated by 8. */
+TG_INLINE void wp_halves(int32_t *xr, uint32_t v0, uint32_t v1) {
+#if TG_AOT_DSP
+  xr[0] = tg_sxtb16_even(v0);
+  xr[1] = tg_sxtb16_odd(v0);
+  xr[2] = tg_sxtb16_even(v1);
+  xr[3] = tg_sxtb16_odd(v1);
+#else
+  xr[0] = (int32_t)(((uint32_t)(int32_t)(int8_t)v0 & 0xFFFFu) | ((uint32_t)(int32_t)(int8_t)(v0 >> 16) << 16));
+  xr[1] = (int32_t)(((uint32_t)(int32_t)(int8_t)(v0 >> 8) & 0xFFFFu) | ((uint32_t)(int32_t)(int8_t)(v0 >> 24) << 16));
+  xr[2] = (int32_t)(((uint32_t)(int32_t)(int8_t)v1 & 0xFFFFu) | ((uint32_t)(int32_t)(int8_t)(v1 >> 16) << 16));
+  xr[3] = (int32_t)(((uint32_t)(int32_t)(int8_t)(v1 >> 8) & 0xFFFFu) | ((uint32_t)(int32_t)(int8_t)(v1 >> 24) << 16));
+#endif
+}
+
 #if TG_WP_ASM
 #define TG_WP_STEP                          \
   "ldm r0!, {r4, r5, r6, r7}\n\t"           \
@@ -834,18 +849,7 @@ TG_INLINE void product_wp(const int8_t *a, int32_t rows, int32_t a_stride, const
         if (c == 0 || kn < k) {
           /* (a single pass splits the rows once for all channels) */
           for (i = 0; i < kn / 4; ++i) {
-            const uint32_t v0 = tg_load_u32(a + kc + 4 * i), v1 = tg_load_u32(a1 + kc + 4 * i);
-#if TG_AOT_DSP
-            xr[4 * i] = tg_sxtb16_even(v0);
-            xr[4 * i + 1] = tg_sxtb16_odd(v0);
-            xr[4 * i + 2] = tg_sxtb16_even(v1);
-            xr[4 * i + 3] = tg_sxtb16_odd(v1);
-#else
-            xr[4 * i] = (int32_t)(((uint32_t)(int32_t)(int8_t)v0 & 0xFFFFu) | ((uint32_t)(int32_t)(int8_t)(v0 >> 16) << 16));
-            xr[4 * i + 1] = (int32_t)(((uint32_t)(int32_t)(int8_t)(v0 >> 8) & 0xFFFFu) | ((uint32_t)(int32_t)(int8_t)(v0 >> 24) << 16));
-            xr[4 * i + 2] = (int32_t)(((uint32_t)(int32_t)(int8_t)v1 & 0xFFFFu) | ((uint32_t)(int32_t)(int8_t)(v1 >> 16) << 16));
-            xr[4 * i + 3] = (int32_t)(((uint32_t)(int32_t)(int8_t)(v1 >> 8) & 0xFFFFu) | ((uint32_t)(int32_t)(int8_t)(v1 >> 24) << 16));
-#endif
+            wp_halves(xr + 4 * i, tg_load_u32(a + kc + 4 * i), tg_load_u32(a1 + kc + 4 * i));
           }
         }
         pairs_asm(xr, w + c / 2 * k + kc, kn / 8, buf, m / 2, 4 * (k - kn));
@@ -955,18 +959,7 @@ TG_INLINE void conv_wp(const tg_conv_params *p, const int8_t *img, const int32_t
       if (++ox == p->out_w) ox = 0, ++oy;
     }
     for (j = 0; j < k / 4; ++j) {
-      const uint32_t v0 = tg_load_u32(a0 + 4 * j), v1 = tg_load_u32(a1 + 4 * j);
-#if TG_AOT_DSP
-      xr[4 * j] = tg_sxtb16_even(v0);
-      xr[4 * j + 1] = tg_sxtb16_odd(v0);
-      xr[4 * j + 2] = tg_sxtb16_even(v1);
-      xr[4 * j + 3] = tg_sxtb16_odd(v1);
-#else
-      xr[4 * j] = (int32_t)(((uint32_t)(int32_t)(int8_t)v0 & 0xFFFFu) | ((uint32_t)(int32_t)(int8_t)(v0 >> 16) << 16));
-      xr[4 * j + 1] = (int32_t)(((uint32_t)(int32_t)(int8_t)(v0 >> 8) & 0xFFFFu) | ((uint32_t)(int32_t)(int8_t)(v0 >> 24) << 16));
-      xr[4 * j + 2] = (int32_t)(((uint32_t)(int32_t)(int8_t)v1 & 0xFFFFu) | ((uint32_t)(int32_t)(int8_t)(v1 >> 16) << 16));
-      xr[4 * j + 3] = (int32_t)(((uint32_t)(int32_t)(int8_t)(v1 >> 8) & 0xFFFFu) | ((uint32_t)(int32_t)(int8_t)(v1 >> 24) << 16));
-#endif
+      wp_halves(xr + 4 * j, tg_load_u32(a0 + 4 * j), tg_load_u32(a1 + 4 * j));
     }
     for (j = 0; j < n; j += 2) { /* per channel pair: row 0 channels 0, 1, row 1 channels 0, 1 */
       const int32_t b0 = bias[j], b1 = bias[j + 1];
@@ -1085,19 +1078,6 @@ void tg_pw8_s8(const int8_t *a, int32_t rows, const int32_t *w, int32_t n, int8_
  * word (and a zero weight): k = 28. Two output pixels of one row whose windows lie inside
  * the image are gathered straight into their SXTB16 halves: per filter row two words of each pixel,
  * then three bytes each for the seventh word. Other pixels go through tg_im2col_s8 and a byte shuffle. */
-TG_INLINE void wp_halves(int32_t *xr, uint32_t v0, uint32_t v1) {
-#if TG_AOT_DSP
-  xr[0] = tg_sxtb16_even(v0);
-  xr[1] = tg_sxtb16_odd(v0);
-  xr[2] = tg_sxtb16_even(v1);
-  xr[3] = tg_sxtb16_odd(v1);
-#else
-  xr[0] = (int32_t)(((uint32_t)(int32_t)(int8_t)v0 & 0xFFFFu) | ((uint32_t)(int32_t)(int8_t)(v0 >> 16) << 16));
-  xr[1] = (int32_t)(((uint32_t)(int32_t)(int8_t)(v0 >> 8) & 0xFFFFu) | ((uint32_t)(int32_t)(int8_t)(v0 >> 24) << 16));
-  xr[2] = (int32_t)(((uint32_t)(int32_t)(int8_t)v1 & 0xFFFFu) | ((uint32_t)(int32_t)(int8_t)(v1 >> 16) << 16));
-  xr[3] = (int32_t)(((uint32_t)(int32_t)(int8_t)(v1 >> 8) & 0xFFFFu) | ((uint32_t)(int32_t)(int8_t)(v1 >> 24) << 16));
-#endif
-}
 
 /* Byte 8 of the three filter rows (tap_step bytes apart) as one word. */
 TG_INLINE uint32_t rgb_tail(const int8_t *src, int32_t tap_step) {
